@@ -1,0 +1,56 @@
+# The obvious verbs. Everything runs in .venv, built with a Python 3.13 found by scripts/find-python313.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Tests import the shared package from the layer source, as Lambda does from /opt/python.
+export PYTHONPATH := $(CURDIR)/layers/orchestrator:$(CURDIR)
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: venv test lint unit integration template local-invoke e2e build demo stack bench clean fmt
+
+venv: $(STAMP)
+$(STAMP): requirements-dev.txt layers/orchestrator/requirements.txt
+	@test -x $(PY) || $$(scripts/find-python313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+lint: venv
+	ruff check .
+	ruff format --check .
+	mypy
+
+unit: venv
+	pytest tests/unit
+
+integration: venv
+	pytest tests/integration
+
+template: venv
+	pytest tests/template
+
+local-invoke: venv
+	pytest tests/local_invoke
+
+e2e: venv
+	pytest tests/e2e
+
+# The whole suite, as CI runs it (.ci/run). Coverage floor on the shared package and handlers.
+test: lint
+	pytest tests --cov=layers/orchestrator/orchestrator --cov=functions --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+build: venv
+	sam build --cached --parallel
+
+bench: venv
+	$(PY) -m tests.bench
+
+fmt: venv
+	ruff format .
+	ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,15 @@
+"""Router: S3 ObjectCreated notifications (via SQS) → the right SageMaker inference mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator import wiring
+from orchestrator.batch import process_sqs
+from orchestrator.observability import logger, metrics
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_sqs(event, context, wiring.router().handle_body)

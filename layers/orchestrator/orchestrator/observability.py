@@ -1,0 +1,28 @@
+"""Powertools logger and metrics (CloudWatch EMF). No X-Ray SDK here: Lambda's active tracing
+records each invocation and its AWS calls' segments without adding the SDK's import time."""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import Metrics, MetricUnit, single_metric
+
+logger = Logger()
+metrics = Metrics()
+
+
+class Recorder:
+    """The metrics the workflows emit. Per-mode counts carry a ``Mode`` dimension of their own."""
+
+    def count(self, name: str, mode: str | None = None, value: int = 1) -> None:
+        if mode is None:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+            return
+        namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SageMakerInferenceOrchestrator"
+        with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=namespace) as metric:
+            metric.add_dimension(name="Mode", value=mode)
+
+    def timing(self, name: str, milliseconds: float | None) -> None:
+        if milliseconds is not None and milliseconds >= 0:
+            metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=milliseconds)
