@@ -18,9 +18,7 @@ def process_sqs(event: dict[str, Any], context: Any, handle_body: Callable[[str]
         try:
             handle_body(record.body)
         except OrchestratorError as exc:
-            logger.error(
-                "record failed", extra={"reason": exc.message, "error": type(exc).__name__, **exc.details}
-            )
+            logger.error("record failed", extra={"reason": exc.message, "error": type(exc).__name__, **exc.details})
             raise
         except Exception:
             logger.exception("record failed unexpectedly")
@@ -29,6 +27,6 @@ def process_sqs(event: dict[str, Any], context: Any, handle_body: Callable[[str]
             logger.set_correlation_id(None)
 
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+    return dict(
+        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )

@@ -17,4 +17,4 @@ _RETRIES = {"mode": "standard", "total_max_attempts": 3}
 
 def client(service: str, *, read_timeout: float = 10.0, session: boto3.Session | None = None) -> Any:
     config = Config(retries=_RETRIES, connect_timeout=3, read_timeout=read_timeout)  # type: ignore[arg-type]
-    return (session or boto3).client(service, config=config)
+    return (session or boto3).client(service, config=config)  # type: ignore[call-overload]

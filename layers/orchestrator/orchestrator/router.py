@@ -35,9 +35,7 @@ STATUS_METRIC = {
 }
 
 
-def policy_from(
-    settings: RouterSettings, available: frozenset[Mode] = frozenset({Mode.ASYNC})
-) -> RoutingPolicy:
+def policy_from(settings: RouterSettings, available: frozenset[Mode] = frozenset({Mode.ASYNC})) -> RoutingPolicy:
     return RoutingPolicy(
         content_types=settings.content_types,
         available_modes=available,
@@ -118,9 +116,7 @@ class Router:
             return
         self.handlers[decision.mode](request_id, event, decision)
 
-    def close(
-        self, request_id: str, event: ObjectCreated, decision: Decision, status: Status, reason: str
-    ) -> None:
+    def close(self, request_id: str, event: ObjectCreated, decision: Decision, status: Status, reason: str) -> None:
         """Announce an unscorable file on the error topic, then record it. Publishing first means
         a crash in between repeats the announcement rather than losing it."""
         now = timeutil.iso(timeutil.now())
@@ -142,14 +138,14 @@ class Router:
         self.recorder.count(STATUS_METRIC[status], mode=mode or "none")
 
     def _decide(self, event: ObjectCreated) -> Decision:
-        facts = FileFacts(key=event.key, size=event.size)
+        facts: FileFacts | None = FileFacts(key=event.key, size=event.size)
         if self.settings.read_object_metadata:
-            facts = self._with_metadata(event, facts)
-            if facts is None:
-                return Decision(None, None, "object no longer exists (deleted before it was routed)")
+            facts = self._with_metadata(event)
+        if facts is None:
+            return Decision(None, None, "object no longer exists (deleted before it was routed)")
         return routing.decide(facts, self.policy)
 
-    def _with_metadata(self, event: ObjectCreated, facts: FileFacts) -> FileFacts | None:
+    def _with_metadata(self, event: ObjectCreated) -> FileFacts | None:
         params = {"Bucket": event.bucket, "Key": event.key}
         if event.version_id:
             params["VersionId"] = event.version_id

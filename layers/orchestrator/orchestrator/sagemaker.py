@@ -62,9 +62,7 @@ def translate(exc: ClientError, endpoint_name: str) -> Exception:
     code = error.get("Code", "")
     details = {"code": code, "endpoint": endpoint_name}
     if code in _REJECTED:
-        return InvocationRejectedError(
-            f"SageMaker rejected the request: {error.get('Message', code)}", details
-        )
+        return InvocationRejectedError(f"SageMaker rejected the request: {error.get('Message', code)}", details)
     # Throttling, 5xx and anything unexpected (e.g. AccessDenied after a bad deploy): the record
     # goes back to the queue and, if it keeps failing, to the DLQ for a redrive once fixed.
     return RetryableError(f"SageMaker call failed: {code}", details)

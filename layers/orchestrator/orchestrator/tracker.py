@@ -135,7 +135,7 @@ class Tracker:
         except ClientError as exc:
             if not _conditional_failure(exc):
                 raise _translate(exc, "record outcome", request_id) from exc
-            current = _from_item(exc.response.get("Item"))
+            current = _from_item(exc.response.get("Item"))  # type: ignore[arg-type]
             if current is None:
                 raise UnknownRequestError(
                     f"no tracker item for request {request_id}", {"request_id": request_id}
@@ -149,9 +149,7 @@ class Tracker:
         )
         return _from_item(response.get("Item"))
 
-    def _set_clause(
-        self, status: Status, fields: dict[str, Any]
-    ) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    def _set_clause(self, status: Status, fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
         stamp = timeutil.iso(self._clock())
         updates = {
             **{k: v for k, v in fields.items() if v is not None},
