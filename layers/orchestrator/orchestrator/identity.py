@@ -10,6 +10,8 @@ from orchestrator.errors import BadEventError
 # 32 hex chars = 128 bits: fits InferenceId (<= 64) and leaves room for a job-name prefix (<= 63).
 REQUEST_ID_LENGTH = 32
 JOB_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+# The pattern alone admits longer names (dashes are not counted): SageMaker also limits the length.
+JOB_NAME_MAX_LENGTH = 63
 
 
 def request_id(bucket: str, key: str, version_id: str | None, sequencer: str | None) -> str:
@@ -33,6 +35,8 @@ def request_id(bucket: str, key: str, version_id: str | None, sequencer: str | N
 def job_name(prefix: str, identity: str) -> str:
     """A transform job name for ``identity``; ``ResourceInUse`` on it means "already started"."""
     name = f"{prefix}-{identity}"
+    if len(name) > JOB_NAME_MAX_LENGTH:
+        raise ValueError(f"transform job name {name!r} is longer than {JOB_NAME_MAX_LENGTH} characters")
     if not JOB_NAME_PATTERN.match(name):
         raise ValueError(f"transform job name {name!r} does not match {JOB_NAME_PATTERN.pattern}")
     return name

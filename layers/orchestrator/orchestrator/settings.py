@@ -90,7 +90,7 @@ class RouterSettings:
     batch_prefix: str = "incoming/batch/"
     output_prefix: str = "results/"
     async_max_bytes: int = ASYNC_MAX_BYTES
-    claim_timeout_seconds: int = 330
+    claim_timeout_seconds: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterSettings:
@@ -109,5 +109,5 @@ class RouterSettings:
             batch_prefix=env.get("BATCH_PREFIX", "incoming/batch/"),
             output_prefix=env.get("OUTPUT_PREFIX", "results/"),
             async_max_bytes=_integer(env, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES),
-            claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 330, 1, 43200),
+            claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 90, 1, 43200),
         )

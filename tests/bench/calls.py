@@ -1,0 +1,144 @@
+"""AWS API calls per file, counted with botocore's ``before-call`` events (moto in process).
+
+The hook is registered on boto3's default session before the functions build their clients, so
+every call through any client they create is counted (setup and read-back use a separate session).
+The scenarios go through the real Lambda handlers (``functions/<fn>/app.py``) with the sample
+events and default settings. Each scenario is a check: its exact call sequence is asserted, and a
+mismatch (or a batch item failure) makes the bench exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.bench.common import (
+    REGION,
+    LambdaContext,
+    Row,
+    function_env,
+    load_event,
+    load_handler,
+    patched_environ,
+    quiet_powertools,
+)
+
+SECTION = "calls"
+
+PUT = "dynamodb.PutItem"
+UPDATE = "dynamodb.UpdateItem"
+INVOKE = "sagemaker-runtime.InvokeEndpointAsync"
+PUBLISH = "sns.Publish"
+
+# (scenario, function, event file, expected calls in order), run in this order on one table.
+SCENARIOS: list[tuple[str, str, str, list[str]]] = [
+    ("async happy path (new file)", "router", "s3-put.json", [PUT, INVOKE, UPDATE]),
+    ("duplicate delivery (same event again)", "router", "s3-put.json", [PUT]),
+    ("async result notification (Completed)", "tracker", "sns-async-success.json", [UPDATE]),
+    ("same notification again (acknowledged)", "tracker", "sns-async-success.json", [UPDATE]),
+    ("zero-byte file (SKIPPED, error topic)", "router", "s3-put-zero-byte.json", [PUT, PUBLISH, UPDATE]),
+    ("S3 test event", "router", "s3-test-event.json", []),
+]
+# What the scenarios leave in the tracker (read back uncounted).
+FINAL_STATUS = {"s3-put.json": "SUCCEEDED", "s3-put-zero-byte.json": "SKIPPED"}
+
+
+class CallCounter:
+    """Records ``service.Operation`` for every API call (not every HTTP attempt: retries are
+    inside one call) of the clients created from the session it is attached to."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".", 2)
+        self.calls.append(f"{service}.{operation}")
+
+    @contextmanager
+    def attach(self, events: Any) -> Iterator[CallCounter]:
+        events.register("before-call.*.*", self, unique_id="bench-call-counter")
+        try:
+            yield self
+        finally:
+            events.unregister("before-call.*.*", unique_id="bench-call-counter")
+
+    def take(self) -> list[str]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def _short(calls: list[str]) -> str:
+    return ", ".join(call.split(".", 1)[1] for call in calls) or "none"
+
+
+def _create_resources(setup: Any) -> dict[str, str]:
+    """The table and topics the functions write to; returns the functions' environment."""
+    env = function_env()
+    setup.client("dynamodb").create_table(
+        TableName=env["TRACKER_TABLE"],
+        KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "request_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sns = setup.client("sns")
+    env["SUCCESS_TOPIC_ARN"] = sns.create_topic(Name="bench-success")["TopicArn"]
+    env["ERROR_TOPIC_ARN"] = sns.create_topic(Name="bench-error")["TopicArn"]
+    return env
+
+
+def run(options: argparse.Namespace) -> list[Row]:
+    import boto3
+    from moto import mock_aws
+    from orchestrator import wiring
+
+    with patched_environ(function_env()), mock_aws():
+        setup = boto3.Session(region_name=REGION)
+        env = _create_resources(setup)
+        with patched_environ(env):
+            boto3.setup_default_session()  # wiring's clients come from this session
+            wiring.router.cache_clear()
+            wiring.outcome_recorder.cache_clear()
+            try:
+                rows = _run_scenarios(boto3.DEFAULT_SESSION)
+            finally:
+                wiring.router.cache_clear()
+                wiring.outcome_recorder.cache_clear()
+                boto3.DEFAULT_SESSION = None
+            return rows + _final_states(setup, env["TRACKER_TABLE"])
+
+
+def _run_scenarios(session: Any) -> list[Row]:
+    handlers = {fn: load_handler(fn).lambda_handler for fn in ("router", "tracker")}
+    rows: list[Row] = []
+    with CallCounter().attach(session.events) as counter, quiet_powertools(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Powertools: "No application metrics to publish"
+        for scenario, function, event_name, expected in SCENARIOS:
+            response = handlers[function](load_event(event_name), LambdaContext())
+            calls = counter.take()
+            failures = response.get("batchItemFailures")
+            note = f"expect {len(expected)}: {_short(expected)}"
+            if failures:
+                note += f"; batch item failures: {json.dumps(failures)}"
+            ok = calls == expected and not failures
+            rows.append(Row(SECTION, f"{function}: {scenario}", f"{len(calls)} ({_short(calls)})", note, ok, True))
+    return rows
+
+
+def _final_states(setup: Any, table: str) -> list[Row]:
+    from orchestrator import identity, s3_events
+
+    dynamodb = setup.client("dynamodb")
+    rows = []
+    for event_name, expected in FINAL_STATUS.items():
+        obj = s3_events.parse_body(load_event(event_name)["Records"][0]["body"])[0]
+        request_id = identity.request_id(obj.bucket, obj.key, obj.version_id, obj.sequencer)
+        item = dynamodb.get_item(TableName=table, Key={"request_id": {"S": request_id}}).get("Item", {})
+        status = item.get("status", {}).get("S", "no item")
+        rows.append(
+            Row(SECTION, f"item status after {event_name}", status, f"expect {expected}", status == expected, True)
+        )
+    return rows

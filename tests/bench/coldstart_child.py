@@ -1,0 +1,43 @@
+"""One cold start, in a fresh interpreter: ``python coldstart_child.py <router|tracker> <function|floor>``.
+
+Prints the seconds spent (``time.perf_counter``) on the work only, so interpreter start-up is
+excluded from both variants alike:
+- ``function``: import ``functions/<fn>/app.py`` as Lambda does, then build its clients (wiring);
+- ``floor``: ``import boto3`` and create the same clients with the same settings' region.
+Run as a script (not ``-m``) so nothing of the bench package is imported before the clock starts.
+``BENCH_ABSENT`` names modules to treat as not installed (comma-separated), set before the clock.
+"""
+
+import os
+import sys
+import time
+
+for _name in filter(None, os.environ.get("BENCH_ABSENT", "").split(",")):
+    sys.modules[_name] = None  # type: ignore[assignment]  # import raises ImportError, as if absent
+
+FLOOR_SERVICES = {"router": ("dynamodb", "sns", "sagemaker-runtime"), "tracker": ("dynamodb",)}
+WIRING = {"router": "router", "tracker": "outcome_recorder"}
+
+
+def main() -> None:
+    function, variant, path = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else ""
+    started = time.perf_counter()
+    if variant == "floor":
+        import boto3
+
+        for service in FLOOR_SERVICES[function]:
+            boto3.client(service)
+    else:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("app", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["app"] = module
+        spec.loader.exec_module(module)
+        getattr(sys.modules["orchestrator.wiring"], WIRING[function])()
+    elapsed = time.perf_counter() - started
+    print(f"{elapsed:.9f}")
+
+
+main()

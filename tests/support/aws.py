@@ -1,0 +1,125 @@
+"""The AWS side of the stack, created in moto with the names and schema of the README."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+# The bucket the events/ samples name.
+INPUT_BUCKET = f"sagemaker-inference-orchestrator-input-{ACCOUNT}-{REGION}"
+ENDPOINT_NAME = "demo-async-endpoint"
+
+_deserialize = TypeDeserializer().deserialize
+
+
+@dataclass(frozen=True)
+class Stack:
+    table: str
+    bucket: str
+    success_topic_arn: str
+    error_topic_arn: str
+    tracker_queue_url: str
+    # A user's subscriptions: one queue per topic, so a test can tell which topic a message was on.
+    success_watch_url: str
+    error_watch_url: str
+
+    def router_env(self) -> dict[str, str]:
+        return {
+            "TRACKER_TABLE": self.table,
+            "SUCCESS_TOPIC_ARN": self.success_topic_arn,
+            "ERROR_TOPIC_ARN": self.error_topic_arn,
+            "ASYNC_ENDPOINT_NAME": ENDPOINT_NAME,
+        }
+
+
+def create_tracker_table(dynamodb: Any, name: str) -> None:
+    """Key ``request_id``; GSIs ``ByObject`` (object_uri, created_at), ``ByStatus`` (status, status_since); TTL."""
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": attr, "AttributeType": "S"}
+            for attr in ("request_id", "object_uri", "created_at", "status", "status_since")
+        ],
+        KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            _index("ByObject", "object_uri", "created_at"),
+            _index("ByStatus", "status", "status_since"),
+        ],
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+    )
+
+
+def _index(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def subscribe_queue(sns: Any, sqs: Any, name: str, *topic_arns: str) -> str:
+    """A queue subscribed to ``topic_arns`` with raw message delivery, as the template wires it."""
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for topic_arn in topic_arns:
+        sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+        )
+    return url
+
+
+def create_stack(session: boto3.Session) -> Stack:
+    dynamodb, sns, sqs, s3 = (session.client(name) for name in ("dynamodb", "sns", "sqs", "s3"))
+    table = "sagemaker-inference-orchestrator-TrackerTable"
+    create_tracker_table(dynamodb, table)
+    success = sns.create_topic(Name="sagemaker-inference-orchestrator-SuccessTopic")["TopicArn"]
+    error = sns.create_topic(Name="sagemaker-inference-orchestrator-ErrorTopic")["TopicArn"]
+    s3.create_bucket(Bucket=INPUT_BUCKET)
+    s3.put_bucket_versioning(Bucket=INPUT_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    return Stack(
+        table=table,
+        bucket=INPUT_BUCKET,
+        success_topic_arn=success,
+        error_topic_arn=error,
+        tracker_queue_url=subscribe_queue(sns, sqs, "sagemaker-inference-orchestrator-TrackerQueue", success, error),
+        success_watch_url=subscribe_queue(sns, sqs, "user-success-subscription", success),
+        error_watch_url=subscribe_queue(sns, sqs, "user-error-subscription", error),
+    )
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Receive (and delete) every message waiting in a queue."""
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        messages.extend(batch)
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )
+    return messages
+
+
+def bodies(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def get_item(dynamodb: Any, table: str, request_id: str) -> dict[str, Any] | None:
+    item = dynamodb.get_item(TableName=table, Key={"request_id": {"S": request_id}}, ConsistentRead=True).get("Item")
+    return None if item is None else {k: _deserialize(v) for k, v in item.items()}
+
+
+def all_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+    return [{k: _deserialize(v) for k, v in item.items()} for item in items]

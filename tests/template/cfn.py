@@ -1,0 +1,82 @@
+"""Small readers for CloudFormation JSON: resources by type, references, IAM statements."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def of_type(cfn: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in cfn["Resources"].items() if r["Type"] == resource_type}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def references(value: Any) -> set[str]:
+    """Logical IDs and parameters a value names through Ref, Fn::GetAtt or Fn::Sub (no pseudo parameters)."""
+    return {name for name in _references(value) if not name.startswith("AWS::")}
+
+
+def _references(value: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref":
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
+            elif key == "Fn::Sub":
+                pattern, variables = (inner, {}) if isinstance(inner, str) else inner
+                found |= {name.split(".")[0] for name in _SUB_VARIABLE.findall(pattern)} - set(variables)
+                found |= _references(variables)
+            else:
+                found |= _references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _references(inner)
+    return found
+
+
+def text(value: Any) -> str:
+    """A comparable string for a literal or a Fn::Sub pattern; Ref/GetAtt render as ${Name}."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Sub" in value:
+        inner = value["Fn::Sub"]
+        return inner if isinstance(inner, str) else inner[0]
+    if "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    if "Fn::GetAtt" in value:
+        inner = value["Fn::GetAtt"]
+        return "${" + (".".join(inner) if isinstance(inner, list) else inner) + "}"
+    raise AssertionError(f"cannot render {value!r}")
+
+
+def statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every statement of a policy document, both branches of a Fn::If, none for AWS::NoValue."""
+
+    def expand(item: Any) -> Iterator[dict[str, Any]]:
+        if isinstance(item, dict) and "Fn::If" in item:
+            for branch in item["Fn::If"][1:]:
+                yield from expand(branch)
+        elif isinstance(item, dict) and item.get("Ref") == "AWS::NoValue":
+            return
+        else:
+            yield item
+
+    for item in as_list(document["Statement"]):
+        yield from expand(item)
+
+
+def role_statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    policies = cfn["Resources"][role]["Properties"].get("Policies", [])
+    return [s for policy in policies for s in statements(policy["PolicyDocument"])]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    return as_list(statement["Action"])

@@ -1,0 +1,109 @@
+"""Template parameters reject bad values with a clear message; samconfig.toml matches the template."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from tests.template.conftest import ROOT
+
+LONGEST_REGION = "ap-southeast-5"  # 14 characters, as long as any commercial region name
+
+
+def accepts(parameter: dict, value: str) -> bool:
+    """CloudFormation's own checks: AllowedValues, AllowedPattern (whole string), MinValue/MaxValue."""
+    if "AllowedValues" in parameter and value not in [str(v) for v in parameter["AllowedValues"]]:
+        return False
+    if "AllowedPattern" in parameter and not re.fullmatch(parameter["AllowedPattern"], value):
+        return False
+    if parameter["Type"] == "Number":
+        number = float(value)
+        return parameter.get("MinValue", number) <= number <= parameter.get("MaxValue", number)
+    return True
+
+
+def test_every_constrained_parameter_explains_its_constraint(source_template):
+    """Given each parameter with AllowedValues, AllowedPattern or bounds, then it has a
+    ConstraintDescription and a Description."""
+    for name, parameter in source_template["Parameters"].items():
+        assert parameter.get("Description"), name
+        if {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue"} & set(parameter):
+            assert parameter.get("ConstraintDescription"), name
+
+
+def test_every_default_satisfies_its_own_constraint(source_template):
+    """Given each parameter's default, then CloudFormation would accept it."""
+    for name, parameter in source_template["Parameters"].items():
+        if "Default" in parameter:
+            assert accepts(parameter, str(parameter["Default"])), name
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Architecture", "amd64"),
+        ("AsyncEndpointName", ""),
+        ("AsyncEndpointName", "My-Endpoint"),  # SageMaker ARNs are lowercase: IAM would never match
+        ("AsyncEndpointName", "ends-with-hyphen-"),
+        ("AsyncEndpointName", "a" * 64),
+        ("InvocationTimeoutSeconds", "0"),
+        ("InvocationTimeoutSeconds", "3601"),
+        ("RequestTTLSeconds", "59"),
+        ("RequestTTLSeconds", "21601"),
+        ("InputPrefix", "incoming"),
+        ("InputPrefix", "/incoming/"),
+        ("InputPrefix", ""),
+        ("OutputPrefix", "results"),
+        ("NightlyPrefix", "incoming//nightly/"),
+        ("BatchPrefix", "incoming/batch"),
+        ("ContentTypes", "csv:text/csv"),
+        ("ContentTypes", "csv=text/csv, json=application/json"),
+        ("ContentTypes", "csv=csv"),
+        ("ReadObjectMetadata", "yes"),
+        ("RouterBatchSize", "11"),
+        ("RouterMaximumConcurrency", "1"),
+        ("RouterMaximumConcurrency", "1001"),
+        ("RecordRetentionDays", "0"),
+        ("LogLevel", "VERBOSE"),
+    ],
+)
+def test_bad_parameter_values_are_rejected(source_template, name, value):
+    """Given a value outside what the code and AWS accept, then the parameter's constraint rejects it."""
+    assert not accepts(source_template["Parameters"][name], value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AsyncEndpointName", "my-async-endpoint"),
+        ("AsyncEndpointName", "a" * 63),
+        ("InputPrefix", "data/in/"),
+        ("ContentTypes", "csv=text/csv"),
+        ("ContentTypes", "parquet=application/x-parquet,npy=application/x-npy"),
+        ("RouterMaximumConcurrency", "1000"),
+    ],
+)
+def test_good_parameter_values_are_accepted(source_template, name, value):
+    """Given a reasonable non-default value, then the parameter's constraint accepts it."""
+    assert accepts(source_template["Parameters"][name], value)
+
+
+def test_samconfig_deploys_the_default_stack_with_iam_capability_and_a_changeset_review(source_template):
+    """Given samconfig.toml, then the default environment names a lowercase stack that fits the input
+    bucket's name in every region, asks for CAPABILITY_IAM and a changeset review, and overrides only
+    parameters the template has."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]
+    stack = config["global"]["parameters"]["stack_name"]
+    bucket = f"{stack}-123456789012-{LONGEST_REGION}"  # template.yaml InputBucket.BucketName
+    assert re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket), bucket
+    deploy = config["deploy"]["parameters"]
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["confirm_changeset"] is True
+    assert deploy["resolve_s3"] is True
+    assert config["build"]["parameters"] == {"cached": True, "parallel": True}
+    assert config["validate"]["parameters"] == {"lint": True}
+    for section in ("deploy", "local_invoke"):
+        overrides = re.findall(r"(\w+)=", config[section]["parameters"]["parameter_overrides"])
+        assert overrides and set(overrides) <= set(source_template["Parameters"]), section

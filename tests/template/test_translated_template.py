@@ -1,0 +1,429 @@
+"""The stack as CloudFormation will see it: template.yaml translated offline by aws-sam-translator.
+
+Each test states one hardening or wiring rule of DESIGN.md / the README's design reference.
+"""
+
+from __future__ import annotations
+
+import re
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+import pytest
+
+from tests.template.cfn import actions, as_list, of_type, references, role_statements, statements, text
+
+ROUTER, TRACKER = "RouterFunction", "TrackerFunction"
+
+# AWS managed policies SAM attaches, each with resources "*" by its nature (documented exceptions):
+ALLOWED_MANAGED_POLICIES = {
+    # CloudWatch Logs: create the function's log stream and write to it.
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    # Tracing: Active. X-Ray's PutTraceSegments/PutTelemetryRecords accept no resource but "*".
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    # Added by SAM's SQS event: the event source mapping polls with the function's role.
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+}
+# Inline actions that may name Resource "*" because the service has no resource-level permissions.
+STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# The one wildcard shape allowed in a resource: S3 objects under a configured prefix.
+PREFIX_OBJECTS = re.compile(r"/\$\{(InputPrefix|OutputPrefix)\}\*$")
+
+ROUTER_ENV = {
+    "TRACKER_TABLE", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "ASYNC_ENDPOINT_NAME",
+    "INVOCATION_TIMEOUT_SECONDS", "REQUEST_TTL_SECONDS", "CONTENT_TYPES", "READ_OBJECT_METADATA",
+    "INPUT_PREFIX", "NIGHTLY_PREFIX", "BATCH_PREFIX", "OUTPUT_PREFIX", "ASYNC_MAX_BYTES",
+    "CLAIM_TIMEOUT_SECONDS", "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL",
+}  # fmt: skip
+TRACKER_ENV = {"TRACKER_TABLE", "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL"}
+POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+
+
+def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
+    return cfn["Resources"][name]["Properties"]
+
+
+def env(cfn: dict[str, Any], function: str) -> dict[str, Any]:
+    return props(cfn, function)["Environment"]["Variables"]
+
+
+def role_of(cfn: dict[str, Any], function: str) -> str:
+    return props(cfn, function)["Role"]["Fn::GetAtt"][0]
+
+
+def consumer_of(cfn: dict[str, Any], queue: str) -> str | None:
+    for mapping in of_type(cfn, "AWS::Lambda::EventSourceMapping").values():
+        if references(mapping["Properties"]["EventSourceArn"]) == {queue}:
+            return mapping["Properties"]["FunctionName"]["Ref"]
+    return None
+
+
+def dead_letter_queues(cfn: dict[str, Any]) -> set[str]:
+    return {
+        name
+        for queue in of_type(cfn, "AWS::SQS::Queue").values()
+        if "RedrivePolicy" in queue["Properties"]
+        for name in references(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+    }
+
+
+def queue_policy_statements(cfn: dict[str, Any], queue: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in of_type(cfn, "AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue} in policy["Properties"]["Queues"]
+        for statement in statements(policy["Properties"]["PolicyDocument"])
+    ]
+
+
+def denies_insecure_transport(statement: dict[str, Any]) -> bool:
+    return (
+        statement["Effect"] == "Deny"
+        and statement["Principal"] == "*"
+        and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+    )
+
+
+# ---------------------------------------------------------------- the whole graph
+
+
+def test_translated_stack_has_no_dependency_cycle(cfn):
+    """Given the translated template, when resources are ordered by Ref/GetAtt/Sub/DependsOn,
+    then an order exists (the S3 notification / queue policy cycle is avoided)."""
+    names = set(cfn["Resources"])
+    graph = {
+        name: (references(r.get("Properties", {})) | set(as_list(r.get("DependsOn", [])))) & names
+        for name, r in cfn["Resources"].items()
+    }
+    try:
+        tuple(TopologicalSorter(graph).static_order())
+    except CycleError as exc:  # pragma: no cover - the failure message is the point
+        pytest.fail(f"dependency cycle: {exc.args[1]}")
+
+
+# ---------------------------------------------------------------- input bucket
+
+
+def test_input_bucket_is_versioned_encrypted_private_and_owner_enforced(cfn):
+    """Given the input bucket, then it keeps versions, encrypts by default, blocks all public access
+    and disables ACLs."""
+    bucket = props(cfn, "InputBucket")
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    [rule] = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms", "aws:kms:dsse")
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def test_input_bucket_policy_denies_requests_without_tls_on_bucket_and_objects(cfn):
+    """Given the bucket policy, then a Deny on aws:SecureTransport=false covers the bucket and its objects."""
+    [policy] = of_type(cfn, "AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": "InputBucket"}
+    denials = [s for s in statements(policy["Properties"]["PolicyDocument"]) if denies_insecure_transport(s)]
+    assert denials, "no TLS-only statement"
+    covered = {text(r) for s in denials for r in as_list(s["Resource"])}
+    assert {"${InputBucket.Arn}", "${InputBucket.Arn}/*"} <= covered
+    assert {a for s in denials for a in actions(s)} == {"s3:*"}
+
+
+def test_input_bucket_and_stateful_data_survive_stack_deletion_and_replacement(cfn):
+    """Given the bucket and the tracker table, then both are retained on delete and on replacement."""
+    for name in ("InputBucket", "TrackerTable"):
+        resource = cfn["Resources"][name]
+        assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == ("Retain", "Retain"), name
+
+
+def test_objects_created_under_the_input_prefix_notify_the_router_queue(cfn):
+    """Given the bucket's notification, then every ObjectCreated under InputPrefix goes to RouterQueue."""
+    [config] = props(cfn, "InputBucket")["NotificationConfiguration"]["QueueConfigurations"]
+    assert config["Event"] == "s3:ObjectCreated:*"
+    assert config["Queue"] == {"Fn::GetAtt": ["RouterQueue", "Arn"]}
+    assert config["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": {"Ref": "InputPrefix"}}]
+
+
+def test_router_queue_accepts_notifications_from_the_input_bucket_only(cfn):
+    """Given the router queue's policy, then only S3, for this bucket in this account, may send,
+    and the bucket waits for that policy (S3 validates the destination on creation)."""
+    bucket_arn = "arn:${AWS::Partition}:s3:::" + text(props(cfn, "InputBucket")["BucketName"])
+    [allow] = [s for s in queue_policy_statements(cfn, "RouterQueue") if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert actions(allow) == ["sqs:SendMessage"]
+    assert text(allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == bucket_arn
+    assert allow["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert "RouterQueuePolicy" in as_list(cfn["Resources"]["InputBucket"]["DependsOn"])
+
+
+# ---------------------------------------------------------------- queues
+
+
+def test_every_queue_is_encrypted_and_denies_requests_without_tls(cfn):
+    """Given every SQS queue, then it is encrypted at rest and a queue policy denies non-TLS access."""
+    queues = of_type(cfn, "AWS::SQS::Queue")
+    assert queues
+    for name, queue in queues.items():
+        encryption = queue["Properties"]
+        assert encryption.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in encryption, name
+        assert any(denies_insecure_transport(s) for s in queue_policy_statements(cfn, name)), name
+
+
+def test_every_work_queue_redrives_to_a_dead_letter_queue_after_at_least_5_receives(cfn):
+    """Given every queue that is not itself a DLQ, then it redrives to a DLQ with maxReceiveCount >= 5."""
+    dlqs = dead_letter_queues(cfn)
+    work_queues = set(of_type(cfn, "AWS::SQS::Queue")) - dlqs
+    assert work_queues == {"RouterQueue", "TrackerQueue"}
+    for name in work_queues:
+        redrive = props(cfn, name)["RedrivePolicy"]
+        assert references(redrive["deadLetterTargetArn"]) <= dlqs, name
+        assert int(redrive["maxReceiveCount"]) >= 5, name
+
+
+def test_dead_letter_queues_keep_messages_14_days(cfn):
+    """Given each DLQ, then it keeps messages for the SQS maximum, longer than any work queue."""
+    for name in dead_letter_queues(cfn):
+        assert props(cfn, name)["MessageRetentionPeriod"] == 1_209_600, name
+
+
+def test_every_work_queue_visibility_is_at_least_6_times_its_consumer_timeout(cfn):
+    """Given each queue with a Lambda consumer, then VisibilityTimeout >= 6 x the function's Timeout."""
+    for name in set(of_type(cfn, "AWS::SQS::Queue")) - dead_letter_queues(cfn):
+        consumer = consumer_of(cfn, name)
+        assert consumer, f"{name} has no consumer"
+        assert props(cfn, name)["VisibilityTimeout"] >= 6 * props(cfn, consumer)["Timeout"], name
+
+
+def test_event_source_mappings_report_partial_failures_and_cap_concurrency(cfn):
+    """Given each SQS event source mapping, then it reports batch item failures and has MaximumConcurrency."""
+    mappings = of_type(cfn, "AWS::Lambda::EventSourceMapping")
+    assert {m["Properties"]["FunctionName"]["Ref"] for m in mappings.values()} == {ROUTER, TRACKER}
+    for name, mapping in mappings.items():
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+        assert mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"], name
+
+
+def test_router_batch_size_and_concurrency_come_from_parameters(cfn):
+    """Given the router's event source mapping, then batch size and MaximumConcurrency are parameters."""
+    [mapping] = [
+        m["Properties"]
+        for m in of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": ROUTER}
+    ]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["RouterQueue", "Arn"]}
+    assert mapping["BatchSize"] == {"Ref": "RouterBatchSize"}
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "RouterMaximumConcurrency"}
+
+
+def test_router_claim_outlives_an_invocation_and_expires_before_the_retry(cfn):
+    """Given CLAIM_TIMEOUT_SECONDS, then it exceeds the router's Timeout (a running claim is never taken
+    over) and a claim taken at the end of an invocation expires before the message is visible again."""
+    claim = int(env(cfn, ROUTER)["CLAIM_TIMEOUT_SECONDS"])
+    timeout = props(cfn, ROUTER)["Timeout"]
+    assert timeout < claim
+    assert timeout + claim <= props(cfn, "RouterQueue")["VisibilityTimeout"]
+
+
+# ---------------------------------------------------------------- topics and tracker queue
+
+
+def test_result_topics_are_encrypted(cfn):
+    """Given both result topics, then each is encrypted with a KMS key."""
+    topics = of_type(cfn, "AWS::SNS::Topic")
+    assert set(topics) == {"SuccessTopic", "ErrorTopic"}
+    for name, topic in topics.items():
+        assert topic["Properties"]["KmsMasterKeyId"], name
+
+
+def test_tracker_queue_subscribes_to_both_topics_with_raw_delivery_and_a_dlq(cfn):
+    """Given the SNS subscriptions, then both topics deliver raw messages to TrackerQueue,
+    and what SNS cannot deliver lands in TrackerDLQ."""
+    subscriptions = [s["Properties"] for s in of_type(cfn, "AWS::SNS::Subscription").values()]
+    assert sorted(s["TopicArn"]["Ref"] for s in subscriptions) == ["ErrorTopic", "SuccessTopic"]
+    for subscription in subscriptions:
+        assert subscription["Protocol"] == "sqs"
+        assert subscription["Endpoint"] == {"Fn::GetAtt": ["TrackerQueue", "Arn"]}
+        assert subscription["RawMessageDelivery"] in (True, "true")
+        assert references(subscription["RedrivePolicy"]["deadLetterTargetArn"]) == {"TrackerDLQ"}
+
+
+def test_tracker_queue_accepts_messages_from_the_two_topics_only(cfn):
+    """Given the tracker queue's policy, then its only Allow is SNS SendMessage from the two topics."""
+    allows = [s for s in queue_policy_statements(cfn, "TrackerQueue") if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    [allow] = allows
+    assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert actions(allow) == ["sqs:SendMessage"]
+    sources = as_list(allow["Condition"]["ArnEquals"]["aws:SourceArn"])
+    assert sorted(s["Ref"] for s in sources) == ["ErrorTopic", "SuccessTopic"]
+
+
+# ---------------------------------------------------------------- tracker table
+
+
+def test_tracker_table_is_on_demand_recoverable_encrypted_and_expires_items(cfn):
+    """Given the tracker table, then it is on-demand, with PITR, SSE and TTL on expires_at."""
+    table = props(cfn, "TrackerTable")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_tracker_table_keys_and_indexes_match_the_design_reference(cfn):
+    """Given the tracker table, then the key is request_id and the GSIs ByObject and ByStatus project ALL."""
+    table = props(cfn, "TrackerTable")
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert types == dict.fromkeys(["request_id", "object_uri", "created_at", "status", "status_since"], "S")
+    assert table["KeySchema"] == [{"AttributeName": "request_id", "KeyType": "HASH"}]
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    expected = {"ByObject": ("object_uri", "created_at"), "ByStatus": ("status", "status_since")}
+    assert set(indexes) == set(expected)
+    for name, (hash_key, range_key) in expected.items():
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": range_key, "KeyType": "RANGE"},
+        ]
+        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+
+
+# ---------------------------------------------------------------- functions
+
+
+def test_functions_run_python_313_with_the_shared_layer_and_active_tracing(cfn):
+    """Given every Lambda function, then it runs python3.13 on the Architecture parameter, uses the
+    shared layer, and has Lambda active tracing."""
+    functions = of_type(cfn, "AWS::Lambda::Function")
+    assert set(functions) == {ROUTER, TRACKER}
+    [layer] = of_type(cfn, "AWS::Lambda::LayerVersion")
+    assert props(cfn, layer)["CompatibleRuntimes"] == ["python3.13"]
+    for name, function in functions.items():
+        p = function["Properties"]
+        assert p["Runtime"] == "python3.13", name
+        assert p["Architectures"] == [{"Ref": "Architecture"}], name
+        assert p["Layers"] == [{"Ref": layer}], name
+        assert p["TracingConfig"] == {"Mode": "Active"}, name
+        assert p["Handler"] == "app.lambda_handler", name
+
+
+def test_functions_code_lives_where_the_design_reference_says(cfn):
+    """Given each function, then its code is functions/<name>/ (the README's contract)."""
+    assert props(cfn, ROUTER)["Code"]["S3Key"] == "functions/router"
+    assert props(cfn, TRACKER)["Code"]["S3Key"] == "functions/tracker"
+
+
+def test_functions_declare_exactly_the_environment_of_the_design_reference(cfn):
+    """Given each function's environment, then it declares the README's variables, AWS_ENDPOINT_URL
+    empty (so `sam local invoke --env-vars` can set it) and the Powertools settings."""
+    for function, expected in ((ROUTER, ROUTER_ENV), (TRACKER, TRACKER_ENV)):
+        variables = env(cfn, function)
+        assert set(variables) == expected | POWERTOOLS_ENV, function
+        assert variables["AWS_ENDPOINT_URL"] == "", function
+        assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "SageMakerInferenceOrchestrator", function
+
+
+def test_every_function_has_a_log_group_with_retention(cfn):
+    """Given every function, then a log group /aws/lambda/<function> with a retention exists."""
+    named = {
+        text(g["Properties"]["LogGroupName"]): g["Properties"].get("RetentionInDays")
+        for g in of_type(cfn, "AWS::Logs::LogGroup").values()
+    }
+    for function in of_type(cfn, "AWS::Lambda::Function"):
+        assert named.get("/aws/lambda/${" + function + "}"), function
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def test_roles_attach_only_the_documented_aws_managed_policies(cfn):
+    """Given every IAM role, then its managed policies are in the documented allowlist."""
+    for name, role in of_type(cfn, "AWS::IAM::Role").items():
+        assert set(role["Properties"].get("ManagedPolicyArns", [])) <= ALLOWED_MANAGED_POLICIES, name
+
+
+def test_no_allow_statement_grants_a_wildcard_action_or_resource(cfn):
+    """Given every Allow statement of every role and managed policy, then no action has a '*', and a
+    resource has one only for an action that requires it or for objects under a configured prefix."""
+    documents = [
+        (name, policy["PolicyDocument"])
+        for name, role in of_type(cfn, "AWS::IAM::Role").items()
+        for policy in role["Properties"].get("Policies", [])
+    ] + [(name, p["Properties"]["PolicyDocument"]) for name, p in of_type(cfn, "AWS::IAM::ManagedPolicy").items()]
+    assert documents
+    for name, document in documents:
+        for statement in statements(document):
+            if statement["Effect"] != "Allow":
+                continue
+            assert "NotAction" not in statement and "NotResource" not in statement, name
+            for action in actions(statement):
+                assert "*" not in action, f"{name}: {action}"
+            for resource in as_list(statement["Resource"]):
+                arn = text(resource)
+                if arn == "*":
+                    assert set(actions(statement)) <= STAR_RESOURCE_ACTIONS, f"{name}: {statement}"
+                else:
+                    assert "*" not in arn or PREFIX_OBJECTS.search(arn), f"{name}: {arn}"
+
+
+def test_router_may_only_get_put_and_update_tracker_items(cfn):
+    """Given the router's role, then its DynamoDB actions are GetItem, PutItem and UpdateItem on the table
+    itself (no Scan, Query, BatchWriteItem, DeleteItem, no index)."""
+    granted = [s for s in role_statements(cfn, role_of(cfn, ROUTER)) if actions(s)[0].startswith("dynamodb:")]
+    assert {a for s in granted for a in actions(s)} == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert all(s["Resource"] == {"Fn::GetAtt": ["TrackerTable", "Arn"]} for s in granted)
+
+
+def test_tracker_may_only_update_tracker_items(cfn):
+    """Given the tracker's role, then its only inline permission is UpdateItem on the table."""
+    granted = role_statements(cfn, role_of(cfn, TRACKER))
+    assert [(actions(s), s["Resource"]) for s in granted] == [
+        (["dynamodb:UpdateItem"], {"Fn::GetAtt": ["TrackerTable", "Arn"]})
+    ]
+
+
+def test_router_invokes_only_the_configured_async_endpoint(cfn):
+    """Given the router's role, then sagemaker:InvokeEndpointAsync is granted on that endpoint's ARN only."""
+    granted = [s for s in role_statements(cfn, role_of(cfn, ROUTER)) if actions(s)[0].startswith("sagemaker:")]
+    assert [(actions(s), text(s["Resource"])) for s in granted] == [
+        (
+            ["sagemaker:InvokeEndpointAsync"],
+            "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/${AsyncEndpointName}",
+        )
+    ]
+
+
+def test_router_publishes_only_to_the_two_result_topics(cfn):
+    """Given the router's role, then sns:Publish is granted on the success and error topics only."""
+    granted = [s for s in role_statements(cfn, role_of(cfn, ROUTER)) if actions(s)[0].startswith("sns:")]
+    assert {a for s in granted for a in actions(s)} == {"sns:Publish"}
+    assert {name for s in granted for name in references(s["Resource"])} == {"SuccessTopic", "ErrorTopic"}
+
+
+def test_router_reads_objects_only_when_object_metadata_lookup_is_on(cfn):
+    """Given the router's role, then its S3 permissions sit behind the ReadsObjectMetadata condition."""
+    policies = cfn["Resources"][role_of(cfn, ROUTER)]["Properties"]["Policies"]
+    raw = [item for p in policies for item in as_list(p["PolicyDocument"]["Statement"])]
+    for item in raw:
+        plain = [item] if "Fn::If" not in item else []
+        assert not any(a.startswith("s3:") for s in plain for a in actions(s)), item
+    guarded = [item["Fn::If"] for item in raw if "Fn::If" in item]
+    assert guarded and all(condition == "ReadsObjectMetadata" for condition, _, _ in guarded)
+    assert cfn["Conditions"]["ReadsObjectMetadata"] == {"Fn::Equals": [{"Ref": "ReadObjectMetadata"}, "true"]}
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def test_outputs_give_users_everything_they_need(cfn):
+    """Given the stack outputs, then the bucket, prefix, topics, table, queues, functions and the endpoint
+    settings are all there."""
+    assert {
+        "InputBucketName", "InputPrefix", "SuccessTopicArn", "ErrorTopicArn", "TrackerTableName",
+        "RouterQueueUrl", "RouterDeadLetterQueueUrl", "TrackerQueueUrl", "TrackerDeadLetterQueueUrl",
+        "RouterFunctionName", "TrackerFunctionName", "AsyncEndpointConfigHint", "EndpointExecutionPolicyArn",
+    } <= set(cfn["Outputs"])  # fmt: skip
+    config = text(cfn["Outputs"]["AsyncEndpointConfigHint"]["Value"])
+    for needed in ("${OutputPrefix}", "${SuccessTopic}", "${ErrorTopic}", "S3OutputPath", "S3FailurePath"):
+        assert needed in config

@@ -1,0 +1,113 @@
+"""Settings: validated once, with errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.errors import ConfigError
+from orchestrator.settings import ASYNC_MAX_BYTES, RouterSettings, TrackerSettings, parse_content_types
+
+REQUIRED = {
+    "TRACKER_TABLE": "tracker",
+    "SUCCESS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:success",
+    "ERROR_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:error",
+    "ASYNC_ENDPOINT_NAME": "demo-async-endpoint",
+}
+
+
+def test_required_variables_alone_give_the_documented_defaults():
+    settings = RouterSettings.from_env(REQUIRED)
+    assert settings.tracker == TrackerSettings("tracker", 90)
+    assert (settings.invocation_timeout_seconds, settings.request_ttl_seconds) == (900, 21600)
+    assert settings.content_types == {
+        "csv": "text/csv",
+        "json": "application/json",
+        "jsonl": "application/jsonlines",
+        "txt": "text/plain",
+    }
+    assert settings.read_object_metadata is False
+    assert (settings.input_prefix, settings.nightly_prefix, settings.batch_prefix) == (
+        "incoming/",
+        "incoming/nightly/",
+        "incoming/batch/",
+    )
+    assert settings.async_max_bytes == ASYNC_MAX_BYTES
+
+
+def test_reads_os_environ_when_given_nothing(monkeypatch):
+    for name, value in REQUIRED.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CLAIM_TIMEOUT_SECONDS", "90")
+    assert RouterSettings.from_env().claim_timeout_seconds == 90
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED))
+def test_missing_variable_is_named(missing):
+    env = {k: v for k, v in REQUIRED.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing) as caught:
+        RouterSettings.from_env(env)
+    assert caught.value.details == {"variable": missing}
+
+
+def test_blank_required_variable_counts_as_missing():
+    with pytest.raises(ConfigError, match="TRACKER_TABLE is required"):
+        TrackerSettings.from_env({"TRACKER_TABLE": "  "})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("INVOCATION_TIMEOUT_SECONDS", "soon", "is not an integer"),
+        ("INVOCATION_TIMEOUT_SECONDS", "0", r"outside 1\.\.3600"),
+        ("INVOCATION_TIMEOUT_SECONDS", "3601", r"outside 1\.\.3600"),
+        ("REQUEST_TTL_SECONDS", "59", r"outside 60\.\.21600"),
+        ("REQUEST_TTL_SECONDS", "21601", r"outside 60\.\.21600"),
+        ("ASYNC_MAX_BYTES", str(ASYNC_MAX_BYTES + 1), "outside"),
+        ("CLAIM_TIMEOUT_SECONDS", "1.5", "is not an integer"),
+        ("RECORD_RETENTION_DAYS", "0", "outside"),
+    ],
+)
+def test_bad_integer_is_refused_naming_the_variable(name, value, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        RouterSettings.from_env({**REQUIRED, name: value})
+    assert caught.value.details["variable"] == name
+
+
+@pytest.mark.parametrize(("name", "value"), [("INVOCATION_TIMEOUT_SECONDS", "1"), ("REQUEST_TTL_SECONDS", "21600")])
+def test_limits_themselves_are_accepted(name, value):
+    settings = RouterSettings.from_env({**REQUIRED, name: value})
+    assert int(value) in (settings.invocation_timeout_seconds, settings.request_ttl_seconds)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("YES", True), ("1", True), ("false", False), ("no", False)])
+def test_boolean_spellings(raw, expected):
+    assert RouterSettings.from_env({**REQUIRED, "READ_OBJECT_METADATA": raw}).read_object_metadata is expected
+
+
+def test_bad_boolean_is_refused():
+    with pytest.raises(ConfigError, match="READ_OBJECT_METADATA='maybe' must be true or false"):
+        RouterSettings.from_env({**REQUIRED, "READ_OBJECT_METADATA": "maybe"})
+
+
+def test_content_types_are_parsed_with_lower_case_extensions():
+    assert parse_content_types(" CSV=text/csv , .Parquet = application/x-parquet,") == {
+        "csv": "text/csv",
+        "parquet": "application/x-parquet",
+    }
+
+
+def test_content_types_variable_replaces_the_default():
+    settings = RouterSettings.from_env({**REQUIRED, "CONTENT_TYPES": "tsv=text/tab-separated-values"})
+    assert settings.content_types == {"tsv": "text/tab-separated-values"}
+
+
+@pytest.mark.parametrize("entry", ["csv", "csv=", "=text/csv", "csv=text"])
+def test_bad_content_types_entry_is_named(entry):
+    with pytest.raises(ConfigError, match="CONTENT_TYPES entry") as caught:
+        RouterSettings.from_env({**REQUIRED, "CONTENT_TYPES": f"json=application/json,{entry}"})
+    assert caught.value.details == {"variable": "CONTENT_TYPES", "entry": entry}
+
+
+def test_content_types_with_no_entry_is_refused():
+    with pytest.raises(ConfigError, match="maps no extension"):
+        parse_content_types(" , ")

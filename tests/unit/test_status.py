@@ -1,0 +1,54 @@
+"""Tracker statuses only move forward (DESIGN §3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.status import TERMINAL, Status, can_advance, rank
+
+ORDER = [Status.RECEIVED, Status.SCHEDULED, Status.SUBMITTED, Status.IN_PROGRESS]
+
+
+def test_ranks_follow_the_lifecycle():
+    assert [rank(s) for s in ORDER] == sorted({rank(s) for s in ORDER})
+    assert all(rank(t) > rank(Status.IN_PROGRESS) for t in TERMINAL)
+
+
+def test_every_status_has_a_rank():
+    assert all(isinstance(rank(s), int) for s in Status)
+
+
+def test_terminal_statuses_share_one_rank():
+    assert len({rank(t) for t in TERMINAL}) == 1
+
+
+@pytest.mark.parametrize("new", list(Status))
+def test_anything_advances_a_missing_item(new):
+    assert can_advance(None, new)
+
+
+@pytest.mark.parametrize(("current", "new"), list(zip(ORDER, ORDER[1:], strict=False)))
+def test_next_status_advances(current, new):
+    assert can_advance(current, new)
+
+
+@pytest.mark.parametrize(("current", "new"), list(zip(ORDER[1:], ORDER, strict=False)))
+def test_previous_status_does_not_advance(current, new):
+    assert not can_advance(current, new)
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_same_status_does_not_advance(status):
+    assert not can_advance(status, status)
+
+
+@pytest.mark.parametrize("terminal", sorted(TERMINAL))
+@pytest.mark.parametrize("new", list(Status))
+def test_terminal_status_never_changes(terminal, new):
+    """E.g. EXPIRED after SUCCEEDED is ignored."""
+    assert not can_advance(terminal, new)
+
+
+@pytest.mark.parametrize("terminal", sorted(TERMINAL))
+def test_submitted_reaches_any_terminal_status(terminal):
+    assert can_advance(Status.SUBMITTED, terminal)
