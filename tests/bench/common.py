@@ -16,6 +16,7 @@ EVENTS = ROOT / "events"
 LAYER = ROOT / "layers" / "orchestrator"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+INHERITED = frozenset({"PATH", "HOME", "USER", "LANG", "TMPDIR", "TZ", "VIRTUAL_ENV", "SYSTEMROOT"})
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,10 @@ def render(rows: list[Row]) -> str:
 
 
 def function_env(region: str = REGION, **overrides: str) -> dict[str, str]:
-    """The variables both functions need (names from the README's design reference), with fake
-    credentials as Lambda provides real ones through the environment. No endpoint override."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE", "POWERTOOLS_"))
-    }
+    """The variables both functions need (names from the README's design reference), every other
+    setting at its default, fake credentials as Lambda provides real ones through the environment,
+    no endpoint override. Nothing else is inherited but the basics of a process environment."""
+    env = {key: value for key, value in os.environ.items() if key in INHERITED or key.startswith(("LC_", "PYTHON"))}
     env.update(
         {
             "AWS_DEFAULT_REGION": region,

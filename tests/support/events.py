@@ -92,3 +92,9 @@ def tracker_record(message: dict[str, Any] | str, message_id: str | None = None)
 def tracker_event_from(messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The SQS event Lambda would build from messages received (boto3 ``receive_message``)."""
     return sqs_event(*(tracker_record(m["Body"], m["MessageId"]) for m in messages))
+
+
+def one_message(*records: dict[str, Any]) -> dict[str, Any]:
+    """One SQS record whose S3 body holds the S3 records of all ``records`` (S3 may batch them)."""
+    s3_records = [s3 for record in records for s3 in body_of(record)["Records"]]
+    return with_body(records[0], {"Records": s3_records})

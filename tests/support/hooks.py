@@ -112,6 +112,10 @@ class Interceptor:
 
         self._faults.append(_Fault(operation, outcome, times, when))
 
+    def clear_faults(self) -> None:
+        """The outage is over: every call goes through again."""
+        self._faults.clear()
+
     def _on_send(self, event_name: str, request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
         operation = event_name.removeprefix("before-send.")
         self.attempts[operation] += 1

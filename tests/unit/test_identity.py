@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from orchestrator import identity
 from orchestrator.errors import BadEventError
 
@@ -68,9 +67,7 @@ def test_job_name_is_deterministic():
     assert identity.job_name("nightly", request_id) == identity.job_name("nightly", request_id)
 
 
-@pytest.mark.parametrize(
-    "prefix", [pytest.param("bad_prefix", id="underscore"), pytest.param("-", id="leading-dash")]
-)
+@pytest.mark.parametrize("prefix", [pytest.param("bad_prefix", id="underscore"), pytest.param("-", id="leading-dash")])
 def test_job_name_outside_the_pattern_is_refused(prefix):
     with pytest.raises(ValueError, match="does not match"):
         identity.job_name(prefix, "0123456789abcdef0123456789abcdef")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from orchestrator.errors import BadEventError
 from orchestrator.messages import EVENT_SOURCE, build_result, parse_result, unwrap_sns
 from orchestrator.status import Status
+
 from tests.support.events import body_of, load_event
 
 

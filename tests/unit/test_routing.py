@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
 from orchestrator.routing import FileFacts, Mode, RoutingPolicy, content_type_for, decide
 from orchestrator.settings import DEFAULT_CONTENT_TYPES, REALTIME_MAX_BYTES, parse_content_types
 
 CONTENT_TYPES = parse_content_types(DEFAULT_CONTENT_TYPES)
-ASYNC_ONLY = RoutingPolicy(content_types=CONTENT_TYPES, nightly_prefix="incoming/nightly/", batch_prefix="incoming/batch/")
+ASYNC_ONLY = RoutingPolicy(
+    content_types=CONTENT_TYPES, nightly_prefix="incoming/nightly/", batch_prefix="incoming/batch/"
+)
 
 
 def _policy(*modes: Mode, **changes) -> RoutingPolicy:
@@ -131,14 +132,18 @@ def test_file_at_the_async_limit_still_goes_async():
 
 
 def test_requested_async_over_the_async_limit_is_skipped_naming_the_limit():
-    decision = decide(FileFacts("incoming/a.csv", 101, requested_mode="async"), _policy(Mode.ASYNC, async_max_bytes=100))
+    decision = decide(
+        FileFacts("incoming/a.csv", 101, requested_mode="async"), _policy(Mode.ASYNC, async_max_bytes=100)
+    )
     assert decision.skipped
     assert "101 B exceeds the async limit" in decision.reason
 
 
 @pytest.mark.parametrize("sync_mode", [Mode.REALTIME, Mode.SERVERLESS])
 def test_small_file_goes_to_the_synchronous_endpoint_when_configured(sync_mode):
-    decision = decide(FileFacts("incoming/a.csv", REALTIME_MAX_BYTES), _policy(Mode.ASYNC, sync_mode, sync_mode=sync_mode))
+    decision = decide(
+        FileFacts("incoming/a.csv", REALTIME_MAX_BYTES), _policy(Mode.ASYNC, sync_mode, sync_mode=sync_mode)
+    )
     assert decision.mode is sync_mode
 
 

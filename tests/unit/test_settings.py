@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from orchestrator.errors import ConfigError
 from orchestrator.settings import ASYNC_MAX_BYTES, RouterSettings, TrackerSettings, parse_content_types
 
@@ -79,7 +78,9 @@ def test_limits_themselves_are_accepted(name, value):
     assert int(value) in (settings.invocation_timeout_seconds, settings.request_ttl_seconds)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("YES", True), ("1", True), ("false", False), ("no", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("YES", True), ("1", True), ("false", False), ("no", False)]
+)
 def test_boolean_spellings(raw, expected):
     assert RouterSettings.from_env({**REQUIRED, "READ_OBJECT_METADATA": raw}).read_object_metadata is expected
 

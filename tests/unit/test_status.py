@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
+import pytest
 from orchestrator.status import TERMINAL, Status, can_advance, rank
 
 ORDER = [Status.RECEIVED, Status.SCHEDULED, Status.SUBMITTED, Status.IN_PROGRESS]
@@ -27,12 +28,12 @@ def test_anything_advances_a_missing_item(new):
     assert can_advance(None, new)
 
 
-@pytest.mark.parametrize(("current", "new"), list(zip(ORDER, ORDER[1:], strict=False)))
+@pytest.mark.parametrize(("current", "new"), list(itertools.pairwise(ORDER)))
 def test_next_status_advances(current, new):
     assert can_advance(current, new)
 
 
-@pytest.mark.parametrize(("current", "new"), list(zip(ORDER[1:], ORDER, strict=False)))
+@pytest.mark.parametrize(("current", "new"), [(new, old) for old, new in itertools.pairwise(ORDER)])
 def test_previous_status_does_not_advance(current, new):
     assert not can_advance(current, new)
 

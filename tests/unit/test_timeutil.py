@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
 from orchestrator import timeutil
 
 MOMENT = datetime(2026, 11, 28, 21, 14, 5, 201_999, tzinfo=UTC)
@@ -51,6 +50,8 @@ def test_millis_between_iso_times():
     assert timeutil.millis_between("2026-11-28T21:14:05.201Z", "2026-11-28T21:14:09.873Z") == pytest.approx(4672)
 
 
-@pytest.mark.parametrize(("start", "end"), [(None, "2026-11-28T21:14:05.201Z"), ("2026-11-28T21:14:05.201Z", ""), ("x", "y")])
+@pytest.mark.parametrize(
+    ("start", "end"), [(None, "2026-11-28T21:14:05.201Z"), ("2026-11-28T21:14:05.201Z", ""), ("x", "y")]
+)
 def test_millis_between_unknown_or_unparseable_is_none(start, end):
     assert timeutil.millis_between(start, end) is None

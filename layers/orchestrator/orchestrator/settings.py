@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -91,6 +92,8 @@ class RouterSettings:
     output_prefix: str = "results/"
     async_max_bytes: int = ASYNC_MAX_BYTES
     claim_timeout_seconds: int = 90
+    # None: no transform model configured, so the batch and nightly modes are off.
+    transform: TransformSettings | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterSettings:
@@ -110,4 +113,218 @@ class RouterSettings:
             output_prefix=env.get("OUTPUT_PREFIX", "results/"),
             async_max_bytes=_integer(env, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES),
             claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 90, 1, 43200),
+            transform=TransformSettings.from_env(env),
+        )
+
+
+# Batch transform settings come from template parameters: errors name both, so the fix is obvious.
+TRANSFORM_PARAMETERS = {
+    "TRANSFORM_MODEL_NAME": "TransformModelName",
+    "TRANSFORM_JOB_PREFIX": "TransformJobPrefix",
+    "TRANSFORM_INSTANCE_TYPE": "TransformInstanceType",
+    "TRANSFORM_INSTANCE_COUNT": "TransformInstanceCount",
+    "TRANSFORM_MAX_PAYLOAD_MB": "TransformMaxPayloadInMB",
+    "TRANSFORM_MAX_CONCURRENT_TRANSFORMS": "TransformMaxConcurrentTransforms",
+    "TRANSFORM_BATCH_STRATEGY": "TransformBatchStrategy",
+    "TRANSFORM_SPLIT_TYPE": "TransformSplitType",
+    "TRANSFORM_ASSEMBLE_WITH": "TransformAssembleWith",
+    "TRANSFORM_ACCEPT": "TransformAccept",
+    "TRANSFORM_CONTENT_TYPE": "TransformContentType",
+    "TRANSFORM_JOIN_SOURCE": "TransformJoinSource",
+    "TRANSFORM_INPUT_FILTER": "TransformInputFilter",
+    "TRANSFORM_OUTPUT_FILTER": "TransformOutputFilter",
+}
+# SageMaker ModelName; job names get a lowercase prefix because SageMaker lowercases transform-job
+# ARNs and IAM compares ARNs case-sensitively. 30 characters leave room for "-" + a 32-hex request id.
+_MODEL_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_JOB_PREFIX = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,29}$")
+JOB_PREFIX_MAX_LENGTH = 30
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_MEDIA_TYPE = re.compile(r"^[0-9A-Za-z!#$&^_.+-]+/[0-9A-Za-z!#$&^_.+-]+$")
+_JSON_PATH_MAX = 63  # DataProcessing InputFilter / OutputFilter
+SPLIT_TYPES = ("None", "Line", "RecordIO", "TFRecord")
+BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
+ASSEMBLY_TYPES = ("None", "Line")
+JOIN_SOURCES = ("None", "Input")
+# MaxPayloadInMB x MaxConcurrentTransforms may not exceed this (CreateTransformJob).
+PAYLOAD_TIMES_CONCURRENCY_MAX = 100
+
+
+def _named(variable: str) -> str:
+    parameter = TRANSFORM_PARAMETERS.get(variable)
+    return f"{variable} (template parameter {parameter})" if parameter else variable
+
+
+def _transform_error(variable: str, problem: str, value: object = None) -> ConfigError:
+    shown = f"={value!r}" if value is not None else ""
+    return ConfigError(
+        f"{_named(variable)}{shown} {problem}",
+        {"variable": variable, "parameter": TRANSFORM_PARAMETERS.get(variable)},
+    )
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise _transform_error(name, f"must be one of {', '.join(choices)}", raw)
+    return raw
+
+
+def _matching(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not pattern.match(raw):
+        raise _transform_error(name, f"is not {what}", raw)
+    return raw
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _transform_error(name, "is not an integer", raw) from None
+    if not low <= value <= high:
+        raise _transform_error(name, f"is outside {low}..{high}", value)
+    return value
+
+
+def _json_path(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith("$") or len(raw) > _JSON_PATH_MAX:
+        raise _transform_error(name, f"must be a JSONPath starting with $ of at most {_JSON_PATH_MAX} characters", raw)
+    return raw
+
+
+def transform_job_prefix(env: Mapping[str, str]) -> str:
+    """TRANSFORM_JOB_PREFIX: what every transform job of this stack is named with (and IAM allows)."""
+    prefix = env.get("TRANSFORM_JOB_PREFIX", "").strip() or "sio"
+    if not _JOB_PREFIX.match(prefix):
+        raise _transform_error(
+            "TRANSFORM_JOB_PREFIX",
+            f"must be 1-{JOB_PREFIX_MAX_LENGTH} lowercase letters, digits and hyphens, starting and ending "
+            "with a letter or digit",
+            prefix,
+        )
+    return prefix
+
+
+@dataclass(frozen=True)
+class TransformSettings:
+    """CreateTransformJob options shared by per-file and nightly jobs (DESIGN §6.4)."""
+
+    model_name: str
+    job_prefix: str = "sio"
+    instance_type: str = "ml.m5.large"
+    instance_count: int = 1
+    max_payload_mb: int = 6
+    max_concurrent_transforms: int = 1
+    batch_strategy: str | None = None
+    split_type: str = "None"
+    assemble_with: str = "None"
+    accept: str | None = None
+    content_type: str | None = None  # None: the file's own content type
+    join_source: str = "None"
+    input_filter: str | None = None
+    output_filter: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TransformSettings | None:
+        """None when TRANSFORM_MODEL_NAME is empty: the stack has no transform model, batch is off."""
+        env = os.environ if env is None else env
+        model = env.get("TRANSFORM_MODEL_NAME", "").strip()
+        if not model:
+            return None
+        if not _MODEL_NAME.match(model):
+            raise _transform_error(
+                "TRANSFORM_MODEL_NAME", "is not a SageMaker model name (1-63 letters, digits, hyphens)", model
+            )
+        settings = cls(
+            model_name=model,
+            job_prefix=transform_job_prefix(env),
+            instance_type=_matching(env, "TRANSFORM_INSTANCE_TYPE", _INSTANCE_TYPE, "an ml.* instance type")
+            or "ml.m5.large",
+            instance_count=_bounded(env, "TRANSFORM_INSTANCE_COUNT", 1, 1, 100),
+            max_payload_mb=_bounded(env, "TRANSFORM_MAX_PAYLOAD_MB", 6, 0, 100),
+            max_concurrent_transforms=_bounded(env, "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", 1, 1, 100),
+            batch_strategy=_choice(env, "TRANSFORM_BATCH_STRATEGY", ("", *BATCH_STRATEGIES), "") or None,
+            split_type=_choice(env, "TRANSFORM_SPLIT_TYPE", SPLIT_TYPES, "None"),
+            assemble_with=_choice(env, "TRANSFORM_ASSEMBLE_WITH", ASSEMBLY_TYPES, "None"),
+            accept=_matching(env, "TRANSFORM_ACCEPT", _MEDIA_TYPE, "a media type like text/csv"),
+            content_type=_matching(env, "TRANSFORM_CONTENT_TYPE", _MEDIA_TYPE, "a media type like text/csv"),
+            join_source=_choice(env, "TRANSFORM_JOIN_SOURCE", JOIN_SOURCES, "None"),
+            input_filter=_json_path(env, "TRANSFORM_INPUT_FILTER"),
+            output_filter=_json_path(env, "TRANSFORM_OUTPUT_FILTER"),
+        )
+        settings.check_combinations()
+        return settings
+
+    def check_combinations(self) -> None:
+        """The rules CreateTransformJob enforces across options, checked before any job is started."""
+        if self.batch_strategy and self.split_type == "None":
+            raise _transform_error(
+                "TRANSFORM_BATCH_STRATEGY",
+                f"needs {_named('TRANSFORM_SPLIT_TYPE')} to be Line, RecordIO or TFRecord, not None",
+                self.batch_strategy,
+            )
+        product = self.max_payload_mb * self.max_concurrent_transforms
+        if product > PAYLOAD_TIMES_CONCURRENCY_MAX:
+            raise _transform_error(
+                "TRANSFORM_MAX_PAYLOAD_MB",
+                f"x {_named('TRANSFORM_MAX_CONCURRENT_TRANSFORMS')}={self.max_concurrent_transforms} is "
+                f"{product}; SageMaker allows at most {PAYLOAD_TIMES_CONCURRENCY_MAX}",
+                self.max_payload_mb,
+            )
+
+
+def _required_transform(env: Mapping[str, str], function: str) -> TransformSettings:
+    transform = TransformSettings.from_env(env)
+    if transform is None:
+        raise ConfigError(
+            f"{_named('TRANSFORM_MODEL_NAME')} is required by the {function} function but not set",
+            {"variable": "TRANSFORM_MODEL_NAME", "parameter": "TransformModelName"},
+        )
+    return transform
+
+
+@dataclass(frozen=True)
+class NightlySettings:
+    tracker: TrackerSettings
+    transform: TransformSettings
+    input_bucket: str
+    output_prefix: str = "results/"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NightlySettings:
+        env = os.environ if env is None else env
+        return cls(
+            tracker=TrackerSettings.from_env(env),
+            transform=_required_transform(env, "nightly"),
+            input_bucket=_required(env, "INPUT_BUCKET"),
+            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
+        )
+
+
+@dataclass(frozen=True)
+class BatchResultSettings:
+    tracker: TrackerSettings
+    success_topic_arn: str
+    error_topic_arn: str
+    job_prefix: str = "sio"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BatchResultSettings:
+        env = os.environ if env is None else env
+        return cls(
+            tracker=TrackerSettings.from_env(env),
+            success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
+            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
+            job_prefix=transform_job_prefix(env),
         )

@@ -6,7 +6,8 @@ an outcome (update only if it moves the status forward). Rank is stored so Dynam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,11 @@ from botocore.exceptions import ClientError
 from orchestrator import timeutil
 from orchestrator.errors import RetryableError, UnknownRequestError
 from orchestrator.status import Status, rank
+
+STATUS_INDEX = "ByStatus"  # status + status_since: "what is in status X since T?"
+BATCH_GET_MAX = 100  # keys per BatchGetItem call
+QUERY_PAGE_SIZE = 1000  # items per Query page
+_UNPROCESSED_ATTEMPTS = 8
 
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
@@ -142,6 +148,128 @@ class Tracker:
                 ) from exc
             return OutcomeApplied(False, current)
         return OutcomeApplied(True, _from_item(response.get("Attributes")) or {})
+
+    # ---------------------------------------------------------------- batch transform jobs
+
+    def in_status(
+        self, status: Status, *, until: str, attributes: Sequence[str], page_size: int = QUERY_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """Items in ``status`` entered at or before ``until`` (ISO-8601), oldest first, one page of at
+        most ``page_size`` items at a time from the ``ByStatus`` index (eventually consistent, like
+        every GSI read). The page size bounds memory; DynamoDB also caps a page at 1 MB."""
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        names["#status"] = "status"
+        params: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#status = :status AND status_since <= :until",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {":status": {"S": status.value}, ":until": {"S": until}},
+            "ProjectionExpression": ", ".join(n for n in names if n != "#status"),
+            "Limit": page_size,
+        }
+        while True:
+            try:
+                page = self._client.query(**params)
+            except ClientError as exc:
+                raise _translate(exc, "query", status.value) from exc
+            for item in page.get("Items", []):
+                yield _from_item(item) or {}
+            if "LastEvaluatedKey" not in page:
+                return
+            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_many(self, request_ids: Sequence[str], attributes: Sequence[str]) -> list[dict[str, Any]]:
+        """The items of up to 100 requests (BatchGetItem), in no particular order; missing ones left out."""
+        unique = list(dict.fromkeys(request_ids))
+        if len(unique) > BATCH_GET_MAX:
+            raise ValueError(f"at most {BATCH_GET_MAX} keys per call, got {len(unique)}")
+        names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(["request_id", *attributes]))}
+        request: dict[str, Any] = {
+            self.table_name: {
+                "Keys": [{"request_id": {"S": request_id}} for request_id in unique],
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+            }
+        }
+        found: list[dict[str, Any]] = []
+        for attempt in range(_UNPROCESSED_ATTEMPTS):
+            try:
+                response = self._client.batch_get_item(RequestItems=request)
+            except ClientError as exc:
+                raise _translate(exc, "batch get", unique[0] if unique else "") from exc
+            found.extend(_from_item(item) or {} for item in response.get("Responses", {}).get(self.table_name, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB asks for backoff before the rest
+        raise RetryableError(f"tracker batch get left keys unprocessed {_UNPROCESSED_ATTEMPTS} times")
+
+    def submit_to_job(
+        self,
+        request_id: str,
+        job_name: str,
+        fields: dict[str, Any],
+        *,
+        from_statuses: Collection[Status],
+        from_job: str | None = None,
+        clear: Sequence[str] = (),
+    ) -> bool:
+        """Mark a request SUBMITTED to ``job_name`` if it is in one of ``from_statuses`` (and, for a
+        re-run, still belongs to ``from_job``). Attributes in ``clear`` are removed (an earlier
+        failure's reason). False when the item has moved on: nothing is written."""
+        names, values, assignments = self._set_clause(Status.SUBMITTED, {**fields, "job_name": job_name})
+        names["#status"] = "status"
+        allowed = []
+        for i, status in enumerate(from_statuses):
+            values[f":from{i}"] = {"S": status.value}
+            allowed.append(f":from{i}")
+        condition = f"#status IN ({', '.join(allowed)})"
+        if from_job is not None:
+            names["#job"] = "job_name"
+            values[":from_job"] = {"S": from_job}
+            condition += " AND #job = :from_job"
+        removed = [f"#r{i}" for i in range(len(clear))]
+        names.update(zip(removed, clear, strict=True))
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removed) if removed else "")
+        return self._conditional_update(request_id, expression, condition, names, values, "submit to job")
+
+    def apply_job_outcome(self, request_id: str, job_name: str, status: Status, fields: dict[str, Any]) -> bool:
+        """Record a transform job's state for one of its requests if it moves the item forward and
+        the item is not now another job's (a re-run took it over). False: nothing written."""
+        names, values, assignments = self._set_clause(status, {**fields, "job_name": job_name})
+        names["#job"] = "job_name"
+        values[":rank"] = {"N": str(rank(status))}
+        values[":job"] = {"S": job_name}
+        condition = (
+            "attribute_exists(request_id) AND status_rank < :rank AND (attribute_not_exists(#job) OR #job = :job)"
+        )
+        expression = "SET " + ", ".join(assignments)
+        return self._conditional_update(request_id, expression, condition, names, values, "record job outcome")
+
+    def _conditional_update(
+        self,
+        request_id: str,
+        expression: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        action: str,
+    ) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self.table_name,
+                Key={"request_id": {"S": request_id}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise _translate(exc, action, request_id) from exc
+        return True
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         response = self._client.get_item(

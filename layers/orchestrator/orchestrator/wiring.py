@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import clients
 from orchestrator.notifications import Publisher
 from orchestrator.outcomes import OutcomeRecorder
 from orchestrator.router import Router
+from orchestrator.routing import Mode
 from orchestrator.sagemaker import AsyncInvoker
-from orchestrator.settings import RouterSettings, TrackerSettings
+from orchestrator.settings import BatchResultSettings, NightlySettings, RouterSettings, TrackerSettings
 from orchestrator.tracker import Tracker
+
+if TYPE_CHECKING:
+    from orchestrator.batch_results import BatchResults
+    from orchestrator.nightly import Nightly
 
 
 @cache
 def router() -> Router:
     settings = RouterSettings.from_env()
     sns = clients.client("sns")
-    return Router(
+    built = Router(
         settings,
         tracker=Tracker(
             settings.tracker.table_name,
@@ -33,6 +39,44 @@ def router() -> Router:
         # HeadObject costs a call per file, so the client exists only when the lookup is on.
         s3_client=clients.client("s3") if settings.read_object_metadata else None,
     )
+    if settings.transform is not None:
+        _register_batch_modes(built)
+    return built
+
+
+class _LazyClient:
+    """A boto3 client made on first use: the router's batch modes are rare, and loading a service
+    model (SageMaker's is large) would otherwise lengthen every cold start."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = clients.client(self._service)
+        return getattr(self._client, name)
+
+
+def _register_batch_modes(router: Router) -> None:
+    """BATCH and NIGHTLY exist only with a transform model; until then routing skips them, saying so."""
+    from orchestrator.file_jobs import FileJobs
+    from orchestrator.nightly import NightlyEnlister
+    from orchestrator.transform import TransformJobs
+
+    transform = router.settings.transform
+    assert transform is not None
+    file_jobs = FileJobs(
+        transform,
+        output_prefix=router.settings.output_prefix,
+        jobs=TransformJobs(_LazyClient("sagemaker")),
+        s3=router.s3 or _LazyClient("s3"),
+        tracker=router.tracker,
+        close=router.close,
+        recorder=router.recorder,
+    )
+    router.register(Mode.BATCH, file_jobs)
+    router.register(Mode.NIGHTLY, NightlyEnlister(router.tracker, router.recorder))
 
 
 @cache
@@ -40,4 +84,39 @@ def outcome_recorder() -> OutcomeRecorder:
     settings = TrackerSettings.from_env()
     return OutcomeRecorder(
         Tracker(settings.table_name, clients.client("dynamodb"), retention_days=settings.retention_days)
+    )
+
+
+@cache
+def nightly() -> Nightly:
+    from orchestrator.nightly import Nightly
+    from orchestrator.transform import TransformJobs
+
+    settings = NightlySettings.from_env()
+    return Nightly(
+        settings,
+        tracker=Tracker(
+            settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
+        ),
+        jobs=TransformJobs(clients.client("sagemaker")),
+        s3=clients.client("s3"),
+    )
+
+
+@cache
+def batch_results() -> BatchResults:
+    from orchestrator.batch_results import BatchResults
+
+    settings = BatchResultSettings.from_env()
+    sns = clients.client("sns")
+    return BatchResults(
+        settings,
+        tracker=Tracker(
+            settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
+        ),
+        publisher=Publisher(
+            sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
+        ),
+        s3=clients.client("s3"),
+        region=sns.meta.region_name or os.environ.get("AWS_REGION", ""),
     )

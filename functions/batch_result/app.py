@@ -1,0 +1,14 @@
+"""Batch result: a "SageMaker Transform Job State Change" event → one result message per file, tracker updated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator import wiring
+from orchestrator.observability import logger, metrics
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return wiring.batch_results().handle(event, remaining_ms=context.get_remaining_time_in_millis)

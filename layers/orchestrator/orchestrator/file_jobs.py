@@ -1,0 +1,94 @@
+"""The router's batch mode: a transform job of its own for one file (DESIGN §1, §3).
+
+Files over the async limit, under the batch prefix, or asking for it (``x-amz-meta-inference-mode:
+batch``) get one job each. The job is named from the request id, so a redelivered notification
+that reaches CreateTransformJob again meets ``ResourceInUse``: the job is described and confirmed,
+never started twice and never marked FAILED. The input is a one-line manifest naming exactly the
+object (an ``S3Prefix`` on the key would also pick up ``<key>.bak``): one PutObject per file,
+negligible next to a transform job, and the job's output is ``<S3OutputPath>/<key>.out``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from orchestrator import identity, manifest, timeutil
+from orchestrator.errors import InvocationRejectedError
+from orchestrator.observability import Recorder, logger
+from orchestrator.routing import Decision, Mode
+from orchestrator.s3_events import ObjectCreated
+from orchestrator.settings import TransformSettings
+from orchestrator.status import Status
+from orchestrator.tracker import Tracker
+from orchestrator.transform import TransformJobs, job_request, payload_problem
+
+Close = Callable[[str, ObjectCreated, Decision, Status, str], None]
+
+
+class FileJobs:
+    """``Router.register(Mode.BATCH, FileJobs(...))``: called once per claimed file."""
+
+    def __init__(
+        self,
+        transform: TransformSettings,
+        *,
+        output_prefix: str,
+        jobs: TransformJobs,
+        s3: Any,
+        tracker: Tracker,
+        close: Close,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.transform = transform
+        self.output_prefix = output_prefix
+        self.jobs = jobs
+        self.s3 = s3
+        self.tracker = tracker
+        self.close = close
+        self.recorder = recorder or Recorder()
+
+    def __call__(self, request_id: str, event: ObjectCreated, decision: Decision) -> None:
+        problem = payload_problem(self.transform, event.size)
+        if problem:
+            self.close(request_id, event, decision, Status.FAILED, problem)
+            return
+        name = identity.job_name(self.transform.job_prefix, request_id)
+        manifest_key = manifest.job_key_prefix(self.output_prefix, name) + manifest.MANIFEST_NAME
+        manifest_uri = f"s3://{event.bucket}/{manifest_key}"
+        # Same bytes on every attempt: rewriting it for a job that already runs changes nothing.
+        manifest.put_object(
+            self.s3, event.bucket, manifest_key, manifest.single_manifest(event.bucket, event.key), "application/json"
+        )
+        output_path = manifest.output_path(event.bucket, self.output_prefix, name)
+        request = job_request(
+            self.transform,
+            name=name,
+            manifest_uri=manifest_uri,
+            output_path=output_path,
+            content_type=self.transform.content_type or decision.content_type,
+        )
+        try:
+            started = self.jobs.start(request)
+        except InvocationRejectedError as exc:
+            self.close(request_id, event, decision, Status.FAILED, exc.message)
+            return
+        if not started.created:
+            logger.info("transform job already started; confirming it", extra={"job": name, "status": started.status})
+        now = timeutil.iso(timeutil.now())
+        confirmed = self.tracker.confirm(
+            request_id,
+            Status.SUBMITTED,
+            {
+                "submitted_at": now,
+                "job_name": name,
+                "output_location": manifest.output_location(output_path, event.key),
+            },
+        )
+        if not confirmed:  # the job's state change overtook the confirmation: the tracker has it
+            logger.info("job state arrived before confirmation; keeping it", extra={"job": name})
+        logger.info("transform job submitted", extra={"job": name, "job_created": started.created})
+        self.recorder.count("RequestsRouted", mode=Mode.BATCH.value)
+        if started.created:
+            self.recorder.count("TransformJobsStarted", mode=Mode.BATCH.value)
+        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now))

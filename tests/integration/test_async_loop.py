@@ -1,0 +1,133 @@
+"""The full asynchronous loop: router → SageMaker → notification on a topic → tracker queue → tracker.
+
+SageMaker's part is played by the test: it publishes the notification SageMaker would publish
+(the events/sns-async-*.json format, with the real inference id) on the topic SageMaker would use.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support import aws as stack_support
+from tests.support.events import load_event, sagemaker_notification, sqs_event, tracker_event_from
+from tests.support.lambda_runtime import failed_ids
+
+KEY = "incoming/customers/2026-11-28.csv"
+
+
+@pytest.fixture
+def submitted(route, upload, item_for_key) -> dict:
+    """Given a file the router submitted: its tracker item."""
+    route(sqs_event(upload(KEY)))
+    item = item_for_key(KEY)
+    assert item["status"] == "SUBMITTED"
+    return item
+
+
+@pytest.fixture
+def sagemaker_publishes(aws, stack):
+    """SageMaker's side: publish a notification on the success or error topic."""
+    sns = aws.client("sns")
+
+    def publish(message: dict, *, success: bool) -> None:
+        topic = stack.success_topic_arn if success else stack.error_topic_arn
+        sns.publish(TopicArn=topic, Message=json.dumps(message))
+
+    return publish
+
+
+@pytest.fixture
+def deliver_to_tracker(sqs, stack, track):
+    """The tracker's event source: receive what waits in the tracker queue, invoke the tracker."""
+
+    def deliver() -> dict:
+        messages = stack_support.drain(sqs, stack.tracker_queue_url)
+        assert messages, "nothing reached the tracker queue"
+        return track(tracker_event_from(messages))
+
+    return deliver
+
+
+def test_success_ends_succeeded_with_the_output_location(submitted, sagemaker_publishes, deliver_to_tracker, item):
+    notification = sagemaker_notification(
+        "success",
+        submitted["request_id"],
+        responseParameters={"contentType": "text/csv", "outputLocation": submitted["output_location"]},
+    )
+    sagemaker_publishes(notification, success=True)
+
+    assert failed_ids(deliver_to_tracker()) == []
+    final = item(submitted["request_id"])
+    assert final["status"] == "SUCCEEDED"
+    assert final["output_location"] == submitted["output_location"]
+    assert final["sagemaker_received_at"] == notification["receivedTime"]
+    assert final["completed_at"] == notification["eventTime"]
+    assert final["status_rank"] > submitted["status_rank"]
+
+
+def test_failure_ends_failed_with_reason_and_failure_location(submitted, sagemaker_publishes, deliver_to_tracker, item):
+    notification = sagemaker_notification("error", submitted["request_id"])
+    sagemaker_publishes(notification, success=False)
+
+    assert failed_ids(deliver_to_tracker()) == []
+    final = item(submitted["request_id"])
+    assert final["status"] == "FAILED"
+    assert final["failure_reason"] == notification["failureReason"]
+    assert final["failure_location"] == notification["responseParameters"]["failureLocation"]
+
+
+def test_expiry_ends_expired(submitted, sagemaker_publishes, deliver_to_tracker, item):
+    notification = sagemaker_notification("expired", submitted["request_id"])
+    sagemaker_publishes(notification, success=False)
+
+    assert failed_ids(deliver_to_tracker()) == []
+    final = item(submitted["request_id"])
+    assert final["status"] == "EXPIRED"
+    assert final["failure_reason"] == notification["failureReason"]
+
+
+def test_both_topics_reach_the_tracker_queue_raw(submitted, sagemaker_publishes, sqs, stack):
+    """The tracker queue is subscribed to both topics with raw delivery: bodies are the messages."""
+    success = sagemaker_notification("success", submitted["request_id"])
+    error = sagemaker_notification("error", submitted["request_id"])
+    sagemaker_publishes(success, success=True)
+    sagemaker_publishes(error, success=False)
+
+    received = stack_support.bodies(stack_support.drain(sqs, stack.tracker_queue_url))
+    assert sorted(m["invocationStatus"] for m in received) == ["Completed", "Failed"]
+    assert all("Type" not in m for m in received)
+
+
+def test_result_overtaking_the_confirmation_still_ends_succeeded(
+    route, upload, item, sagemaker, sagemaker_publishes, deliver_to_tracker
+):
+    """Given the success is tracked while the router is still waiting for InvokeEndpointAsync
+    (item RECEIVED from the claim), When the router then confirms, Then the item stays SUCCEEDED."""
+    seen_during_invoke: list[str] = []
+
+    def result_arrives_first(request) -> None:
+        seen_during_invoke.append(item(request.inference_id)["status"])
+        sagemaker_publishes(sagemaker_notification("success", request.inference_id), success=True)
+        deliver_to_tracker()
+
+    sagemaker.on_accept = result_arrives_first
+    record = upload(KEY)
+
+    assert failed_ids(route(sqs_event(record))) == []
+    [request] = sagemaker.accepted
+    final = item(request.inference_id)
+    assert seen_during_invoke == ["RECEIVED"]
+    assert final["status"] == "SUCCEEDED"
+    assert "submitted_at" not in final  # the confirmation found the item already moved on
+
+
+def test_skip_announcement_reaching_the_tracker_is_acknowledged(route, deliver_to_tracker, item_for_key):
+    """The router's own error message (a SKIPPED file) comes back through the tracker queue:
+    it is acknowledged and leaves the item as the router recorded it."""
+    route(load_event("s3-put-zero-byte"))
+    before = item_for_key("incoming/empty.csv")
+
+    assert failed_ids(deliver_to_tracker()) == []
+    assert item_for_key("incoming/empty.csv") == before

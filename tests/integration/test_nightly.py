@@ -1,0 +1,366 @@
+"""The nightly batch: files under the nightly prefix wait as SCHEDULED, the schedule's event starts one
+transform job for the night, and its state change is announced per file. moto plays S3, DynamoDB,
+SNS and SQS; SageMaker is the stand-in of ``tests/support/transform.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from orchestrator import wiring
+from orchestrator.errors import BadEventError, ConfigError, RetryableError
+from orchestrator.nightly import SAFETY_MARGIN_MS
+from tests.support.events import load_event, sqs_event
+from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
+from tests.support.transform import TransformStandIn, batch_env, read_manifest, read_text
+
+NIGHT = "sio-nightly-2026-11-28"  # events/schedule-nightly.json: scheduledTime 2026-11-28T02:00:00Z
+EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in batch_env(stack.bucket).items():
+        monkeypatch.setenv(name, value)
+    wiring.nightly.cache_clear()
+    wiring.batch_results.cache_clear()
+    yield
+    wiring.nightly.cache_clear()
+    wiring.batch_results.cache_clear()
+
+
+@pytest.fixture
+def transform(interceptor) -> TransformStandIn:
+    return TransformStandIn().attach(interceptor)
+
+
+@pytest.fixture
+def nightly(stack, transform, calls, clock) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """One invocation of the nightly function."""
+    return invoker("nightly")
+
+
+@pytest.fixture
+def finish(stack, transform, calls, clock) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """One invocation of the batch-result function."""
+    return invoker("batch_result")
+
+
+@pytest.fixture
+def s3(aws) -> Any:
+    return aws.client("s3")
+
+
+@pytest.fixture
+def schedule(route, upload, clock, item_for_key) -> Callable[..., list[str]]:
+    """Upload files under the nightly prefix at ``when`` and route them; returns their request ids."""
+
+    def put(*names: str, when: datetime = EVENING) -> list[str]:
+        clock.moment = when
+        keys = [f"incoming/nightly/{name}" for name in names]
+        assert failed_ids(route(sqs_event(*(upload(key) for key in keys)))) == []
+        return [item_for_key(key)["request_id"] for key in keys]
+
+    return put
+
+
+def schedule_event(**changes: Any) -> dict[str, Any]:
+    event = load_event("schedule-nightly")
+    event.update(changes)
+    return event
+
+
+# ---------------------------------------------------------------- the router schedules
+
+
+def test_files_under_the_nightly_prefix_are_scheduled_and_not_invoked(route, upload, item_for_key, calls, transform):
+    calls.reset()
+    route(sqs_event(upload("incoming/nightly/a.csv")))
+
+    item = item_for_key("incoming/nightly/a.csv")
+    assert (item["status"], item["mode"]) == ("SCHEDULED", "nightly")
+    assert "job_name" not in item
+    assert calls.calls == ["dynamodb.PutItem", "dynamodb.UpdateItem"]
+    assert transform.jobs == {}
+
+
+# ---------------------------------------------------------------- the nightly run
+
+
+def test_night_starts_one_job_over_its_files_and_marks_each_submitted(schedule, nightly, transform, item, s3, stack):
+    ids = schedule("a.csv", "b.csv", "sub dir/c.csv")
+    summary = nightly(load_event("schedule-nightly"))
+
+    [job] = transform.jobs.values()
+    assert job.name == NIGHT
+    manifest = read_manifest(s3, job.manifest_uri)
+    assert manifest[0] == {"prefix": f"s3://{stack.bucket}/"}
+    assert sorted(manifest[1:]) == ["incoming/nightly/a.csv", "incoming/nightly/b.csv", "incoming/nightly/sub dir/c.csv"]
+    roster = job.manifest_uri.removesuffix("manifest.json") + "requests.txt"
+    assert sorted(read_text(s3, roster).split()) == sorted(ids)
+    assert job.request["TransformInput"]["ContentType"] == "text/csv"
+    for request_id in ids:
+        record = item(request_id)
+        assert (record["status"], record["job_name"]) == ("SUBMITTED", NIGHT)
+        assert record["output_location"] == f"{job.output_path}/{record['key']}.out"
+    assert summary == {"date": "2026-11-28", "jobName": NIGHT, "jobCreated": True, "files": 3, "markedSubmitted": 3}
+
+
+def test_aws_calls_per_night_do_not_grow_per_file_except_one_conditional_write(schedule, nightly, calls):
+    schedule(*(f"f{n:03d}.csv" for n in range(150)))
+    calls.reset()
+    nightly(load_event("schedule-nightly"))
+
+    counted = {name: calls.calls.count(name) for name in set(calls.calls)}
+    assert counted == {
+        "sagemaker.DescribeTransformJob": 1,
+        "dynamodb.Query": 1,
+        "s3.PutObject": 2,  # roster, manifest
+        "sagemaker.CreateTransformJob": 1,
+        "dynamodb.BatchGetItem": 2,  # 100 keys per call
+        "dynamodb.UpdateItem": 150,
+    }
+
+
+def test_running_twice_for_the_same_night_starts_one_job(schedule, nightly, transform, items, calls):
+    schedule("a.csv", "b.csv")
+    nightly(load_event("schedule-nightly"))
+    calls.reset()
+    second = nightly(load_event("schedule-nightly"))
+
+    assert list(transform.jobs) == [NIGHT]
+    assert transform.create_attempts == 1
+    assert second["jobCreated"] is False and second["markedSubmitted"] == 0
+    assert {i["status"] for i in items()} == {"SUBMITTED"}
+    assert "sagemaker.CreateTransformJob" not in calls.calls
+
+
+def test_schedule_retry_next_morning_names_the_night_and_leaves_later_files_for_tomorrow(
+    schedule, nightly, transform, item
+):
+    """Given files scheduled before 02:00 and one after, When the schedule's retry runs at 09:00 with
+    the same scheduled time, Then the job is named from the scheduled date and takes the early files."""
+    early = schedule("a.csv", "b.csv")
+    [late] = schedule("late.csv", when=datetime(2026, 11, 28, 5, 30, tzinfo=UTC))
+    summary = nightly(schedule_event(attemptNumber="2"))  # the clock says 05:30, the event says 02:00
+
+    assert summary["jobName"] == NIGHT and summary["files"] == 2
+    assert {item(i)["status"] for i in early} == {"SUBMITTED"}
+    assert item(late)["status"] == "SCHEDULED"
+
+
+def test_night_without_files_starts_no_job_and_says_so(nightly, transform, caplog, calls):
+    summary = nightly(load_event("schedule-nightly"))
+
+    assert transform.jobs == {}
+    assert summary == {"date": "2026-11-28", "jobName": None, "jobCreated": False, "files": 0, "markedSubmitted": 0}
+    assert "no files scheduled up to 2026-11-28T02:00:00.000Z: no transform job started" in caplog.messages
+    assert "sagemaker.CreateTransformJob" not in calls.calls
+
+
+def test_concurrent_run_that_won_the_name_is_followed(schedule, nightly, transform, interceptor, item, s3, stack):
+    """Given another run started the night's job between our check and our start, When CreateTransformJob
+    answers ResourceInUse, Then the files listed in *that* job's roster are marked, and no second job."""
+    first, second = schedule("a.csv", "b.csv")
+    winner = f"s3://{stack.bucket}/results/batch/{NIGHT}/winner/"
+    s3.put_object(Bucket=stack.bucket, Key=f"results/batch/{NIGHT}/winner/requests.txt", Body=f"{first}\n".encode())
+    transform.add(
+        {
+            "TransformJobName": NIGHT,
+            "ModelName": "demo-model",
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": winner + "manifest.json"}}
+            },
+            "TransformOutput": {"S3OutputPath": f"s3://{stack.bucket}/results/batch/{NIGHT}/output"},
+        }
+    )
+    interceptor.fail("sagemaker.DescribeTransformJob", code="ValidationException", message="not found", times=1)
+    summary = nightly(load_event("schedule-nightly"))
+
+    assert summary["jobCreated"] is False and summary["markedSubmitted"] == 1
+    assert item(first)["status"] == "SUBMITTED"
+    assert item(second)["status"] == "SCHEDULED"  # not in the job that runs: tomorrow's
+    assert len(transform.jobs) == 1
+
+
+def test_a_job_of_the_same_name_from_another_stack_is_refused(nightly, transform, schedule):
+    schedule("a.csv")
+    transform.add(
+        {
+            "TransformJobName": NIGHT,
+            "ModelName": "theirs",
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": "s3://other/m/manifest.json"}}
+            },
+            "TransformOutput": {"S3OutputPath": "s3://other/out"},
+        }
+    )
+    with pytest.raises(ConfigError, match="TransformJobPrefix"):
+        nightly(load_event("schedule-nightly"))
+
+
+def test_start_failures_leave_the_files_scheduled_for_lambdas_retry(schedule, nightly, transform, interceptor, item):
+    [request_id] = schedule("a.csv")
+    interceptor.fail("sagemaker.CreateTransformJob", code="ThrottlingException", message="slow down")
+    with pytest.raises(RetryableError):
+        nightly(load_event("schedule-nightly"))
+    assert item(request_id)["status"] == "SCHEDULED"
+
+    interceptor.clear_faults()
+    assert nightly(load_event("schedule-nightly"))["markedSubmitted"] == 1
+
+
+def test_marking_stops_before_the_timeout_and_the_retry_finishes_it(
+    schedule, stack, transform, calls, clock, items, monkeypatch
+):
+    """Given a night larger than one invocation can mark, When time runs short, Then the run stops with
+    an error (Lambda retries the event) and the retry marks the rest of the same job."""
+    schedule(*(f"f{n:03d}.csv" for n in range(250)))
+    handler = load_handler("nightly")
+    budget = iter([SAFETY_MARGIN_MS + 1, SAFETY_MARGIN_MS + 1, 0])  # two chunks, then out of time
+
+    class ShortContext(FakeLambdaContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return next(budget, 10 * SAFETY_MARGIN_MS)
+
+    with pytest.raises(RetryableError, match="marked 200 files"):
+        handler(load_event("schedule-nightly"), ShortContext(function_name="nightly"))
+    summary = handler(load_event("schedule-nightly"), FakeLambdaContext(function_name="nightly"))
+
+    assert summary["markedSubmitted"] == 50
+    assert len(transform.jobs) == 1
+    assert {i["status"] for i in items()} == {"SUBMITTED"}
+
+
+def test_event_without_a_scheduled_time_is_refused(nightly):
+    with pytest.raises(BadEventError, match="scheduledTime"):
+        nightly(schedule_event(scheduledTime="<aws.scheduler.scheduled-time>"))
+
+
+# ---------------------------------------------------------------- the night's result
+
+
+def test_failed_night_fails_every_file_with_sagemakers_reason(schedule, nightly, finish, transform, item, published):
+    ids = schedule("a.csv", "b.csv", "c.csv")
+    nightly(load_event("schedule-nightly"))
+    summary = finish(transform.finish(NIGHT, "Failed", "ClientError: See job logs for more information"))
+
+    messages = published("error")
+    assert sorted(m["inferenceId"] for m in messages) == sorted(ids)
+    for message in messages:
+        assert message["invocationStatus"] == "Failed"
+        assert (message["mode"], message["jobName"]) == ("nightly", NIGHT)
+        assert message["failureReason"] == "ClientError: See job logs for more information"
+        assert "outputLocation" not in message["responseParameters"]
+    for request_id in ids:
+        record = item(request_id)
+        assert (record["status"], record["failure_reason"]) == ("FAILED", "ClientError: See job logs for more information")
+    assert summary["recorded"] == 3
+
+
+def test_stopped_night_stops_every_file(schedule, nightly, finish, transform, item, published):
+    ids = schedule("a.csv", "b.csv")
+    nightly(load_event("schedule-nightly"))
+    finish(transform.finish(NIGHT, "Stopped"))
+
+    assert {item(i)["status"] for i in ids} == {"STOPPED"}
+    assert {m["invocationStatus"] for m in published("error")} == {"Stopped"}
+
+
+def test_completed_night_announces_each_file_with_its_output(schedule, nightly, finish, transform, item, published):
+    ids = schedule("a.csv", "b.csv")
+    nightly(load_event("schedule-nightly"))
+    output = transform.jobs[NIGHT].output_path
+    finish(transform.finish(NIGHT, "Completed"))
+
+    messages = {m["inferenceId"]: m for m in published("success")}
+    assert set(messages) == set(ids)
+    for request_id in ids:
+        record = item(request_id)
+        assert record["status"] == "SUCCEEDED"
+        assert record["output_location"] == f"{output}/{record['key']}.out"
+        assert messages[request_id]["responseParameters"]["outputLocation"] == record["output_location"]
+        assert messages[request_id]["requestParameters"]["inputLocation"] == record["object_uri"]
+
+
+def test_duplicate_event_in_epoch_millis_changes_nothing(schedule, nightly, finish, transform, item, published, calls):
+    """Given the Completed event was handled, When SageMaker sends it again (times as epoch millis),
+    Then nothing is published and no item moves."""
+    ids = schedule("a.csv", "b.csv")
+    nightly(load_event("schedule-nightly"))
+    first = transform.finish(NIGHT, "Completed")
+    finish(first)
+    published("success")
+    before = {i: item(i)["status_since"] for i in ids}
+    duplicate = load_event("transform-state-completed-duplicate")
+    duplicate["detail"]["TransformInput"] = first["detail"]["TransformInput"]
+    calls.reset()
+    summary = finish(duplicate)
+
+    assert published("success") == []
+    assert {i: item(i)["status_since"] for i in ids} == before
+    assert summary["recorded"] == summary["published"] == 0 and summary["alreadyDone"] == 2
+    assert calls.calls == ["s3.GetObject", "dynamodb.BatchGetItem"]
+
+
+# ---------------------------------------------------------------- re-running a failed night
+
+
+def test_rerun_scores_the_failed_files_in_a_new_job_and_ignores_the_old_jobs_late_events(
+    schedule, nightly, finish, transform, item, published, s3
+):
+    ids = schedule("a.csv", "b.csv")
+    nightly(load_event("schedule-nightly"))
+    failed = transform.finish(NIGHT, "Failed", "AlgorithmError: out of memory")
+    finish(failed)
+    published("error")
+
+    summary = nightly(load_event("nightly-rerun"))
+
+    rerun = f"{NIGHT}-r1"
+    assert summary == {
+        "date": "2026-11-28",
+        "jobName": rerun,
+        "jobCreated": True,
+        "files": 2,
+        "markedSubmitted": 2,
+        "rerun": 1,
+    }
+    assert sorted(read_manifest(s3, transform.jobs[rerun].manifest_uri)[1:]) == [
+        "incoming/nightly/a.csv",
+        "incoming/nightly/b.csv",
+    ]
+    for request_id in ids:
+        record = item(request_id)
+        assert (record["status"], record["job_name"]) == ("SUBMITTED", rerun)
+        assert "failure_reason" not in record
+
+    finish(failed)  # a late duplicate of the first attempt's failure
+    assert {item(i)["status"] for i in ids} == {"SUBMITTED"}
+    assert published("error") == []
+
+    finish(transform.finish(rerun, "Completed"))
+    assert {item(i)["status"] for i in ids} == {"SUCCEEDED"}
+    assert len(published("success")) == 2
+
+
+def test_rerun_twice_starts_one_job(schedule, nightly, finish, transform):
+    schedule("a.csv")
+    nightly(load_event("schedule-nightly"))
+    finish(transform.finish(NIGHT, "Failed", "boom"))
+    nightly(load_event("nightly-rerun"))
+    again = nightly(load_event("nightly-rerun"))
+
+    assert sorted(transform.jobs) == [NIGHT, f"{NIGHT}-r1"]
+    assert again["jobCreated"] is False
+
+
+def test_a_completed_night_cannot_be_rerun(schedule, nightly, finish, transform):
+    schedule("a.csv")
+    nightly(load_event("schedule-nightly"))
+    finish(transform.finish(NIGHT, "Completed"))
+    with pytest.raises(BadEventError, match="only a Failed or Stopped night can be re-run"):
+        nightly(load_event("nightly-rerun"))

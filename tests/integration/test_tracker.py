@@ -1,0 +1,108 @@
+"""The tracker function on result messages: forward only, one bad record fails alone, no phantoms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from orchestrator import identity
+
+from tests.support.events import body_of, load_event, sagemaker_notification, sqs_event, tracker_record
+from tests.support.lambda_runtime import failed_ids
+
+KEY = "incoming/customers/2026-11-28.csv"
+
+
+@pytest.fixture
+def request_id(route, upload, item_for_key) -> str:
+    """Given a file the router submitted: its request id."""
+    route(sqs_event(upload(KEY)))
+    return item_for_key(KEY)["request_id"]
+
+
+def _result(kind: str, request_id: str, message_id: str = "m-1", **changes) -> dict:
+    return tracker_record(sagemaker_notification(kind, request_id, **changes), message_id)
+
+
+def test_sample_success_event_applies_to_the_request_it_names(route, track, item):
+    """events/sns-async-success.json names the request of events/s3-put.json."""
+    route(load_event("s3-put"))
+    event = load_event("sns-async-success")
+
+    assert failed_ids(track(event)) == []
+    assert item(body_of(event["Records"][0])["inferenceId"])["status"] == "SUCCEEDED"
+
+
+def test_duplicate_result_is_acknowledged_and_changes_nothing(request_id, track, item):
+    track(sqs_event(_result("success", request_id)))
+    after_first = item(request_id)
+
+    assert failed_ids(track(sqs_event(_result("success", request_id)))) == []
+    assert item(request_id) == after_first
+
+
+def test_expired_after_succeeded_is_ignored(request_id, track, item):
+    """Status never moves backwards or sideways once terminal."""
+    track(sqs_event(_result("success", request_id)))
+    succeeded = item(request_id)
+
+    assert failed_ids(track(sqs_event(_result("expired", request_id)))) == []
+    assert item(request_id) == succeeded
+    assert "failure_reason" not in item(request_id)
+
+
+def test_failure_after_success_is_ignored(request_id, track, item):
+    track(sqs_event(_result("success", request_id)))
+    track(sqs_event(_result("error", request_id)))
+    assert item(request_id)["status"] == "SUCCEEDED"
+
+
+def test_unknown_inference_id_fails_only_that_record_and_creates_no_item(request_id, track, item, items):
+    unknown = identity.request_id("some-bucket", "incoming/never-routed.csv", "v1", None)
+    response = track(sqs_event(_result("success", unknown, "unknown"), _result("success", request_id, "known")))
+
+    assert failed_ids(response) == ["unknown"]
+    assert item(unknown) is None
+    assert item(request_id)["status"] == "SUCCEEDED"
+    assert len(items()) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("not json at all", id="not-json"),
+        pytest.param('{"invocationStatus": "Completed"}', id="no-inference-id"),
+        pytest.param("[]", id="array"),
+    ],
+)
+def test_malformed_message_fails_only_that_record(body, request_id, track, item, items):
+    response = track(sqs_event(tracker_record(body, "bad"), _result("success", request_id, "good")))
+
+    assert failed_ids(response) == ["bad"]
+    assert item(request_id)["status"] == "SUCCEEDED"
+    assert len(items()) == 1
+
+
+def test_unknown_invocation_status_fails_the_record(request_id, track, item):
+    with pytest.raises(BatchProcessingError):
+        track(sqs_event(_result("success", request_id, invocationStatus="Pending")))
+    assert item(request_id)["status"] == "SUBMITTED"
+
+
+def test_enveloped_sns_delivery_is_accepted(request_id, track, item):
+    """A subscription without raw delivery wraps the message: the tracker still reads it."""
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "x",
+        "Message": json.dumps(sagemaker_notification("success", request_id)),
+    }
+    assert failed_ids(track(sqs_event(tracker_record(envelope)))) == []
+    assert item(request_id)["status"] == "SUCCEEDED"
+
+
+def test_tracker_outage_fails_the_record_for_a_retry(request_id, track, interceptor, item):
+    interceptor.fail("dynamodb.UpdateItem", code="InternalServerError")
+    with pytest.raises(BatchProcessingError):
+        track(sqs_event(_result("success", request_id)))
+    assert item(request_id)["status"] == "SUBMITTED"

@@ -1,0 +1,137 @@
+"""Transform settings: validated at cold start, errors naming the variable and the template parameter."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.errors import ConfigError
+from orchestrator.settings import BatchResultSettings, NightlySettings, RouterSettings, TransformSettings
+
+MODEL = {"TRANSFORM_MODEL_NAME": "demo-model"}
+ROUTER = {
+    "TRACKER_TABLE": "tracker",
+    "SUCCESS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:success",
+    "ERROR_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:error",
+    "ASYNC_ENDPOINT_NAME": "demo-async-endpoint",
+}
+
+
+def test_no_model_means_batch_modes_are_off():
+    assert TransformSettings.from_env({}) is None
+    assert TransformSettings.from_env({"TRANSFORM_MODEL_NAME": "  ", "TRANSFORM_SPLIT_TYPE": "bogus"}) is None
+    assert RouterSettings.from_env(ROUTER).transform is None
+
+
+def test_model_alone_gives_sagemakers_defaults():
+    settings = TransformSettings.from_env(MODEL)
+    assert settings == TransformSettings(model_name="demo-model")
+    assert (settings.job_prefix, settings.instance_type, settings.instance_count) == ("sio", "ml.m5.large", 1)
+    assert (settings.max_payload_mb, settings.max_concurrent_transforms) == (6, 1)
+    assert (settings.split_type, settings.assemble_with, settings.join_source) == ("None", "None", "None")
+    assert settings.batch_strategy is None and settings.content_type is None
+
+
+def test_router_settings_carry_the_transform_settings():
+    assert RouterSettings.from_env({**ROUTER, **MODEL}).transform == TransformSettings("demo-model")
+
+
+def test_every_option_is_read():
+    env = {
+        **MODEL,
+        "TRANSFORM_JOB_PREFIX": "scoring-prod",
+        "TRANSFORM_INSTANCE_TYPE": "ml.g5.2xlarge",
+        "TRANSFORM_INSTANCE_COUNT": "4",
+        "TRANSFORM_MAX_PAYLOAD_MB": "10",
+        "TRANSFORM_MAX_CONCURRENT_TRANSFORMS": "10",
+        "TRANSFORM_BATCH_STRATEGY": "MultiRecord",
+        "TRANSFORM_SPLIT_TYPE": "RecordIO",
+        "TRANSFORM_ASSEMBLE_WITH": "Line",
+        "TRANSFORM_ACCEPT": "application/jsonlines",
+        "TRANSFORM_CONTENT_TYPE": "text/csv",
+        "TRANSFORM_JOIN_SOURCE": "Input",
+        "TRANSFORM_INPUT_FILTER": "$[1:]",
+        "TRANSFORM_OUTPUT_FILTER": "$['id','SageMakerOutput']",
+    }
+    assert TransformSettings.from_env(env) == TransformSettings(
+        model_name="demo-model",
+        job_prefix="scoring-prod",
+        instance_type="ml.g5.2xlarge",
+        instance_count=4,
+        max_payload_mb=10,
+        max_concurrent_transforms=10,
+        batch_strategy="MultiRecord",
+        split_type="RecordIO",
+        assemble_with="Line",
+        accept="application/jsonlines",
+        content_type="text/csv",
+        join_source="Input",
+        input_filter="$[1:]",
+        output_filter="$['id','SageMakerOutput']",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TRANSFORM_MODEL_NAME", "my_model", "is not a SageMaker model name"),
+        ("TRANSFORM_JOB_PREFIX", "Scoring", "lowercase"),
+        ("TRANSFORM_JOB_PREFIX", "a" * 31, "1-30 lowercase"),
+        ("TRANSFORM_JOB_PREFIX", "ends-", "lowercase"),
+        ("TRANSFORM_INSTANCE_TYPE", "m5.large", "is not an ml.* instance type"),
+        ("TRANSFORM_INSTANCE_COUNT", "0", "is outside 1..100"),
+        ("TRANSFORM_INSTANCE_COUNT", "two", "is not an integer"),
+        ("TRANSFORM_MAX_PAYLOAD_MB", "101", "is outside 0..100"),
+        ("TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "0", "is outside 1..100"),
+        ("TRANSFORM_SPLIT_TYPE", "Lines", "must be one of None, Line, RecordIO, TFRecord"),
+        ("TRANSFORM_BATCH_STRATEGY", "Multi", "must be one of"),
+        ("TRANSFORM_ASSEMBLE_WITH", "RecordIO", "must be one of None, Line"),
+        ("TRANSFORM_JOIN_SOURCE", "Output", "must be one of None, Input"),
+        ("TRANSFORM_ACCEPT", "csv", "is not a media type"),
+        ("TRANSFORM_CONTENT_TYPE", "text/csv; charset=utf-8", "is not a media type"),
+        ("TRANSFORM_INPUT_FILTER", "[1:]", r"must be a JSONPath starting with \$"),
+        ("TRANSFORM_OUTPUT_FILTER", "$" + "x" * 63, "at most 63 characters"),
+    ],
+)
+def test_bad_value_is_refused_naming_variable_and_parameter(name, value, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        TransformSettings.from_env({**MODEL, name: value})
+    assert name in caught.value.message
+    assert caught.value.details["variable"] == name
+    assert caught.value.details["parameter"] in caught.value.message
+
+
+def test_batch_strategy_without_split_type_is_refused_naming_both():
+    with pytest.raises(ConfigError) as caught:
+        TransformSettings.from_env({**MODEL, "TRANSFORM_BATCH_STRATEGY": "MultiRecord"})
+    assert "TransformBatchStrategy" in caught.value.message and "TransformSplitType" in caught.value.message
+
+
+def test_payload_times_concurrency_over_100_is_refused_naming_both():
+    env = {**MODEL, "TRANSFORM_MAX_PAYLOAD_MB": "20", "TRANSFORM_MAX_CONCURRENT_TRANSFORMS": "6"}
+    with pytest.raises(ConfigError, match="is 120; SageMaker allows at most 100") as caught:
+        TransformSettings.from_env(env)
+    assert "TransformMaxPayloadInMB" in caught.value.message
+    assert "TransformMaxConcurrentTransforms" in caught.value.message
+
+
+def test_payload_times_concurrency_of_exactly_100_is_fine():
+    env = {**MODEL, "TRANSFORM_MAX_PAYLOAD_MB": "25", "TRANSFORM_MAX_CONCURRENT_TRANSFORMS": "4"}
+    assert TransformSettings.from_env(env) is not None
+
+
+def test_nightly_function_needs_a_model_and_the_bucket():
+    env = {"TRACKER_TABLE": "tracker", "INPUT_BUCKET": "bucket"}
+    with pytest.raises(ConfigError, match="TRANSFORM_MODEL_NAME .*TransformModelName.* is required by the nightly"):
+        NightlySettings.from_env(env)
+    with pytest.raises(ConfigError, match="INPUT_BUCKET"):
+        NightlySettings.from_env({"TRACKER_TABLE": "tracker", **MODEL})
+    settings = NightlySettings.from_env({**env, **MODEL})
+    assert (settings.input_bucket, settings.output_prefix) == ("bucket", "results/")
+
+
+def test_batch_result_function_needs_topics_and_reads_the_prefix():
+    env = {key: ROUTER[key] for key in ("TRACKER_TABLE", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN")}
+    assert BatchResultSettings.from_env(env).job_prefix == "sio"
+    assert BatchResultSettings.from_env({**env, "TRANSFORM_JOB_PREFIX": "night-shift"}).job_prefix == "night-shift"
+    with pytest.raises(ConfigError, match="TRANSFORM_JOB_PREFIX"):
+        BatchResultSettings.from_env({**env, "TRANSFORM_JOB_PREFIX": "Night"})
