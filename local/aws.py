@@ -29,8 +29,11 @@ class PortInUseError(RuntimeError):
 def check_port_free(port: int, what: str) -> None:
     """Raise ``PortInUseError`` naming ``what`` (e.g. ``LOCAL_AWS_PORT``) when ``port`` is taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers themselves do: connections of a previous run in TIME-WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
+            probe.listen(1)
         except OSError as exc:
             raise PortInUseError(
                 f"port {port} on {HOST} ({what}) is already in use: stop what listens there "

@@ -41,6 +41,19 @@ OUT_OF_SCOPE: dict[str, str] = {
 }
 
 
+# moto's EventBridge drops "account" (and reorders the fields) when it delivers an event to a target
+# without an input transformer; this one delivers the envelope as EventBridge does.
+EVENT_ENVELOPE_TRANSFORMER = {
+    "InputPathsMap": {
+        name: f"$.{name}" for name in ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+    },
+    "InputTemplate": (
+        '{"version": "<version>", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+        '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, "detail": <detail>}'
+    ),
+}
+
+
 class ResourceError(Exception):
     """A resource could not be created as the template declares it."""
 
@@ -366,6 +379,8 @@ class Builder:
                 ]
                 self.rule_targets.append(RuleTarget(resource.logical_id, name, target["Id"], function, queue_arn, url))
                 target["Arn"] = queue_arn
+                if not {"Input", "InputPath", "InputTransformer"} & set(target):
+                    target["InputTransformer"] = EVENT_ENVELOPE_TRANSFORMER
                 # Delivery retries and the target's DLQ concern the Lambda service, not the queue.
                 target.pop("RetryPolicy", None)
                 target.pop("DeadLetterConfig", None)

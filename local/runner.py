@@ -207,12 +207,21 @@ class NotificationCompleter:
         return json.dumps(payload) if changed else body
 
     def _version(self, bucket: str, key: str, etag: str | None, event_time: str) -> str | None:
-        """The version the notification is about: the newest one with its ETag created by then."""
+        """The version the notification is about: the newest one with its ETag created by then.
+
+        Usually the current version (one HeadObject); when the key was overwritten or deleted since,
+        the bucket's version list (slower in moto: it walks the whole bucket)."""
+        cutoff = _parse_time(event_time)
+        try:
+            head = self.client.head_object(Bucket=bucket, Key=key)
+            if (not etag or head["ETag"].strip('"') == etag) and (cutoff is None or head["LastModified"] <= cutoff):
+                return str(head["VersionId"]) if head.get("VersionId") else None
+        except (ClientError, BotoCoreError):
+            pass
         try:
             response = self.client.list_object_versions(Bucket=bucket, Prefix=key)
         except (ClientError, BotoCoreError):
             return None
-        cutoff = _parse_time(event_time)
         for version in response.get("Versions", []):  # newest first
             if version["Key"] != key or (etag and version["ETag"].strip('"') != etag):
                 continue

@@ -1,7 +1,7 @@
 """One cold start, in a fresh interpreter: ``python coldstart_child.py <router|tracker> <function|floor>``.
 
-Prints the seconds spent (``time.perf_counter``) on the work only, so interpreter start-up is
-excluded from both variants alike:
+Prints the seconds spent on the work only, wall clock (``time.perf_counter``) then CPU
+(``time.process_time``), so interpreter start-up is excluded from both variants alike:
 - ``function``: import ``functions/<fn>/app.py`` as Lambda does, then build its clients (wiring);
 - ``floor``: ``import boto3`` and create the same clients with the same settings' region.
 Run as a script (not ``-m``) so nothing of the bench package is imported before the clock starts.
@@ -21,7 +21,7 @@ WIRING = {"router": "router", "tracker": "outcome_recorder"}
 
 def main() -> None:
     function, variant, path = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else ""
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     if variant == "floor":
         import boto3
 
@@ -36,8 +36,8 @@ def main() -> None:
         sys.modules["app"] = module
         spec.loader.exec_module(module)
         getattr(sys.modules["orchestrator.wiring"], WIRING[function])()
-    elapsed = time.perf_counter() - started
-    print(f"{elapsed:.9f}")
+    elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    print(f"{elapsed:.9f} {elapsed_cpu:.9f}")
 
 
 main()

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.observe import wait_for
+from local.resources import EVENT_ENVELOPE_TRANSFORMER
 from local.stack import LocalStack
 from tests.e2e.conftest import Flow, csv_rows
 
@@ -156,7 +157,7 @@ def captured_events(stack: LocalStack, flow: Flow) -> Iterator[Any]:
         Name=name,
         EventPattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": ["SageMaker Transform Job State Change"]}),
     )
-    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
+    events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn, "InputTransformer": EVENT_ENVELOPE_TRANSFORMER}])
     seen: list[dict[str, Any]] = []
 
     def for_job(job: str, status: str, timeout: float = 20) -> dict[str, Any]:

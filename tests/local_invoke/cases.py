@@ -44,8 +44,11 @@ class S3Object:
 def s3_objects(event: dict[str, Any]) -> list[S3Object]:
     """The objects an SQS event of S3 notifications announces (none for S3's test event)."""
     found = []
-    for record in event["Records"]:
-        for s3_record in json.loads(record["body"]).get("Records", []):
+    for record in event.get("Records", []):
+        body = json.loads(record["body"]) if isinstance(record, dict) and "body" in record else {}
+        for s3_record in body.get("Records", []) if isinstance(body, dict) else []:
+            if "s3" not in s3_record:
+                continue
             bucket, obj = s3_record["s3"]["bucket"]["name"], s3_record["s3"]["object"]
             key = unquote_plus(obj["key"])
             rid = request_id(bucket, key, obj.get("versionId"), obj.get("sequencer"))

@@ -25,7 +25,8 @@ from tests.local_invoke import runtime  # noqa: E402
 from tests.local_invoke.cases import CASES, Case, Outcome, load, s3_objects  # noqa: E402
 from tests.local_invoke.world import Account, create_input_bucket  # noqa: E402
 
-WORKERS = int(os.environ.get("LOCAL_INVOKE_WORKERS", "4"))
+# Invocations at a time: each is CPU-bound for a few seconds (SAM start, image build, container start).
+WORKERS = int(os.environ.get("LOCAL_INVOKE_WORKERS") or min(8, max(2, os.cpu_count() or 2)))
 SUMMARY: list[str] = []  # printed at the end of the session: what ran, with which image, how long it took
 
 

@@ -39,6 +39,6 @@ def test_pairs_name_existing_functions_and_events_once():
         assert case.function in functions, f"{case.function} is not a function in template.yaml"
         assert (EVENTS_DIR / case.event).is_file(), f"events/{case.event} does not exist"
         assert case.event not in NOT_INVOCATION_EVENTS
-        assert json.loads((EVENTS_DIR / case.event).read_text(encoding="utf-8"))["Records"]
+        assert isinstance(json.loads((EVENTS_DIR / case.event).read_text(encoding="utf-8")), dict)
     for name in NOT_INVOCATION_EVENTS:
         assert (EVENTS_DIR / name).is_file(), f"NOT_INVOCATION_EVENTS names a missing file: events/{name}"

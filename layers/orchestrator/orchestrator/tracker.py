@@ -173,11 +173,14 @@ class Tracker:
                 page = self._client.query(**params)
             except ClientError as exc:
                 raise _translate(exc, "query", status.value) from exc
-            for item in page.get("Items", []):
+            items, last_key = page.get("Items", []), page.get("LastEvaluatedKey")
+            del page
+            for item in items:
                 yield _from_item(item) or {}
-            if "LastEvaluatedKey" not in page:
+            del items  # one page in memory at a time: release it before fetching the next
+            if last_key is None:
                 return
-            params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            params["ExclusiveStartKey"] = last_key
 
     def get_many(self, request_ids: Sequence[str], attributes: Sequence[str]) -> list[dict[str, Any]]:
         """The items of up to 100 requests (BatchGetItem), in no particular order; missing ones left out."""
