@@ -52,7 +52,9 @@ def _latency(item: dict[str, Any]) -> str:
     start, end = item.get("s3_event_time") or item.get("created_at"), item.get("completed_at")
     if not start or not end:
         return "-"
-    seconds = (datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+    seconds = (
+        datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(start.replace("Z", "+00:00"))
+    ).total_seconds()
     return f"{seconds:.1f} s"
 
 
@@ -65,7 +67,7 @@ class Demo:
         self.stack = stack
         self.out = out
         self.began = time.monotonic()
-        self.prefix = stack.state.parameters.get("InputPrefix", "incoming/") if stack.state else "incoming/"
+        self.prefix = stack.state.parameters.get("InputPrefix", "incoming/")
         self.seen: dict[str, str] = {}
 
     def say(self, text: str) -> None:
@@ -94,7 +96,6 @@ class Demo:
             time.sleep(0.3)
 
     def run(self) -> int:
-        assert self.stack.state is not None
         subscriber = Subscriber(self.stack)
         s3 = self.stack.client("s3")
         self.say(f"dropping {len(FILES)} files into s3://{self.stack.bucket}/{self.prefix}")
@@ -137,11 +138,13 @@ class Demo:
             item = items.get(key, {})
             status, mode = item.get("status", "MISSING"), item.get("mode")
             detail = item.get("output_location") if status == "SUCCEEDED" else item.get("failure_reason")
+            detail = str(detail or "-").replace(f"s3://{self.stack.bucket}/", "")
             mark = "" if (status, mode) == (expected.outcome, expected.mode) else f"   ✗ expected {expected.outcome}"
             if mark:
                 wrong.append(key)
             print(
-                f"  {key:<36} {mode or '-':<8} {status:<10} {_latency(item):>8}  {_short(str(detail or '-'), 90)}{mark}",
+                f"  {key:<36} {mode or '-':<8} {status:<10} {_latency(item):>8}  "
+                f"{_short(str(detail or '-'), 90)}{mark}",
                 file=self.out,
             )
         print(file=self.out)
@@ -152,18 +155,24 @@ class Demo:
                 m = r.message
                 where = str(m.get("requestParameters", {}).get("inputLocation", "")).split(f"/{self.prefix}", 1)[-1]
                 extra = m.get("failureReason") or m.get("responseParameters", {}).get("outputLocation") or ""
+                extra = str(extra).replace(f"s3://{self.stack.bucket}/", "")
                 print(
                     f"  {m.get('invocationStatus', '?'):<10} {m.get('eventSource', '?'):<34} "
-                    f"{str(m.get('mode') or '-'):<8} {where:<28} {_short(str(extra), 70)}",
+                    f"{m.get('mode') or '-'!s:<8} {where:<28} {_short(str(extra), 70)}",
                     file=self.out,
                 )
             print(file=self.out)
-        counts = {s: sum(1 for k in keys if items.get(k, {}).get("status") == s) for s in ("SUCCEEDED", "FAILED", "SKIPPED")}
+        counts = {
+            s: sum(1 for k in keys if items.get(k, {}).get("status") == s) for s in ("SUCCEEDED", "FAILED", "SKIPPED")
+        }
         elapsed = time.monotonic() - self.began
         if wrong:
             print(f"not as expected: {', '.join(wrong)}", file=self.out)
         print(f"(files flowed in {elapsed:.1f} s)", file=self.out)
-        print(f"demo: {counts['SUCCEEDED']} succeeded, {counts['FAILED']} failed, {counts['SKIPPED']} skipped", file=self.out)
+        print(
+            f"demo: {counts['SUCCEEDED']} succeeded, {counts['FAILED']} failed, {counts['SKIPPED']} skipped",
+            file=self.out,
+        )
         return 1 if wrong else 0
 
 

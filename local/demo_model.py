@@ -83,7 +83,7 @@ def _numbers(fields: object, number: int) -> list[float]:
     values = []
     for position, field in enumerate(fields, 1):
         try:
-            value = float(field.strip() if isinstance(field, str) else field)  # type: ignore[arg-type]
+            value = float(field.strip() if isinstance(field, str) else field)
         except (TypeError, ValueError):
             raise BadInput(f"row {number}, field {position}: {field!r} is not a number") from None
         if math.isnan(value) or math.isinf(value):

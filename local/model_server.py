@@ -12,6 +12,7 @@ counting invocations, injecting a status or a delay into the next invocations.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -53,7 +54,7 @@ class ModelHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: ModelServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             sys.stderr.write("model: " + format % args + "\n")
 
@@ -136,10 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     check_port_free(args.port, "LOCAL_MODEL_PORT")
     server = ModelServer(args.port, args.verbose)
     print(f"demo model listening on http://{HOST}:{args.port}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -62,7 +62,6 @@ class Subscriber:
 
     def __init__(self, stack: LocalStack, name: str = "demo-subscriber") -> None:
         self.stack = stack
-        assert stack.state is not None
         sqs = stack.client("sqs")
         self.queue_url = sqs.create_queue(QueueName=f"{stack.config.stack_name}-{name}")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][

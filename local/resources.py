@@ -45,7 +45,8 @@ OUT_OF_SCOPE: dict[str, str] = {
 # without an input transformer; this one delivers the envelope as EventBridge does.
 EVENT_ENVELOPE_TRANSFORMER = {
     "InputPathsMap": {
-        name: f"$.{name}" for name in ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+        name: f"$.{name}"
+        for name in ("version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
     },
     "InputTemplate": (
         '{"version": "<version>", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
@@ -296,8 +297,11 @@ class Builder:
             rules = [
                 {
                     "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-                    **({"BucketKeyEnabled": str(rule["BucketKeyEnabled"]).lower() == "true"}
-                       if "BucketKeyEnabled" in rule else {}),
+                    **(
+                        {"BucketKeyEnabled": str(rule["BucketKeyEnabled"]).lower() == "true"}
+                        if "BucketKeyEnabled" in rule
+                        else {}
+                    ),
                 }
                 for rule in encryption["ServerSideEncryptionConfiguration"]
             ]
@@ -455,7 +459,9 @@ class Builder:
         if ":sqs:" not in source:
             raise ResourceError(f"{resource.logical_id}: only SQS event sources are played locally ({source})")
         function = next(
-            lid for lid in self.t.cfn["Resources"] if self.t.cfn["Resources"][lid]["Type"] == "AWS::Lambda::Function"
+            lid
+            for lid in self.t.cfn["Resources"]
+            if self.t.cfn["Resources"][lid]["Type"] == "AWS::Lambda::Function"
             and self.t.ref(lid) == props["FunctionName"]
         )
         if props.get("FilterCriteria"):

@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import math
 import os
 import queue
 import signal
@@ -129,7 +130,11 @@ class FunctionHost:
             return json.loads(line)
         except TimeoutError:
             self.stop()
-            return {"ok": False, "errorType": "Sandbox.Timedout", "errorMessage": f"Task timed out after {self.spec.timeout} seconds"}
+            return {
+                "ok": False,
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"Task timed out after {self.spec.timeout} seconds",
+            }
         except (RuntimeError, BrokenPipeError, OSError, ValueError) as exc:
             self.stop()
             return {"ok": False, "errorType": "Runtime.ExitError", "errorMessage": str(exc)}
@@ -278,7 +283,7 @@ def sqs_record(message: dict[str, Any], mapping_arn: str, region: str, body: str
         "body": body,
         "attributes": attributes,
         "messageAttributes": message_attributes,
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": mapping_arn,
         "awsRegion": region,
@@ -445,7 +450,8 @@ def schedule_input(text: str | None, schedule_arn: str) -> Any:
     """The payload Scheduler delivers: the target's Input with its context attributes filled in."""
     if not text:
         return {}
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # "Now", rounded up to Scheduler's whole seconds: everything that happened before the run counts.
+    now = datetime.fromtimestamp(math.ceil(time.time()), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for name, value in {
         "<aws.scheduler.schedule-arn>": schedule_arn,
         "<aws.scheduler.scheduled-time>": now,
@@ -498,8 +504,17 @@ def fire_schedule(state: StackState, schedule_id: str | None = None, quiet: bool
         log.parent.mkdir(parents=True, exist_ok=True)
         try:
             completed = subprocess.run(
-                [sys.executable, "-m", "local.function_host", "--spec", str(spec_file), "--log", str(log),
-                 "--event", handle.name],
+                [
+                    sys.executable,
+                    "-m",
+                    "local.function_host",
+                    "--spec",
+                    str(spec_file),
+                    "--log",
+                    str(log),
+                    "--event",
+                    handle.name,
+                ],
                 capture_output=True,
                 text=True,
                 cwd=REPO,
@@ -550,10 +565,14 @@ class Runner:
             if not mapping.enabled:
                 continue
             size = max(1, min(self.concurrency, mapping.maximum_concurrency or self.concurrency))
-            pool = self.pools.setdefault(mapping.function, HostPool(self.state.functions[mapping.function], self.state, size))
+            pool = self.pools.setdefault(
+                mapping.function, HostPool(self.state.functions[mapping.function], self.state, size)
+            )
             self.threads += QueuePoller(self, mapping, pool, size).start()
         for target in self.state.rule_targets:
-            pool = self.pools.setdefault(target.function, HostPool(self.state.functions[target.function], self.state, 1))
+            pool = self.pools.setdefault(
+                target.function, HostPool(self.state.functions[target.function], self.state, 1)
+            )
             self.threads += RuleTargetPoller(self, target, pool).start()
 
     def stop(self) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import http.client
 import json
 import re
@@ -174,7 +175,9 @@ class StandIn:
         self.stopping = threading.Event()
         for endpoint in self.endpoints.values():
             for index in range(endpoint.concurrency):
-                threading.Thread(target=self._worker, args=(endpoint,), name=f"{endpoint.name}-{index}", daemon=True).start()
+                threading.Thread(
+                    target=self._worker, args=(endpoint,), name=f"{endpoint.name}-{index}", daemon=True
+                ).start()
         threading.Thread(target=self._reaper, name="ttl-reaper", daemon=True).start()
 
     # ------------------------------------------------------------ runtime API
@@ -229,11 +232,13 @@ class StandIn:
         try:
             response = call_model(endpoint.model_url, body, headers.get("content-type"), headers.get("accept"), 60)
         except OSError as exc:
-            raise ApiError(
-                424, "ModelError", f"Model did not respond: {exc}", {"OriginalStatusCode": 0}
-            ) from exc
-        self._log("InvokeEndpoint", endpoint=name, inferenceId=headers.get("x-amzn-sagemaker-inference-id"),
-                  status=response.status)
+            raise ApiError(424, "ModelError", f"Model did not respond: {exc}", {"OriginalStatusCode": 0}) from exc
+        self._log(
+            "InvokeEndpoint",
+            endpoint=name,
+            inferenceId=headers.get("x-amzn-sagemaker-inference-id"),
+            status=response.status,
+        )
         if response.status >= 300:
             kind = "client" if response.status < 500 else "server"
             original = response.body.decode("utf-8", "replace")
@@ -246,7 +251,9 @@ class StandIn:
                 {
                     "OriginalStatusCode": response.status,
                     "OriginalMessage": original,
-                    "LogStreamArn": f"arn:aws:logs:{self.region}:{self.account_id}:log-group:/aws/sagemaker/Endpoints/{name}",
+                    "LogStreamArn": (
+                        f"arn:aws:logs:{self.region}:{self.account_id}:log-group:/aws/sagemaker/Endpoints/{name}"
+                    ),
                 },
             )
         return response, {"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
@@ -329,13 +336,10 @@ class StandIn:
             )
             return
         try:
-            result = call_model(
-                endpoint.model_url, body, request.content_type, request.accept, request.timeout_seconds
-            )
+            result = call_model(endpoint.model_url, body, request.content_type, request.accept, request.timeout_seconds)
         except OSError as exc:
             reason = (
-                f"ModelError: Model did not respond within the invocation timeout "
-                f"({request.timeout_seconds} s): {exc}"
+                f"ModelError: Model did not respond within the invocation timeout ({request.timeout_seconds} s): {exc}"
             )
             self._fail(request, reason, json.dumps({"message": reason}).encode(), "application/json")
             return
@@ -394,8 +398,14 @@ class StandIn:
         topic = endpoint.success_topic if status == "Completed" else endpoint.error_topic
         if topic:
             self._publish(topic, message)
-        self._log("InvokeEndpointAsync", endpoint=request.endpoint, inferenceId=request.inference_id,
-                  status=status, message=message, topic=topic)
+        self._log(
+            "InvokeEndpointAsync",
+            endpoint=request.endpoint,
+            inferenceId=request.inference_id,
+            status=status,
+            message=message,
+            topic=topic,
+        )
 
     def _publish(self, topic: str, message: dict[str, Any]) -> None:
         for attempt in range(5):
@@ -421,7 +431,9 @@ class StandIn:
             "ListTransformJobs": self.list_transform_jobs,
         }.get(operation)
         if handler is None:
-            raise ApiError(400, "UnknownOperationException", f"{operation} is not served by the local SageMaker stand-in")
+            raise ApiError(
+                400, "UnknownOperationException", f"{operation} is not served by the local SageMaker stand-in"
+            )
         return handler(request)
 
     def create_transform_job(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -448,7 +460,9 @@ class StandIn:
         for label, value in (("s3Uri", uri), ("s3OutputPath", output.get("S3OutputPath", ""))):
             if not S3_URI.match(value) or len(value) > 1024:
                 raise validation_exception(f"Value '{value}' at '{label}' failed to satisfy constraint")
-        self._enum(request.get("TransformInput", {}).get("SplitType"), ("None", "Line", "RecordIO", "TFRecord"), "splitType")
+        self._enum(
+            request.get("TransformInput", {}).get("SplitType"), ("None", "Line", "RecordIO", "TFRecord"), "splitType"
+        )
         self._enum(request.get("BatchStrategy"), ("MultiRecord", "SingleRecord"), "batchStrategy")
         self._enum(output.get("AssembleWith"), ("None", "Line"), "assembleWith")
         payload = int(request.get("MaxPayloadInMB", 6))
@@ -624,7 +638,9 @@ class StandIn:
                 raise _ObjectFailed(
                     f"ClientError: A record of {uri} is larger than MaxPayloadInMB. See job logs for more information."
                 )
-            outputs.append(self._invoke_for_job(job, payload, transform_input.get("ContentType"), output.get("Accept"), uri))
+            outputs.append(
+                self._invoke_for_job(job, payload, transform_input.get("ContentType"), output.get("Accept"), uri)
+            )
         if output.get("AssembleWith") == "Line":
             body = b"".join(chunk if chunk.endswith(b"\n") else chunk + b"\n" for chunk in outputs)
         else:
@@ -633,7 +649,9 @@ class StandIn:
             predictions = body.decode().splitlines()
             rows = [line for line in lines if line.strip()]
             if len(predictions) != len(rows):
-                raise _ObjectFailed(f"ClientError: {uri}: cannot join {len(predictions)} predictions to {len(rows)} rows")
+                raise _ObjectFailed(
+                    f"ClientError: {uri}: cannot join {len(predictions)} predictions to {len(rows)} rows"
+                )
             body = "".join(f"{row},{prediction}\n" for row, prediction in zip(rows, predictions, strict=True)).encode()
         out_bucket, out_prefix = split_s3(output["S3OutputPath"])
         out_key = (out_prefix.rstrip("/") + "/" if out_prefix else "") + relative + ".out"
@@ -655,7 +673,9 @@ class StandIn:
             payloads.append(b"".join(current))
         return payloads
 
-    def _invoke_for_job(self, job: dict[str, Any], payload: bytes, content_type: str | None, accept: str | None, uri: str) -> bytes:
+    def _invoke_for_job(
+        self, job: dict[str, Any], payload: bytes, content_type: str | None, accept: str | None, uri: str
+    ) -> bytes:
         client_config = job.get("ModelClientConfig", {})
         retries = int(client_config.get("InvocationsMaxRetries", 3))
         timeout = float(client_config.get("InvocationsTimeoutInSeconds", 600))
@@ -674,7 +694,10 @@ class StandIn:
                     f"ClientError: Received client error ({response.status}) from model for {uri}: "
                     f"{response.body.decode('utf-8', 'replace')[:300]}. See job logs for more information."
                 )
-            last = f"ServerError: Received server error ({response.status}) from model for {uri}. See job logs for more information."
+            last = (
+                f"ServerError: Received server error ({response.status}) from model for {uri}. "
+                "See job logs for more information."
+            )
         raise _ObjectFailed(last)
 
     def _emit(self, job: dict[str, Any]) -> None:
@@ -687,8 +710,16 @@ class StandIn:
             }
             if "FailureReason" in job:
                 detail["FailureReason"] = job["FailureReason"]
-            for key in ("ModelName", "MaxConcurrentTransforms", "MaxPayloadInMB", "BatchStrategy", "Environment",
-                        "TransformInput", "TransformOutput", "TransformResources"):
+            for key in (
+                "ModelName",
+                "MaxConcurrentTransforms",
+                "MaxPayloadInMB",
+                "BatchStrategy",
+                "Environment",
+                "TransformInput",
+                "TransformOutput",
+                "TransformResources",
+            ):
                 if key in job:
                     detail[key] = job[key]
             for key in ("CreationTime", "TransformStartTime", "TransformEndTime"):
@@ -723,7 +754,7 @@ class StandInHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: StandInServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             sys.stderr.write("standin: " + format % args + "\n")
 
@@ -743,9 +774,7 @@ class StandInHandler(BaseHTTPRequestHandler):
             self._send(error.status, json.dumps(payload).encode(), "application/x-amz-json-1.1")
         else:
             payload = {"Message": error.message, **error.extra}
-            self._send(
-                error.status, json.dumps(payload).encode(), "application/json", {"x-amzn-ErrorType": error.code}
-            )
+            self._send(error.status, json.dumps(payload).encode(), "application/json", {"x-amzn-ErrorType": error.code})
 
     def do_GET(self) -> None:
         standin = self.server.standin
@@ -831,10 +860,8 @@ def main(argv: list[str] | None = None) -> int:
         config = json.load(handle)
     server = StandInServer(args.port, StandIn(config), args.verbose)
     print(f"SageMaker stand-in listening on http://{HOST}:{args.port}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

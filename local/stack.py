@@ -7,7 +7,8 @@ the demo, the end-to-end tests and the bench use :class:`LocalStack` as a contex
 Settings (environment variables of the same name override the defaults):
 ``LOCAL_AWS_PORT`` (4566), ``LOCAL_SAGEMAKER_PORT`` (4567), ``LOCAL_MODEL_PORT`` (8080),
 ``LOCAL_MODEL_URL`` (a model container of your own: the demo model is then not started),
-``LOCAL_STACK_NAME`` (orchestrator-local), ``LOCAL_FUNCTION_CONCURRENCY`` (1).
+``LOCAL_STACK_NAME`` (orchestrator-local), ``LOCAL_FUNCTION_CONCURRENCY`` (1), ``LOCAL_TEMPLATE``
+(template.yaml).
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from typing import Any, TextIO
 from local.aws import HOST, TEST_CREDENTIALS, check_port_free, client_factory, wait_for_http
 from local.resources import Builder, Overrides, endpoint_config
 from local.state import StackState
-from local.template import REPO, Template
+from local.template import REPO, TEMPLATE, Template
 
-DEFAULT_PARAMETERS = {"AsyncEndpointName": "demo-async-endpoint"}
+# Parameter values of the local stack, for the parameters template.yaml declares: the endpoint the
+# stand-in serves, and the model transform jobs use (the demo model, whatever the name).
+LOCAL_PARAMETERS = {"AsyncEndpointName": "demo-async-endpoint", "TransformModelName": "demo-model"}
 
 
 @dataclass
@@ -43,7 +46,8 @@ class StackConfig:
     model_port: int = 8080
     model_url: str | None = None  # a model container of your own; None: start the demo model
     state_dir: Path | None = None
-    parameters: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PARAMETERS))
+    parameters: dict[str, str] = field(default_factory=dict)  # on top of LOCAL_PARAMETERS
+    template: Path = TEMPLATE
     overrides: Overrides = field(default_factory=Overrides)
     standin: dict[str, Any] = field(default_factory=dict)  # extra stand-in settings (async_concurrency …)
     concurrency: int = 1  # execution environments per function
@@ -59,6 +63,7 @@ class StackConfig:
             sagemaker_port=int(env.get("LOCAL_SAGEMAKER_PORT", "4567")),
             model_port=int(env.get("LOCAL_MODEL_PORT", "8080")),
             model_url=env.get("LOCAL_MODEL_URL") or None,
+            template=Path(env.get("LOCAL_TEMPLATE") or TEMPLATE),
             concurrency=int(env.get("LOCAL_FUNCTION_CONCURRENCY", "1")),
         )
         for key, value in changes.items():
@@ -79,7 +84,7 @@ class LocalStack:
         self.model_url = self.config.model_url or f"http://{HOST}:{self.config.model_port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._logs: dict[str, TextIO] = {}
-        self.state: StackState | None = None
+        self._state: StackState | None = None
         self.client = client_factory(self.aws_endpoint, self.config.region, self.sagemaker_endpoint)
         self.started_in: float = 0.0
 
@@ -108,6 +113,8 @@ class LocalStack:
                 region=self.config.region,
                 parameters=self.config.parameters,
                 aws_endpoint=self.aws_endpoint,
+                path=self.config.template,
+                defaults=LOCAL_PARAMETERS,
             )
             wait_for_http(f"{self.aws_endpoint}/moto-api/", 30, self.processes["moto"])
             state = Builder(template, self.client, self.config.overrides).build(
@@ -116,7 +123,7 @@ class LocalStack:
             state.state_dir = str(self.directory)
             state.standin_config = endpoint_config(state, self.config.standin)
             state.save(self.directory / "stack.json")
-            self.state = state
+            self._state = state
             config_file = self.directory / "standin.json"
             config_file.write_text(json.dumps(state.standin_config, indent=2), encoding="utf-8")
             self._spawn(
@@ -160,20 +167,23 @@ class LocalStack:
     def fire_schedule(self, schedule_id: str | None = None) -> bool:
         from local.runner import fire_schedule
 
-        assert self.state is not None
         return fire_schedule(self.state, schedule_id, quiet=not self.config.verbose)
 
     # ------------------------------------------------------------ helpers for callers
 
     @property
+    def state(self) -> StackState:
+        if self._state is None:
+            raise RuntimeError("the local stack is not started")
+        return self._state
+
+    @property
     def bucket(self) -> str:
-        assert self.state is not None
         buckets = self.state.of_type("AWS::S3::Bucket")
         return self.state.physical(buckets[0])
 
     @property
     def table(self) -> str:
-        assert self.state is not None
         return self.state.physical(self.state.of_type("AWS::DynamoDB::Table")[0])
 
     def standin(self, path: str, payload: dict[str, Any] | None = None) -> Any:
@@ -240,16 +250,15 @@ def _http_json(url: str, payload: dict[str, Any] | None = None) -> Any:
     import urllib.request
 
     data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")  # noqa: S310
+    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback URL we built
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"null")
 
 
 def describe(stack: LocalStack) -> str:
     """What a user needs to use the running stack from another terminal."""
     state = stack.state
-    assert state is not None
     prefix = state.parameters.get("InputPrefix", "incoming/")
     env = f"AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={state.region}"
     overrides = stack.config.overrides.describe()
@@ -289,12 +298,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
     print(describe(stack), flush=True)
+    print("\nWatching the tracker table (file, mode, status):", flush=True)
+    from local.observe import tracker_items
+
+    seen: dict[str, str] = {}
     try:
         while not stop.wait(1):
             for name, process in list(stack.processes.items()):
                 if process.poll() is not None:
                     print(f"local stack: {name} exited ({process.returncode}); see {stack.log_path(name)}")
                     stop.set()
+            with contextlib.suppress(Exception):  # the stack may be stopping
+                for item in sorted(tracker_items(stack), key=lambda i: str(i.get("created_at"))):
+                    request, status = str(item["request_id"]), str(item.get("status"))
+                    if seen.get(request) != status:
+                        seen[request] = status
+                        detail = item.get("output_location") if status == "SUCCEEDED" else item.get("failure_reason")
+                        print(f"  {item.get('key')}  {item.get('mode') or '-'}  {status}  {detail or ''}", flush=True)
     finally:
         stack.stop()
     return 0

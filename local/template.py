@@ -10,6 +10,7 @@ with the parameter values and the physical names the local stack gives each reso
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -55,7 +56,7 @@ def _construct_tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     return {name: value}
 
 
@@ -64,7 +65,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_yaml(path: Path = TEMPLATE) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        document = yaml.load(handle, Loader=_CfnLoader)
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path} is not a CloudFormation/SAM template")
     return document
@@ -162,9 +163,13 @@ class Template:
         parameters: Mapping[str, str],
         path: Path = TEMPLATE,
         aws_endpoint: str = "http://127.0.0.1:4566",
+        defaults: Mapping[str, str] | None = None,
     ) -> Template:
+        """``parameters`` must be declared by the template; ``defaults`` apply to those it declares."""
         sam = load_yaml(path)
-        values = _parameter_values(sam.get("Parameters", {}), parameters)
+        declared = sam.get("Parameters", {})
+        given = {k: v for k, v in (defaults or {}).items() if k in declared} | dict(parameters)
+        values = _parameter_values(declared, given)
         cfn = translate(sam, values, region)
         return cls(cfn, values, stack_name, region, aws_endpoint=aws_endpoint)
 
@@ -241,7 +246,7 @@ class Template:
             ("AWS::S3::Bucket", "DomainName"): f"{name}.s3.amazonaws.com",
             ("AWS::S3::Bucket", "RegionalDomainName"): f"{name}.s3.{self.region}.amazonaws.com",
             ("AWS::DynamoDB::Table", "StreamArn"): f"{self._arn(kind, name)}/stream/local",
-            ("AWS::IAM::Role", "RoleId"): f"AROA{abs(hash(name)) % 10**16:016d}",
+            ("AWS::IAM::Role", "RoleId"): "AROA" + hashlib.sha256(name.encode()).hexdigest()[:16].upper(),
         }
         if (kind, attribute) in simple:
             return simple[(kind, attribute)]
@@ -261,7 +266,9 @@ class Template:
             "AWS::AccountId": self.account_id,
             "AWS::Region": self.region,
             "AWS::StackName": self.stack_name,
-            "AWS::StackId": f"arn:{PARTITION}:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/local",
+            "AWS::StackId": (
+                f"arn:{PARTITION}:cloudformation:{self.region}:{self.account_id}:stack/{self.stack_name}/local"
+            ),
             "AWS::Partition": PARTITION,
             "AWS::URLSuffix": "amazonaws.com",
         }.get(name)
@@ -275,7 +282,7 @@ class Template:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             handler = _INTRINSICS.get(key)
             if handler is not None:
                 return handler(self, arg)

@@ -62,7 +62,6 @@ class Flow:
     def __init__(self, stack: LocalStack, subscriber: Subscriber, name: str) -> None:
         self.stack = stack
         self.subscriber = subscriber
-        assert stack.state is not None
         self.prefix = stack.state.parameters.get("InputPrefix", "incoming/")
         self.tag = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:30] + "-" + uuid.uuid4().hex[:6]
         self.s3 = stack.client("s3")
@@ -113,7 +112,6 @@ class Flow:
         return self.subscriber.messages(request_id)
 
     def queue_url(self, logical_id: str) -> str:
-        assert self.stack.state is not None
         return self.stack.state.physical(logical_id)
 
     def queue_idle(self, logical_id: str, timeout: float = 20) -> None:
@@ -135,7 +133,8 @@ class Flow:
         return [
             entry
             for entry in self.stack.standin("/_local/history")
-            if entry.get("operation") == operation and (inference_id is None or entry.get("inferenceId") == inference_id)
+            if entry.get("operation") == operation
+            and (inference_id is None or entry.get("inferenceId") == inference_id)
         ]
 
     def s3_notification(self, item: dict[str, Any], *, complete: bool) -> str:
@@ -178,4 +177,6 @@ def model(stack: LocalStack) -> Iterator[LocalStack]:
 
 
 def csv_rows(count: int, width: int = 4) -> str:
-    return "".join(",".join(f"{(row * width + col) % 7 - 3:.1f}" for col in range(width)) + "\n" for row in range(count))
+    return "".join(
+        ",".join(f"{(row * width + col) % 7 - 3:.1f}" for col in range(width)) + "\n" for row in range(count)
+    )

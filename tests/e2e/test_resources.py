@@ -8,13 +8,13 @@ import json
 import pytest
 
 from local.resources import CREATORS, OUT_OF_SCOPE, PLAYED, coverage
-from local.stack import DEFAULT_PARAMETERS, LocalStack
+from local.stack import LOCAL_PARAMETERS, LocalStack
 from local.template import Template
 
 
 @pytest.fixture(scope="module")
 def template() -> Template:
-    return Template.load(stack_name="coverage-check", region="us-east-1", parameters=DEFAULT_PARAMETERS)
+    return Template.load(stack_name="coverage-check", region="us-east-1", parameters={}, defaults=LOCAL_PARAMETERS)
 
 
 def test_every_resource_type_of_the_template_is_created_played_or_declared_out_of_scope(template: Template) -> None:
@@ -45,7 +45,9 @@ def test_the_input_bucket_is_versioned_and_notifies_the_router_queue(stack: Loca
 def test_queues_have_their_dead_letter_queues(stack: LocalStack) -> None:
     sqs = stack.client("sqs")
     for queue, dlq in (("RouterQueue", "RouterDLQ"), ("TrackerQueue", "TrackerDLQ")):
-        attributes = sqs.get_queue_attributes(QueueUrl=stack.state.physical(queue), AttributeNames=["All"])["Attributes"]
+        attributes = sqs.get_queue_attributes(QueueUrl=stack.state.physical(queue), AttributeNames=["All"])[
+            "Attributes"
+        ]
         redrive = json.loads(attributes["RedrivePolicy"])
         assert redrive["deadLetterTargetArn"] == stack.state.attribute(dlq, "Arn")
         assert int(redrive["maxReceiveCount"]) == 5

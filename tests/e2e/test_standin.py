@@ -140,7 +140,7 @@ def test_invoke_endpoint_answers_with_the_model_or_a_model_error(stack: LocalSta
     with pytest.raises(ClientError) as error:
         runtime.invoke_endpoint(EndpointName=endpoint, Body=b"1,x\n", ContentType="text/csv")
     assert error.value.response["Error"]["Code"] == "ModelError"
-    assert error.value.response["OriginalStatusCode"] == 400
+    assert dict(error.value.response)["OriginalStatusCode"] == 400
 
 
 # ---------------------------------------------------------------- transform jobs (§6.3)
@@ -168,7 +168,11 @@ def captured_events(stack: LocalStack, flow: Flow) -> Iterator[Any]:
                 seen.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             return next(
-                (e for e in seen if e["detail"]["TransformJobName"] == job and e["detail"]["TransformJobStatus"] == status),
+                (
+                    e
+                    for e in seen
+                    if e["detail"]["TransformJobName"] == job and e["detail"]["TransformJobStatus"] == status
+                ),
                 None,
             )
 
@@ -191,7 +195,10 @@ def job_request(flow: Flow, name: str, manifest_uri: str) -> dict[str, Any]:
             "CompressionType": "None",
             "SplitType": "Line",
         },
-        "TransformOutput": {"S3OutputPath": f"s3://{flow.stack.bucket}/results/e2e/{flow.tag}/output", "AssembleWith": "Line"},
+        "TransformOutput": {
+            "S3OutputPath": f"s3://{flow.stack.bucket}/results/e2e/{flow.tag}/output",
+            "AssembleWith": "Line",
+        },
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
     }
 
@@ -206,7 +213,9 @@ def put_manifest(flow: Flow, files: dict[str, str]) -> str:
     return f"s3://{flow.stack.bucket}/{key}"
 
 
-def test_a_transform_job_writes_one_output_per_object_and_announces_each_state(flow: Flow, captured_events: Any) -> None:
+def test_a_transform_job_writes_one_output_per_object_and_announces_each_state(
+    flow: Flow, captured_events: Any
+) -> None:
     sagemaker = flow.stack.client("sagemaker")
     manifest = put_manifest(flow, {"a.csv": csv_rows(3), "day/b.csv": csv_rows(5)})
     name = f"e2e-{flow.tag}"[:63]
@@ -289,12 +298,17 @@ def test_an_s3_prefix_input_keeps_relative_paths_in_the_output(flow: Flow) -> No
     for relative in ("x.csv", "sub/y.csv"):
         flow.s3.put_object(Bucket=flow.stack.bucket, Key=base + relative, Body=csv_rows(2).encode())
     request = job_request(flow, f"e2e-{flow.tag}"[:63], "s3://x")
-    request["TransformInput"]["DataSource"]["S3DataSource"] = {"S3DataType": "S3Prefix", "S3Uri": f"s3://{flow.stack.bucket}/{base}"}
+    request["TransformInput"]["DataSource"]["S3DataSource"] = {
+        "S3DataType": "S3Prefix",
+        "S3Uri": f"s3://{flow.stack.bucket}/{base}",
+    }
     sagemaker.create_transform_job(**request)
 
     wait_for(
-        lambda: sagemaker.describe_transform_job(TransformJobName=request["TransformJobName"])["TransformJobStatus"]
-        == "Completed",
+        lambda: (
+            sagemaker.describe_transform_job(TransformJobName=request["TransformJobName"])["TransformJobStatus"]
+            == "Completed"
+        ),
         20,
     )
     output = request["TransformOutput"]["S3OutputPath"]

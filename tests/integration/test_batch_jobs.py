@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-
 from orchestrator import wiring
+
 from tests.support.events import load_event, s3_put_record, sqs_event
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids, invoker

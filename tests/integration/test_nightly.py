@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from orchestrator import wiring
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.nightly import SAFETY_MARGIN_MS
+
 from tests.support.events import load_event, sqs_event
 from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
 from tests.support.transform import TransformStandIn, batch_env, read_manifest, read_text
@@ -98,7 +98,11 @@ def test_night_starts_one_job_over_its_files_and_marks_each_submitted(schedule, 
     assert job.name == NIGHT
     manifest = read_manifest(s3, job.manifest_uri)
     assert manifest[0] == {"prefix": f"s3://{stack.bucket}/"}
-    assert sorted(manifest[1:]) == ["incoming/nightly/a.csv", "incoming/nightly/b.csv", "incoming/nightly/sub dir/c.csv"]
+    assert sorted(manifest[1:]) == [
+        "incoming/nightly/a.csv",
+        "incoming/nightly/b.csv",
+        "incoming/nightly/sub dir/c.csv",
+    ]
     roster = job.manifest_uri.removesuffix("manifest.json") + "requests.txt"
     assert sorted(read_text(s3, roster).split()) == sorted(ids)
     assert job.request["TransformInput"]["ContentType"] == "text/csv"
@@ -257,7 +261,10 @@ def test_failed_night_fails_every_file_with_sagemakers_reason(schedule, nightly,
         assert "outputLocation" not in message["responseParameters"]
     for request_id in ids:
         record = item(request_id)
-        assert (record["status"], record["failure_reason"]) == ("FAILED", "ClientError: See job logs for more information")
+        assert (record["status"], record["failure_reason"]) == (
+            "FAILED",
+            "ClientError: See job logs for more information",
+        )
     assert summary["recorded"] == 3
 
 

@@ -19,11 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "layers" / "orchestrator") not in sys.path:
     sys.path.insert(0, str(ROOT / "layers" / "orchestrator"))
 
+# The checks live in cases.py: let pytest show the compared values when one fails.
+pytest.register_assert_rewrite("tests.local_invoke.cases", "tests.local_invoke.world")
+
 from moto.server import ThreadedMotoServer  # noqa: E402
 
 from tests.local_invoke import runtime  # noqa: E402
-from tests.local_invoke.cases import CASES, Case, Outcome, load, s3_objects  # noqa: E402
-from tests.local_invoke.world import Account, create_input_bucket  # noqa: E402
+from tests.local_invoke.cases import CASES, Case, Outcome, load, shared_objects  # noqa: E402
+from tests.local_invoke.world import Account, create_bucket  # noqa: E402
 
 # Invocations at a time: each is CPU-bound for a few seconds (SAM start, image build, container start).
 WORKERS = int(os.environ.get("LOCAL_INVOKE_WORKERS") or min(8, max(2, os.cpu_count() or 2)))
@@ -38,9 +41,7 @@ class Result:
 
 
 @pytest.fixture(scope="session")
-def local_invoke_results(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[dict[str, Result]]:
+def local_invoke_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Result]]:
     problem = runtime.problem()
     if problem:  # only reached with REQUIRE_LOCAL_INVOKE=1: the test module skips otherwise
         pytest.fail(f"REQUIRE_LOCAL_INVOKE=1 but `sam local invoke` cannot run: {problem}", pytrace=False)
@@ -65,12 +66,8 @@ def local_invoke_results(
     endpoint = f"http://{host}:{port}"
     try:
         events = {case.event: load(case.event) for case in CASES}
-        buckets: dict[str, dict[str, int]] = {}
-        for event in events.values():
-            for obj in s3_objects(event):
-                buckets.setdefault(obj.bucket, {})[obj.key] = obj.size
-        for bucket, objects in buckets.items():
-            create_input_bucket(endpoint, bucket, objects)
+        for bucket, objects in shared_objects().items():
+            create_bucket(endpoint, bucket, objects)
 
         accounts = {}
         for index, case in enumerate(CASES):

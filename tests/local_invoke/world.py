@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from moto.sagemaker.models import sagemaker_backends
 
 from tests.local_invoke.runtime import ENV_VARS_FILE
 from tests.support import aws
@@ -109,12 +110,60 @@ class Account:
         path.write_text(json.dumps(self.env_vars(), indent=2), encoding="utf-8")
         return path
 
+    def finished_transform_job(self, name: str, manifest_uri: str, status: str) -> None:
+        """A transform job that ended in ``status``. moto completes every job at once and has no call to
+        fail one, so the status is set on moto's in-process model (the server runs in this process)."""
+        self.client("sagemaker").create_transform_job(
+            TransformJobName=name,
+            ModelName=declared_value("TRANSFORM_MODEL_NAME"),
+            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": manifest_uri}}},
+            TransformOutput={"S3OutputPath": manifest_uri.rsplit("/", 2)[0] + "/output"},
+            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        )
+        sagemaker_backends[self.account_id][REGION].transform_jobs[name].transform_job_status = status
+
     def snapshot(self) -> SideEffects:
         return SideEffects(
             items=aws.all_items(self.client("dynamodb"), self.table),
             success=aws.bodies(aws.drain(self.client("sqs"), self.success_watch_url)),
             error=aws.bodies(aws.drain(self.client("sqs"), self.error_watch_url)),
+            transform_jobs=self._transform_jobs(),
         )
+
+    def _transform_jobs(self) -> dict[str, TransformJob]:
+        sagemaker, s3 = self.client("sagemaker"), self.client("s3")
+        jobs = {}
+        for summary in sagemaker.list_transform_jobs(MaxResults=100)["TransformJobSummaries"]:
+            job = sagemaker.describe_transform_job(TransformJobName=summary["TransformJobName"])
+            source = job["TransformInput"]["DataSource"]["S3DataSource"]
+            manifest_uri = source["S3Uri"] if source["S3DataType"] == "ManifestFile" else ""
+
+            def read(uri: str) -> str | None:
+                bucket, _, key = uri.removeprefix("s3://").partition("/")
+                try:
+                    return str(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
+                except s3.exceptions.NoSuchKey:
+                    return None
+
+            manifest = read(manifest_uri) if manifest_uri else None
+            roster = read(manifest_uri.removesuffix("manifest.json") + "requests.txt") if manifest_uri else None
+            jobs[job["TransformJobName"]] = TransformJob(
+                model_name=job["ModelName"],
+                manifest_uri=manifest_uri,
+                output_path=job["TransformOutput"]["S3OutputPath"],
+                manifest=json.loads(manifest) if manifest else None,
+                roster=roster.split() if roster is not None else None,
+            )
+        return jobs
+
+
+@dataclass(frozen=True)
+class TransformJob:
+    model_name: str
+    manifest_uri: str
+    output_path: str
+    manifest: Any  # the manifest's JSON, if it exists
+    roster: list[str] | None  # request ids of requests.txt next to the manifest, if it exists
 
 
 @dataclass(frozen=True)
@@ -124,6 +173,7 @@ class SideEffects:
     items: list[dict[str, Any]]
     success: list[dict[str, Any]]
     error: list[dict[str, Any]]
+    transform_jobs: dict[str, TransformJob]
 
     def item(self, request_id: str) -> dict[str, Any]:
         found = [i for i in self.items if i["request_id"] == request_id]
@@ -131,12 +181,11 @@ class SideEffects:
         return found[0]
 
 
-def create_input_bucket(endpoint: str, bucket: str, objects: dict[str, int]) -> None:
-    """The input bucket the samples name, with the objects they announce (S3 names are global: the bucket
-    lives in the account its name carries)."""
+def create_bucket(endpoint: str, bucket: str, objects: dict[str, bytes]) -> None:
+    """A bucket the samples name, with the objects every pair may read. S3 names are global: the bucket
+    lives in the account its name carries, and moto lets the other accounts use it."""
     s3 = _admin_client(endpoint, "s3", SAMPLE_ACCOUNT)
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    for key, size in objects.items():
-        # Small stand-ins for large files: nothing reads them, the notification carries the size.
-        s3.put_object(Bucket=bucket, Key=key, Body=b"x" * min(size, 4096))
+    for key, body in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)

@@ -14,6 +14,7 @@ import pytest
 from tests.template.cfn import actions, as_list, of_type, references, role_statements, statements, text
 
 ROUTER, TRACKER = "RouterFunction", "TrackerFunction"
+NIGHTLY, BATCH_RESULT = "NightlyFunction", "BatchResultFunction"  # more in test_batch_template.py
 
 # AWS managed policies SAM attaches, each with resources "*" by its nature (documented exceptions):
 ALLOWED_MANAGED_POLICIES = {
@@ -26,14 +27,19 @@ ALLOWED_MANAGED_POLICIES = {
 }
 # Inline actions that may name Resource "*" because the service has no resource-level permissions.
 STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-# The one wildcard shape allowed in a resource: S3 objects under a configured prefix.
-PREFIX_OBJECTS = re.compile(r"/\$\{(InputPrefix|OutputPrefix)\}\*$")
+# The wildcard shapes allowed in a resource: S3 objects under a configured prefix, and transform jobs
+# (and their S3 artifacts) named with the stack's job prefix.
+PREFIX_OBJECTS = re.compile(r"/\$\{(InputPrefix|OutputPrefix)\}\*$|/\$\{TransformJobPrefix\}-(nightly-)?\*$")
 
 ROUTER_ENV = {
     "TRACKER_TABLE", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "ASYNC_ENDPOINT_NAME",
     "INVOCATION_TIMEOUT_SECONDS", "REQUEST_TTL_SECONDS", "CONTENT_TYPES", "READ_OBJECT_METADATA",
     "INPUT_PREFIX", "NIGHTLY_PREFIX", "BATCH_PREFIX", "OUTPUT_PREFIX", "ASYNC_MAX_BYTES",
     "CLAIM_TIMEOUT_SECONDS", "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL",
+    "TRANSFORM_MODEL_NAME", "TRANSFORM_JOB_PREFIX", "TRANSFORM_INSTANCE_TYPE", "TRANSFORM_INSTANCE_COUNT",
+    "TRANSFORM_MAX_PAYLOAD_MB", "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "TRANSFORM_BATCH_STRATEGY",
+    "TRANSFORM_SPLIT_TYPE", "TRANSFORM_ASSEMBLE_WITH", "TRANSFORM_ACCEPT", "TRANSFORM_CONTENT_TYPE",
+    "TRANSFORM_JOIN_SOURCE", "TRANSFORM_INPUT_FILTER", "TRANSFORM_OUTPUT_FILTER",
 }  # fmt: skip
 TRACKER_ENV = {"TRACKER_TABLE", "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL"}
 POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
@@ -59,12 +65,31 @@ def consumer_of(cfn: dict[str, Any], queue: str) -> str | None:
 
 
 def dead_letter_queues(cfn: dict[str, Any]) -> set[str]:
-    return {
+    """Queues that hold what failed elsewhere: a queue's redrive target, a schedule's or a rule's
+    dead-letter queue, a function's on-failure destination."""
+    redrives = {
         name
         for queue in of_type(cfn, "AWS::SQS::Queue").values()
         if "RedrivePolicy" in queue["Properties"]
         for name in references(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
     }
+    schedules = {
+        name
+        for schedule in of_type(cfn, "AWS::Scheduler::Schedule").values()
+        for name in references(schedule["Properties"]["Target"].get("DeadLetterConfig", {}))
+    }
+    rules = {
+        name
+        for rule in of_type(cfn, "AWS::Events::Rule").values()
+        for target in rule["Properties"]["Targets"]
+        for name in references(target.get("DeadLetterConfig", {}))
+    }
+    destinations = {
+        name
+        for config in of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+        for name in references(config["Properties"].get("DestinationConfig", {}).get("OnFailure", {}))
+    }
+    return redrives | schedules | rules | destinations
 
 
 def queue_policy_statements(cfn: dict[str, Any], queue: str) -> list[dict[str, Any]]:
@@ -296,7 +321,7 @@ def test_functions_run_python_313_with_the_shared_layer_and_active_tracing(cfn):
     """Given every Lambda function, then it runs python3.13 on the Architecture parameter, uses the
     shared layer, and has Lambda active tracing."""
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert set(functions) == {ROUTER, TRACKER}
+    assert set(functions) == {ROUTER, TRACKER, NIGHTLY, BATCH_RESULT}
     [layer] = of_type(cfn, "AWS::Lambda::LayerVersion")
     assert props(cfn, layer)["CompatibleRuntimes"] == ["python3.13"]
     for name, function in functions.items():
@@ -385,7 +410,11 @@ def test_tracker_may_only_update_tracker_items(cfn):
 
 def test_router_invokes_only_the_configured_async_endpoint(cfn):
     """Given the router's role, then sagemaker:InvokeEndpointAsync is granted on that endpoint's ARN only."""
-    granted = [s for s in role_statements(cfn, role_of(cfn, ROUTER)) if actions(s)[0].startswith("sagemaker:")]
+    granted = [
+        s
+        for s in role_statements(cfn, role_of(cfn, ROUTER))
+        if actions(s)[0].startswith("sagemaker:") and "TransformJob" not in actions(s)[0]  # test_batch_template.py
+    ]
     assert [(actions(s), text(s["Resource"])) for s in granted] == [
         (
             ["sagemaker:InvokeEndpointAsync"],
@@ -408,7 +437,8 @@ def test_router_reads_objects_only_when_object_metadata_lookup_is_on(cfn):
     for item in raw:
         plain = [item] if "Fn::If" not in item else []
         assert not any(a.startswith("s3:") for s in plain for a in actions(s)), item
-    guarded = [item["Fn::If"] for item in raw if "Fn::If" in item]
+    # Per-file transform manifests (HasTransformModel) are checked in test_batch_template.py.
+    guarded = [item["Fn::If"] for item in raw if "Fn::If" in item and item["Fn::If"][0] != "HasTransformModel"]
     assert guarded and all(condition == "ReadsObjectMetadata" for condition, _, _ in guarded)
     assert cfn["Conditions"]["ReadsObjectMetadata"] == {"Fn::Equals": [{"Ref": "ReadObjectMetadata"}, "true"]}
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from orchestrator.batch_results import belongs, is_nightly, parse_state_change, request_of
 from orchestrator.errors import BadEventError
+
 from tests.support.events import load_event
 
 BUCKET = "sagemaker-inference-orchestrator-input-123456789012-us-east-1"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from orchestrator import manifest
 from orchestrator.errors import BadEventError
 from orchestrator.settings import TransformSettings
@@ -25,7 +24,7 @@ def request(settings: TransformSettings, content_type: str | None = "text/csv") 
 
 
 def test_defaults_give_a_manifest_input_and_omit_what_is_not_set():
-    made = request(TransformSettings("demo-model"))
+    made = request(TransformSettings("demo-model", split_type="None", assemble_with="None"))
     assert made == {
         "TransformJobName": "sio-nightly-2026-11-28",
         "ModelName": "demo-model",
@@ -95,7 +94,9 @@ def test_layout_of_a_jobs_artifacts():
     assert output == f"s3://{BUCKET}/results/batch/sio-abc/output"
     assert manifest.output_location(output, "incoming/x.csv") == f"{output}/incoming/x.csv.out"
     assert manifest.output_location(output + "/", "incoming/x.csv") == f"{output}/incoming/x.csv.out"
-    assert manifest.roster_uri(f"s3://{BUCKET}/r/batch/j/run/manifest.json") == f"s3://{BUCKET}/r/batch/j/run/requests.txt"
+    assert (
+        manifest.roster_uri(f"s3://{BUCKET}/r/batch/j/run/manifest.json") == f"s3://{BUCKET}/r/batch/j/run/requests.txt"
+    )
     assert manifest.split_uri("s3://b/k/e/y") == ("b", "k/e/y")
 
 

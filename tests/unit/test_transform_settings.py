@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from orchestrator.errors import ConfigError
 from orchestrator.settings import BatchResultSettings, NightlySettings, RouterSettings, TransformSettings
 
@@ -27,7 +26,7 @@ def test_model_alone_gives_sagemakers_defaults():
     assert settings == TransformSettings(model_name="demo-model")
     assert (settings.job_prefix, settings.instance_type, settings.instance_count) == ("sio", "ml.m5.large", 1)
     assert (settings.max_payload_mb, settings.max_concurrent_transforms) == (6, 1)
-    assert (settings.split_type, settings.assemble_with, settings.join_source) == ("None", "None", "None")
+    assert (settings.split_type, settings.assemble_with, settings.join_source) == ("Line", "Line", "None")
     assert settings.batch_strategy is None and settings.content_type is None
 
 
@@ -102,7 +101,7 @@ def test_bad_value_is_refused_naming_variable_and_parameter(name, value, message
 
 def test_batch_strategy_without_split_type_is_refused_naming_both():
     with pytest.raises(ConfigError) as caught:
-        TransformSettings.from_env({**MODEL, "TRANSFORM_BATCH_STRATEGY": "MultiRecord"})
+        TransformSettings.from_env({**MODEL, "TRANSFORM_BATCH_STRATEGY": "MultiRecord", "TRANSFORM_SPLIT_TYPE": "None"})
     assert "TransformBatchStrategy" in caught.value.message and "TransformSplitType" in caught.value.message
 
 
@@ -121,7 +120,7 @@ def test_payload_times_concurrency_of_exactly_100_is_fine():
 
 def test_nightly_function_needs_a_model_and_the_bucket():
     env = {"TRACKER_TABLE": "tracker", "INPUT_BUCKET": "bucket"}
-    with pytest.raises(ConfigError, match="TRANSFORM_MODEL_NAME .*TransformModelName.* is required by the nightly"):
+    with pytest.raises(ConfigError, match=r"TRANSFORM_MODEL_NAME .*TransformModelName.* is required by the nightly"):
         NightlySettings.from_env(env)
     with pytest.raises(ConfigError, match="INPUT_BUCKET"):
         NightlySettings.from_env({"TRACKER_TABLE": "tracker", **MODEL})

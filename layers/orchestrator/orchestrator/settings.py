@@ -227,8 +227,10 @@ class TransformSettings:
     max_payload_mb: int = 6
     max_concurrent_transforms: int = 1
     batch_strategy: str | None = None
-    split_type: str = "None"
-    assemble_with: str = "None"
+    # Line, like the template's defaults: files over 100 MB (the batch mode's reason to be) only go
+    # through split into records; CSV and JSON Lines split on lines.
+    split_type: str = "Line"
+    assemble_with: str = "Line"
     accept: str | None = None
     content_type: str | None = None  # None: the file's own content type
     join_source: str = "None"
@@ -255,8 +257,8 @@ class TransformSettings:
             max_payload_mb=_bounded(env, "TRANSFORM_MAX_PAYLOAD_MB", 6, 0, 100),
             max_concurrent_transforms=_bounded(env, "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", 1, 1, 100),
             batch_strategy=_choice(env, "TRANSFORM_BATCH_STRATEGY", ("", *BATCH_STRATEGIES), "") or None,
-            split_type=_choice(env, "TRANSFORM_SPLIT_TYPE", SPLIT_TYPES, "None"),
-            assemble_with=_choice(env, "TRANSFORM_ASSEMBLE_WITH", ASSEMBLY_TYPES, "None"),
+            split_type=_choice(env, "TRANSFORM_SPLIT_TYPE", SPLIT_TYPES, "Line"),
+            assemble_with=_choice(env, "TRANSFORM_ASSEMBLE_WITH", ASSEMBLY_TYPES, "Line"),
             accept=_matching(env, "TRANSFORM_ACCEPT", _MEDIA_TYPE, "a media type like text/csv"),
             content_type=_matching(env, "TRANSFORM_CONTENT_TYPE", _MEDIA_TYPE, "a media type like text/csv"),
             join_source=_choice(env, "TRANSFORM_JOIN_SOURCE", JOIN_SOURCES, "None"),

@@ -1,0 +1,131 @@
+"""The batch modes end to end: a transform job of its own (batch prefix), and the nightly job the
+schedule starts. The job's state change reaches the batch-result function through the template's
+EventBridge rule; the schedule is run on demand, as EventBridge Scheduler would run it at night."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local.observe import wait_for
+from local.stack import LocalStack
+from tests.e2e.conftest import Flow, csv_rows
+
+PRODUCT = "sagemaker-inference-orchestrator"
+
+
+@pytest.fixture
+def batch(stack: LocalStack) -> LocalStack:
+    assert stack.state.rule_targets, "template.yaml has no EventBridge rule with a Lambda target"
+    return stack
+
+
+@pytest.fixture
+def nightly(batch: LocalStack) -> LocalStack:
+    assert batch.state.schedules, "template.yaml has no schedule"
+    return batch
+
+
+def test_a_file_under_the_batch_prefix_gets_a_transform_job_of_its_own(flow: Flow, batch: LocalStack) -> None:
+    # Given a file under the batch prefix
+    key = flow.put("big.csv", csv_rows(40), under="batch/")
+
+    # When it flows through the stack
+    item = flow.wait_status(key, timeout=60)
+
+    # Then one transform job scored it, and its output is <S3OutputPath>/<key>.out
+    assert item["status"] == "SUCCEEDED"
+    assert item["mode"] == "batch"
+    assert item["output_location"].endswith(f"/{key}.out")
+    assert len(flow.object(item["output_location"]).splitlines()) == 40
+    jobs = [run for run in flow.history(operation="TransformJob") if run["job"] == item["job_name"]]
+    assert [job["status"] for job in jobs] == ["Completed"]
+    # and the product announced the result in the one message shape, on the success topic
+    received = flow.messages(item["request_id"])
+    assert [
+        (r.topic, r.message["invocationStatus"], r.message["eventSource"], r.message["mode"]) for r in received
+    ] == [("SuccessTopic", "Completed", PRODUCT, "batch")]
+    assert received[0].message["responseParameters"]["outputLocation"] == item["output_location"]
+
+
+def test_a_transform_job_failing_on_its_object_fails_the_file(flow: Flow, batch: LocalStack) -> None:
+    key = flow.put("bad.csv", "1,2,3\n4,five,6\n", under="batch/")
+
+    item = flow.wait_status(key, timeout=60)
+
+    assert item["status"] == "FAILED"
+    assert item["mode"] == "batch"
+    assert item["failure_reason"].startswith("ClientError:")
+    # (the job may fail before the router confirms it: then the item has no output location at all)
+    outputs = flow.s3.list_objects_v2(Bucket=flow.stack.bucket, Prefix="results/batch/").get("Contents", [])
+    assert not [o for o in outputs if o["Key"].endswith(f"/{key}.out")]
+    [job] = [run for run in flow.history(operation="TransformJob") if run["job"].endswith(item["request_id"])]
+    assert job["status"] == "Failed"
+    received = flow.messages(item["request_id"])
+    assert [(r.topic, r.message["invocationStatus"], r.message["eventSource"]) for r in received] == [
+        ("ErrorTopic", "Failed", PRODUCT)
+    ]
+
+
+def test_nightly_files_wait_for_the_schedule_then_share_one_job(flow: Flow, nightly: LocalStack) -> None:
+    # Given two files under the nightly prefix, waiting
+    keys = [flow.put(f"store-{n}.csv", csv_rows(5 + n), under="nightly/") for n in range(2)]
+    for key in keys:
+        assert flow.wait_status(key, "SCHEDULED")["mode"] == "nightly"
+    assert not [k for k in keys if flow.item(k).get("job_name")]
+
+    # When the nightly schedule runs
+    assert nightly.fire_schedule()
+
+    # Then one job scored both files, each announced once on the success topic
+    items = [flow.wait_status(key, timeout=60) for key in keys]
+    assert [i["status"] for i in items] == ["SUCCEEDED", "SUCCEEDED"]
+    assert len({i["job_name"] for i in items}) == 1
+    for n, item in enumerate(items):
+        assert len(flow.object(item["output_location"]).splitlines()) == 5 + n
+        received = flow.messages(item["request_id"])
+        assert [(r.topic, r.message["eventSource"], r.message["mode"]) for r in received] == [
+            ("SuccessTopic", PRODUCT, "nightly")
+        ]
+
+
+def test_an_event_the_batch_result_function_cannot_handle_ends_at_its_on_failure_destination(
+    flow: Flow, batch: LocalStack
+) -> None:
+    # Given a state change the function rejects (a time that is neither ISO-8601 nor epoch ms)
+    [target] = batch.state.rule_targets
+    spec = batch.state.functions[target.function]
+    assert spec.on_failure_arn, "the function has no on-failure destination (EventInvokeConfig)"
+    job = f"sio-unreadable-{flow.tag}"
+    detail = {"TransformJobName": job, "TransformJobStatus": "Completed", "CreationTime": "yesterday"}
+
+    # When EventBridge delivers it (an asynchronous invocation: Lambda retries it, then gives up)
+    batch.client("events").put_events(
+        Entries=[
+            {
+                "Source": "aws.sagemaker",
+                "DetailType": "SageMaker Transform Job State Change",
+                "Detail": json.dumps(detail),
+                "Resources": [f"arn:aws:sagemaker:us-east-1:123456789012:transform-job/{job}"],
+            }
+        ]
+    )
+
+    # Then the on-failure destination holds Lambda's record of it, after 1 + MaximumRetryAttempts tries
+    url = flow.sqs.get_queue_url(QueueName=spec.on_failure_arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    def record() -> dict | None:
+        for message in flow.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            body = json.loads(message["Body"])
+            if body.get("requestPayload", {}).get("detail", {}).get("TransformJobName") == job:
+                flow.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                return body
+        return None
+
+    failure = wait_for(record, 30, what="on-failure record")
+    assert failure["requestContext"]["condition"] == "RetriesExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 1 + spec.max_retry_attempts
+    assert failure["requestPayload"]["account"] == batch.state.account_id

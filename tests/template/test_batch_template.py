@@ -1,0 +1,333 @@
+"""Batch transform in the template: the nightly schedule, the state-change rule, their dead-letter
+queues and on-failure destinations, IAM limited to the stack's job-name prefix, and the
+cross-parameter rules (DESIGN §2, §6.3, §6.4)."""
+
+from __future__ import annotations
+
+import json
+import re
+from itertools import product
+from typing import Any
+
+import pytest
+
+from tests.template.cfn import actions, as_list, of_type, references, role_statements, statements, text
+from tests.template.test_parameters import accepts
+
+NIGHTLY, BATCH_RESULT, ROUTER = "NightlyFunction", "BatchResultFunction", "RouterFunction"
+TRANSFORM_ENV = {
+    "TRANSFORM_MODEL_NAME", "TRANSFORM_JOB_PREFIX", "TRANSFORM_INSTANCE_TYPE", "TRANSFORM_INSTANCE_COUNT",
+    "TRANSFORM_MAX_PAYLOAD_MB", "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "TRANSFORM_BATCH_STRATEGY",
+    "TRANSFORM_SPLIT_TYPE", "TRANSFORM_ASSEMBLE_WITH", "TRANSFORM_ACCEPT", "TRANSFORM_CONTENT_TYPE",
+    "TRANSFORM_JOIN_SOURCE", "TRANSFORM_INPUT_FILTER", "TRANSFORM_OUTPUT_FILTER",
+}  # fmt: skip
+NIGHTLY_ENV = {"TRACKER_TABLE", "RECORD_RETENTION_DAYS", "INPUT_BUCKET", "OUTPUT_PREFIX", "AWS_ENDPOINT_URL"}
+BATCH_RESULT_ENV = {
+    "TRACKER_TABLE", "RECORD_RETENTION_DAYS", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "TRANSFORM_JOB_PREFIX",
+    "AWS_ENDPOINT_URL",
+}  # fmt: skip
+POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+JOB_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-"
+TRANSFORM_ACTIONS = {"sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob"}
+
+
+def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
+    return cfn["Resources"][name]["Properties"]
+
+
+def role_of(cfn: dict[str, Any], function: str) -> str:
+    return props(cfn, function)["Role"]["Fn::GetAtt"][0]
+
+
+def granted(cfn: dict[str, Any], function: str, prefix: str) -> list[tuple[list[str], str]]:
+    return [
+        (sorted(actions(s)), text(r))
+        for s in role_statements(cfn, role_of(cfn, function))
+        if actions(s)[0].startswith(prefix)
+        for r in as_list(s["Resource"])
+    ]
+
+
+# ---------------------------------------------------------------- the nightly schedule
+
+
+def test_nightly_schedule_invokes_the_nightly_function_with_its_scheduled_time(cfn):
+    """Given the nightly schedule, then it runs on the cron and time zone parameters, is enabled only
+    with a transform model, and its input carries <aws.scheduler.scheduled-time> (not the clock)."""
+    [schedule] = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    p = schedule["Properties"]
+    assert p["ScheduleExpression"] == {"Ref": "NightlyScheduleExpression"}
+    assert p["ScheduleExpressionTimezone"] == {"Ref": "NightlyScheduleTimezone"}
+    assert p["State"] == {"Fn::If": ["HasTransformModel", "ENABLED", "DISABLED"]}
+    assert p["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert "Name" not in p, "a fixed schedule name would collide between stacks of one account"
+    target = p["Target"]
+    assert target["Arn"] == {"Fn::GetAtt": [NIGHTLY, "Arn"]}
+    event = json.loads(target["Input"])
+    assert event["scheduledTime"] == "<aws.scheduler.scheduled-time>"
+
+
+def test_nightly_schedule_retries_for_a_day_then_dead_letters(cfn):
+    [schedule] = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    target = schedule["Properties"]["Target"]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["NightlyDLQ", "Arn"]}}
+
+
+def test_schedule_role_may_only_invoke_the_nightly_function_and_write_its_dlq(cfn):
+    [schedule] = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    role = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    assert sorted((actions(s)[0], text(s["Resource"])) for s in role_statements(cfn, role)) == [
+        ("lambda:InvokeFunction", "${NightlyFunction.Arn}"),
+        ("sqs:SendMessage", "${NightlyDLQ.Arn}"),
+    ]
+
+
+# ---------------------------------------------------------------- the state-change rule
+
+
+def test_rule_sends_this_stacks_transform_state_changes_to_the_batch_result_function(cfn):
+    """Given the EventBridge rule, then it matches SageMaker transform state changes of jobs named with
+    the stack's prefix only, and targets the batch-result function."""
+    [rule] = of_type(cfn, "AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.sagemaker"]
+    assert pattern["detail-type"] == ["SageMaker Transform Job State Change"]
+    assert pattern["detail"]["TransformJobName"] == [{"prefix": {"Fn::Sub": "${TransformJobPrefix}-"}}]
+    assert set(pattern["detail"]["TransformJobStatus"]) == {"InProgress", "Completed", "Failed", "Stopped"}
+    assert rule["Properties"]["State"] == {"Fn::If": ["HasTransformModel", "ENABLED", "DISABLED"]}
+    [target] = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [BATCH_RESULT, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["BatchResultDLQ", "Arn"]}}
+
+
+def test_only_the_rule_may_send_to_the_batch_result_dlq(cfn):
+    """EventBridge needs the queue's permission: an Allow for events.amazonaws.com from this rule only."""
+    [rule] = of_type(cfn, "AWS::Events::Rule")
+    allows = [
+        s
+        for policy in of_type(cfn, "AWS::SQS::QueuePolicy").values()
+        if {"Ref": "BatchResultDLQ"} in policy["Properties"]["Queues"]
+        for s in statements(policy["Properties"]["PolicyDocument"])
+        if s["Effect"] == "Allow"
+    ]
+    [allow] = allows
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert actions(allow) == ["sqs:SendMessage"]
+    assert allow["Resource"] == {"Fn::GetAtt": ["BatchResultDLQ", "Arn"]}
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule, "Arn"]}
+
+
+# ---------------------------------------------------------------- the functions
+
+
+@pytest.mark.parametrize(("function", "dlq"), [(NIGHTLY, "NightlyDLQ"), (BATCH_RESULT, "BatchResultDLQ")])
+def test_asynchronously_invoked_functions_have_an_on_failure_destination(cfn, function, dlq):
+    """Given each function EventBridge invokes asynchronously, then after Lambda's 2 retries a failed
+    event goes to its dead-letter queue, which keeps it 14 days, encrypted."""
+    [config] = [
+        c["Properties"]
+        for c in of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq, "Arn"]}
+    queue = props(cfn, dlq)
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 1_209_600
+
+
+def test_batch_functions_code_timeouts_and_environment_follow_the_design_reference(cfn):
+    assert props(cfn, NIGHTLY)["Code"]["S3Key"] == "functions/nightly"
+    assert props(cfn, BATCH_RESULT)["Code"]["S3Key"] == "functions/batch_result"
+    for function, expected in ((NIGHTLY, NIGHTLY_ENV | TRANSFORM_ENV), (BATCH_RESULT, BATCH_RESULT_ENV)):
+        p = props(cfn, function)
+        assert p["Timeout"] == 900, function  # they stop themselves a minute before; a retry carries on
+        variables = p["Environment"]["Variables"]
+        assert set(variables) == expected | POWERTOOLS_ENV, function
+        assert variables["AWS_ENDPOINT_URL"] == "", function
+    router = props(cfn, ROUTER)["Environment"]["Variables"]
+    for name in TRANSFORM_ENV:  # the router and the nightly function start jobs with the same options
+        assert router[name] == props(cfn, NIGHTLY)["Environment"]["Variables"][name], name
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def test_transform_jobs_are_granted_only_under_the_stacks_job_prefix_and_no_role_is_passed(cfn):
+    """Given every role, then transform-job actions name the stack's lowercase job prefix only, only the
+    router and the nightly function have them, and no role may pass a role (CreateTransformJob takes
+    none: the model's execution role runs the job)."""
+    holders = set()
+    for name in of_type(cfn, "AWS::IAM::Role"):
+        for statement in role_statements(cfn, name):
+            assert not any(a.startswith("iam:") for a in actions(statement)), name
+            if set(actions(statement)) & TRANSFORM_ACTIONS:
+                holders.add(name)
+                assert set(actions(statement)) == TRANSFORM_ACTIONS, name
+                assert text(statement["Resource"]) in (JOB_ARN + "*", JOB_ARN + "nightly-*"), name
+    assert holders == {role_of(cfn, ROUTER), role_of(cfn, NIGHTLY)}
+    assert granted(cfn, NIGHTLY, "sagemaker:") == [(sorted(TRANSFORM_ACTIONS), JOB_ARN + "nightly-*")]
+
+
+def test_router_starts_per_file_jobs_only_with_a_transform_model(cfn):
+    """Given the router's role, then its transform-job and manifest statements sit behind HasTransformModel."""
+    policies = cfn["Resources"][role_of(cfn, ROUTER)]["Properties"]["Policies"]
+    raw = [item for p in policies for item in as_list(p["PolicyDocument"]["Statement"])]
+    guarded = [item["Fn::If"][1] for item in raw if "Fn::If" in item and item["Fn::If"][0] == "HasTransformModel"]
+    assert sorted((sorted(actions(s)), text(s["Resource"])) for s in guarded) == [
+        (["s3:PutObject"], "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"
+         "/${OutputPrefix}batch/${TransformJobPrefix}-*"),
+        (sorted(TRANSFORM_ACTIONS), JOB_ARN + "*"),
+    ]  # fmt: skip
+    assert cfn["Conditions"]["HasTransformModel"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "TransformModelName"}, ""]}]}
+
+
+def test_nightly_function_queries_the_by_status_index_and_writes_only_its_artifacts(cfn):
+    assert sorted(granted(cfn, NIGHTLY, "dynamodb:")) == [
+        (["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], "${TrackerTable.Arn}"),
+        (["dynamodb:Query"], "${TrackerTable.Arn}/index/ByStatus"),
+    ]
+    assert granted(cfn, NIGHTLY, "s3:") == [
+        (["s3:GetObject", "s3:PutObject"], "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*")
+    ]
+    assert granted(cfn, NIGHTLY, "sns:") == []
+
+
+def test_batch_result_function_reads_rosters_updates_items_and_publishes_results(cfn):
+    assert granted(cfn, BATCH_RESULT, "dynamodb:") == [
+        (["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], "${TrackerTable.Arn}")
+    ]
+    assert granted(cfn, BATCH_RESULT, "s3:") == [
+        (["s3:GetObject"], "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*")
+    ]
+    assert granted(cfn, BATCH_RESULT, "sagemaker:") == []
+    topics = [
+        name
+        for s in role_statements(cfn, role_of(cfn, BATCH_RESULT))
+        if actions(s) == ["sns:Publish"]
+        for name in references(s["Resource"])
+    ]
+    assert sorted(topics) == ["ErrorTopic", "SuccessTopic"]
+
+
+def test_transform_execution_policy_lets_the_model_read_inputs_and_manifests_and_write_predictions(cfn):
+    policy = cfn["Resources"]["TransformExecutionPolicy"]
+    assert policy["Condition"] == "HasTransformModel"
+    granted_ = {
+        (tuple(sorted(actions(s))), text(s["Resource"])) for s in statements(policy["Properties"]["PolicyDocument"])
+    }
+    assert granted_ == {
+        (("s3:GetObject",), "${InputBucket.Arn}/${InputPrefix}*"),
+        (("s3:GetObject", "s3:PutObject"), "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-*"),
+    }
+    assert cfn["Outputs"]["TransformExecutionPolicyArn"]["Condition"] == "HasTransformModel"
+    assert {"NightlyFunctionName", "BatchResultFunctionName", "NightlyDeadLetterQueueUrl"} <= set(cfn["Outputs"])
+
+
+# ---------------------------------------------------------------- parameters and cross-parameter rules
+
+
+def _evaluate(expression: Any, parameters: dict[str, str]) -> Any:
+    """The rule functions the template uses, as CloudFormation evaluates them."""
+    if isinstance(expression, dict):
+        [(function, argument)] = expression.items()
+        if function == "Ref":
+            return parameters[argument]
+        if function == "Fn::Contains":
+            values, value = argument
+            return _evaluate(value, parameters) in [_evaluate(v, parameters) for v in values]
+        if function == "Fn::Equals":
+            return _evaluate(argument[0], parameters) == _evaluate(argument[1], parameters)
+        if function == "Fn::Not":
+            return not _evaluate(argument[0], parameters)
+        raise AssertionError(f"unexpected rule function {function}")
+    return expression
+
+
+def rejected_by(source_template: dict[str, Any], **values: str) -> list[str]:
+    """The AssertDescriptions CloudFormation would show for these parameter values (defaults otherwise)."""
+    parameters = {name: str(p.get("Default", "")) for name, p in source_template["Parameters"].items()}
+    parameters.update(values)
+    failures = []
+    for rule in source_template["Rules"].values():
+        if "RuleCondition" in rule and not _evaluate(rule["RuleCondition"], parameters):
+            continue
+        failures += [a["AssertDescription"] for a in rule["Assertions"] if not _evaluate(a["Assert"], parameters)]
+    return failures
+
+
+def test_payload_times_concurrency_over_100_is_refused_for_every_combination(source_template):
+    """Given every MaxPayloadInMB (0-100) and MaxConcurrentTransforms (1-100), then the Rules refuse the
+    deployment exactly when the product exceeds 100, naming both parameters."""
+    for payload, concurrency in product(range(101), range(1, 101)):
+        failures = rejected_by(
+            source_template,
+            TransformMaxPayloadInMB=str(payload),
+            TransformMaxConcurrentTransforms=str(concurrency),
+        )
+        assert bool(failures) == (payload * concurrency > 100), (payload, concurrency)
+        for failure in failures:
+            assert "TransformMaxPayloadInMB" in failure and "TransformMaxConcurrentTransforms" in failure
+
+
+def test_batch_strategy_without_split_type_is_refused_naming_both(source_template):
+    assert rejected_by(source_template, TransformBatchStrategy="MultiRecord", TransformSplitType="Line") == []
+    [failure] = rejected_by(source_template, TransformBatchStrategy="MultiRecord", TransformSplitType="None")
+    assert "TransformBatchStrategy" in failure and "TransformSplitType" in failure
+    assert rejected_by(source_template, TransformBatchStrategy="", TransformSplitType="None") == []
+
+
+def test_defaults_pass_every_rule(source_template):
+    assert rejected_by(source_template) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TransformModelName", "my_model"),
+        ("TransformJobPrefix", "Scoring"),  # SageMaker lowercases job ARNs: IAM would never match
+        ("TransformJobPrefix", "a" * 31),  # no room for "-" + a 32-character request id
+        ("TransformJobPrefix", ""),
+        ("TransformInstanceType", "m5.large"),
+        ("TransformInstanceCount", "0"),
+        ("TransformMaxPayloadInMB", "101"),
+        ("TransformMaxConcurrentTransforms", "0"),
+        ("TransformBatchStrategy", "Multi"),
+        ("TransformSplitType", "Lines"),
+        ("TransformAssembleWith", "RecordIO"),
+        ("TransformAccept", "csv"),
+        ("TransformContentType", "text/csv; charset=utf-8"),
+        ("TransformJoinSource", "Output"),
+        ("TransformInputFilter", "[1:]"),
+        ("NightlyScheduleExpression", "0 2 * * *"),
+        ("NightlyScheduleTimezone", "Europe Paris"),
+    ],
+)
+def test_bad_transform_parameter_values_are_rejected(source_template, name, value):
+    assert not accepts(source_template["Parameters"][name], value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TransformModelName", ""),
+        ("TransformModelName", "Churn-Model-v2"),
+        ("TransformJobPrefix", "scoring-prod"),
+        ("TransformInstanceType", "ml.g5.2xlarge"),
+        ("TransformOutputFilter", "$['id','SageMakerOutput']"),
+        ("NightlyScheduleExpression", "cron(30 1 ? * MON-FRI *)"),
+        ("NightlyScheduleTimezone", "America/Argentina/Buenos_Aires"),
+    ],
+)
+def test_good_transform_parameter_values_are_accepted(source_template, name, value):
+    assert accepts(source_template["Parameters"][name], value)
+
+
+def test_the_longest_prefix_still_fits_every_job_name(source_template):
+    longest = "a" * 30
+    assert accepts(source_template["Parameters"]["TransformJobPrefix"], longest)
+    assert len(f"{longest}-{'0' * 32}") <= 63
+    assert len(f"{longest}-nightly-2026-11-28-r99") <= 63
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", f"{longest}-nightly-2026-11-28-r99")
