@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)/layers/orchestrator:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint unit integration template local-invoke e2e build demo stack bench clean fmt
+.PHONY: venv test lint unit integration template local-invoke e2e build demo stack invoke-image bench clean fmt
 
 venv: $(STAMP)
 $(STAMP): requirements-dev.txt layers/orchestrator/requirements.txt
@@ -44,6 +44,18 @@ test: lint
 
 build: venv
 	sam build --cached --parallel
+
+# The whole product offline (local/): moto server, SageMaker stand-in, demo model, trigger runner.
+demo: venv
+	$(PY) -m local.demo
+
+# The same stack, kept running for interactive use (Ctrl-C stops it).
+stack: venv
+	$(PY) -m local.stack
+
+# The offline stand-in for the Lambda Python 3.13 image used by `sam local invoke` (needs Docker, root).
+invoke-image: venv
+	scripts/build-invoke-image
 
 bench: venv
 	$(PY) -m tests.bench

@@ -8,7 +8,7 @@ from orchestrator import wiring
 from orchestrator.observability import logger, metrics
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return wiring.batch_results().handle(event, remaining_ms=context.get_remaining_time_in_millis)

@@ -69,15 +69,10 @@ def local_invoke_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
         for bucket, objects in shared_objects().items():
             create_bucket(endpoint, bucket, objects)
 
-        accounts = {}
-        for index, case in enumerate(CASES):
+        def invoke(index: int, case: Case) -> Result:
             account = Account.create(endpoint, f"{100000000001 + index}")
             if case.prepare:
                 case.prepare(account, events[case.event])
-            accounts[case.id] = account
-
-        def invoke(case: Case) -> Result:
-            account = accounts[case.id]
             invocation = runtime.sam_local_invoke(
                 case.function,
                 case.event,
@@ -101,7 +96,7 @@ def local_invoke_results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
 
         invoking = time.monotonic()
         with ThreadPoolExecutor(max_workers=max(1, WORKERS)) as pool:
-            results = {r.case.id: r for r in pool.map(invoke, CASES)}
+            results = {r.case.id: r for r in pool.map(invoke, range(len(CASES)), CASES)}
         done = time.monotonic()
     finally:
         server.stop()

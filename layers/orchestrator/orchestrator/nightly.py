@@ -273,17 +273,19 @@ class Nightly:
             )
 
         marked = 0
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for chunk in batched(request_ids, BATCH_GET_MAX, strict=False):
-                if remaining_ms is not None and remaining_ms() < SAFETY_MARGIN_MS:
-                    raise RetryableError(
-                        f"marked {marked} files of {night.job_name} before the Lambda timeout; a retry continues",
-                        {"job": night.job_name, "marked": marked},
-                    )
-                items = self.tracker.get_many(chunk, ("status", "job_name", "key"))
-                marked += sum(pool.map(submit, [item for item in items if self._eligible(night, item)]))
-        if marked:
-            self.recorder.count("RequestsSubmitted", mode=Mode.NIGHTLY.value, value=marked)
+        try:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                for chunk in batched(request_ids, BATCH_GET_MAX, strict=False):
+                    if remaining_ms is not None and remaining_ms() < SAFETY_MARGIN_MS:
+                        raise RetryableError(
+                            f"marked {marked} files of {night.job_name} before the Lambda timeout; a retry continues",
+                            {"job": night.job_name, "marked": marked},
+                        )
+                    items = self.tracker.get_many(chunk, ("status", "job_name", "key"))
+                    marked += sum(pool.map(submit, [item for item in items if self._eligible(night, item)]))
+        finally:  # what was marked counts, even when a retry has to finish the marking
+            if marked:
+                self.recorder.count("RequestsSubmitted", mode=Mode.NIGHTLY.value, value=marked)
         return marked
 
     def _summary(
