@@ -14,11 +14,11 @@ Two things make a developer's venv unlike Lambda, and both would flatter the rat
   that is ~50 ms added to both sides here. Lambda's Python runtime ships neither, so the children
   treat them as absent (:data:`ABSENT`).
 - *Bytecode.* Children read and write ``.pyc`` under a private ``PYTHONPYCACHEPREFIX`` (nothing in
-  the tree). The issue's ratio is measured with bytecode cached for everything. ``sam build``
-  excludes ``*.pyc``/``__pycache__`` when it copies source and installs wheels by unzipping them, and
-  ``/opt`` is read-only, so a deployed layer (Powertools, its dependencies, ``orchestrator``) is
-  compiled from source at every cold start: the "as deployed" rows measure that, with boto3 (part
-  of the runtime) still cached.
+  the tree). The issue's ratio is measured with bytecode cached for everything, which is what the
+  deployed layer has: its makefile build (``layers/orchestrator/Makefile``) ships ``.pyc`` compiled
+  by 3.13. SAM's default ``BuildMethod: python3.13`` would not (it drops ``*.pyc`` and ``/opt`` is
+  read-only, so every cold start would compile Powertools and the package): the "without layer
+  bytecode" rows measure that alternative, with boto3 (part of the runtime) still cached.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ LAYER_PACKAGES = ("aws_lambda_powertools", "jmespath", "typing_extensions")
 WARMUP = 2
 VARIANTS = ("function", "floor", "deployed")
 CACHED = "module + clients"
-DEPLOYED = "module + clients, as deployed"
+DEPLOYED = "module + clients, without layer bytecode"
 
 
 def _mirror(prefix: Path, path: Path) -> Path:
@@ -165,10 +165,10 @@ def _rows(samples: dict[tuple[str, str], list[tuple[float, float]]], runs: int) 
             least_ratio = least[variant] / least["floor"]
             note = f"+{extra:.1f} ms; fastest runs {least_ratio:.2f}x; wall {wall[variant]:.1f} ms = {wall_ratio:.2f}x"
             if variant == "deployed":
-                note = "layer compiled from source (sam build ships no .pyc); " + note
+                note = "why the layer ships .pyc: compiled from source at each cold start; " + note
             if target is not None:
                 note = f"target ≤ {target}x; " + note
-            ok = None if target is None else ratio <= target
+            ok = None if target is None or variant == "deployed" else ratio <= target
             rows.append(Row(SECTION, f"{function}: {label}", f"{cpu[variant]:.1f} ms = {ratio:.2f}x floor", note, ok))
     return rows
 
@@ -183,7 +183,7 @@ def _profile(runner: Runner, function: str, variant: str, repeats: int = 5) -> l
     by_package: dict[str, float] = defaultdict(float)
     for module, ms in extra.items():
         by_package[module.split(".")[0]] += ms
-    label = "as deployed" if variant == "deployed" else "bytecode cached"
+    label = "without layer bytecode" if variant == "deployed" else "bytecode cached"
     packages = sorted(by_package.items(), key=lambda item: -item[1])
     modules = sorted(extra.items(), key=lambda item: -item[1])[:6]
     return [
