@@ -13,7 +13,8 @@ from orchestrator import wiring
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.nightly import SAFETY_MARGIN_MS
 
-from tests.support.events import load_event, sqs_event
+from tests.support.events import load_event, sqs_event, tracker_record
+from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
 from tests.support.transform import TransformStandIn, batch_env, read_manifest, read_text
 
@@ -352,6 +353,50 @@ def test_rerun_scores_the_failed_files_in_a_new_job_and_ignores_the_old_jobs_lat
     finish(transform.finish(rerun, "Completed"))
     assert {item(i)["status"] for i in ids} == {"SUCCEEDED"}
     assert len(published("success")) == 2
+
+
+def test_first_attempts_failure_reaching_the_tracker_late_does_not_undo_the_rerun(
+    schedule, nightly, finish, transform, track, item, published
+):
+    """Given a failed night whose error messages still wait in the tracker queue, When the night is
+    re-run and then the tracker handles those messages, Then the files stay the re-run's and its
+    result is recorded and announced."""
+    ids = schedule("a.csv", "b.csv")
+    nightly(load_event("schedule-nightly"))
+    finish(transform.finish(NIGHT, "Failed", "AlgorithmError: out of memory"))
+    late = published("error")
+    nightly(load_event("nightly-rerun"))
+    rerun = f"{NIGHT}-r1"
+
+    response = track(sqs_event(*(tracker_record(m, f"m-{n}") for n, m in enumerate(late))))
+
+    assert failed_ids(response) == []
+    for request_id in ids:
+        assert (item(request_id)["status"], item(request_id)["job_name"]) == ("SUBMITTED", rerun)
+    finish(transform.finish(rerun, "Completed"))
+    assert {item(i)["status"] for i in ids} == {"SUCCEEDED"}
+    assert sorted(m["inferenceId"] for m in published("success")) == sorted(ids)
+
+
+def test_failure_recorded_by_the_tracker_first_still_names_the_job_so_the_night_can_be_rerun(
+    schedule, nightly, finish, transform, track, interceptor, item, published
+):
+    """Given a night whose files were never marked (the run died) and whose Failed event was announced
+    but not recorded (the batch-result run died), When the tracker records the announcement, Then the
+    item names the failed job, so the re-run of that night takes the file."""
+    [request_id] = schedule("a.csv")
+    interceptor.fail("dynamodb.UpdateItem", raises=SimulatedCrash(), times=1)
+    with pytest.raises(SimulatedCrash):
+        nightly(load_event("schedule-nightly"))
+    interceptor.fail("dynamodb.UpdateItem", raises=SimulatedCrash(), times=1)
+    with pytest.raises(SimulatedCrash):
+        finish(transform.finish(NIGHT, "Failed", "boom"))
+    [message] = published("error")
+
+    assert failed_ids(track(sqs_event(tracker_record(message)))) == []
+
+    assert (item(request_id)["status"], item(request_id)["job_name"]) == ("FAILED", NIGHT)
+    assert nightly(load_event("nightly-rerun"))["markedSubmitted"] == 1
 
 
 def test_rerun_twice_starts_one_job(schedule, nightly, finish, transform):

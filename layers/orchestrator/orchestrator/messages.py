@@ -37,6 +37,8 @@ class ResultMessage:
     failure_location: str | None
     failure_reason: str | None
     event_source: str
+    # A transform job's result names its job: a re-run may have taken the request over since.
+    job_name: str | None = None
 
     @property
     def is_success(self) -> bool:
@@ -83,6 +85,7 @@ def parse_result(payload: dict[str, Any]) -> ResultMessage:
         failure_location=response.get("failureLocation") or payload.get("failureLocation"),
         failure_reason=payload.get("failureReason"),
         event_source=str(payload.get("eventSource", "")),
+        job_name=payload.get("jobName") if isinstance(payload.get("jobName"), str) else None,
     )
 
 

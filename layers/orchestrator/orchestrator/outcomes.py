@@ -27,7 +27,9 @@ class OutcomeRecorder:
                 "failure_reason": message.failure_reason,
                 "sagemaker_received_at": message.received_time,
                 "completed_at": message.event_time,
+                "job_name": message.job_name,  # as the batch-result function would write it
             },
+            job_name=message.job_name,
         )
         if not result.applied:
             logger.info(

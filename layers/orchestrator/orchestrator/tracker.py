@@ -120,19 +120,28 @@ class Tracker:
             raise _translate(exc, "confirm", request_id) from exc
         return True
 
-    def apply_outcome(self, request_id: str, status: Status, fields: dict[str, Any]) -> OutcomeApplied:
+    def apply_outcome(
+        self, request_id: str, status: Status, fields: dict[str, Any], *, job_name: str | None = None
+    ) -> OutcomeApplied:
         """Record a result if it moves the item forward; one write, whatever happens.
 
+        With ``job_name`` (a transform job's result), only while the item is not now another job's:
+        a late result of a night that was re-run since must not overwrite the re-run.
         Raises ``UnknownRequestError`` (and writes nothing) when no such request exists.
         """
         names, values, assignments = self._set_clause(status, fields)
         values[":rank"] = {"N": str(rank(status))}
+        condition = "attribute_exists(request_id) AND status_rank < :rank"
+        if job_name is not None:
+            names["#job"] = "job_name"
+            values[":job"] = {"S": job_name}
+            condition += " AND (attribute_not_exists(#job) OR #job = :job)"
         try:
             response = self._client.update_item(
                 TableName=self.table_name,
                 Key={"request_id": {"S": request_id}},
                 UpdateExpression="SET " + ", ".join(assignments) + " REMOVE claim_expires_at",
-                ConditionExpression="attribute_exists(request_id) AND status_rank < :rank",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",

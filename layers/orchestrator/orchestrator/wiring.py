@@ -31,7 +31,8 @@ def router() -> Router:
             clients.client("dynamodb"),
             retention_days=settings.tracker.retention_days,
         ),
-        invoker=AsyncInvoker(clients.client("sagemaker-runtime", read_timeout=20)),
+        # 3 attempts x (3 s connect + 10 s read) + backoff stays inside the router's 60 s timeout.
+        invoker=AsyncInvoker(clients.client("sagemaker-runtime", read_timeout=10)),
         publisher=Publisher(
             sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
         ),
