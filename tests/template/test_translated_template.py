@@ -22,8 +22,6 @@ ALLOWED_MANAGED_POLICIES = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     # Tracing: Active. X-Ray's PutTraceSegments/PutTelemetryRecords accept no resource but "*".
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-    # Added by SAM's SQS event: the event source mapping polls with the function's role.
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
 }
 # Inline actions that may name Resource "*" because the service has no resource-level permissions.
 STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -400,12 +398,41 @@ def test_router_may_only_get_put_and_update_tracker_items(cfn):
     assert all(s["Resource"] == {"Fn::GetAtt": ["TrackerTable", "Arn"]} for s in granted)
 
 
-def test_tracker_may_only_update_tracker_items(cfn):
-    """Given the tracker's role, then its only inline permission is UpdateItem on the table."""
+POLL_ACTIONS = {
+    "sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessage",
+    "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
+}  # fmt: skip
+
+
+def _queue_of(resource: Any) -> str | None:
+    """The queue a SQSPollerPolicy statement names (its ARN is built from the queue's name)."""
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        template, values = resource["Fn::Sub"]
+        if template.endswith(":sqs:${AWS::Region}:${AWS::AccountId}:${queueName}"):
+            return values["queueName"]["Fn::GetAtt"][0]
+    return None
+
+
+def test_tracker_may_only_update_tracker_items_and_poll_its_own_queue(cfn):
+    """Given the tracker's role, then its inline permissions are UpdateItem on the table and polling
+    the tracker queue, nothing more."""
     granted = role_statements(cfn, role_of(cfn, TRACKER))
-    assert [(actions(s), s["Resource"]) for s in granted] == [
+    polling = [s for s in granted if set(actions(s)) == POLL_ACTIONS]
+    assert [_queue_of(s["Resource"]) for s in polling] == ["TrackerQueue"]
+    assert [(actions(s), s["Resource"]) for s in granted if s not in polling] == [
         (["dynamodb:UpdateItem"], {"Fn::GetAtt": ["TrackerTable", "Arn"]})
     ]
+
+
+@pytest.mark.parametrize(("function", "queue"), [(ROUTER, "RouterQueue"), (TRACKER, "TrackerQueue")])
+def test_queue_consumers_poll_only_their_own_queue_without_a_managed_sqs_policy(cfn, function, queue):
+    """Given a queue-triggered function, then it may receive and delete on its own queue only: no
+    statement grants SQS polling on another queue or on "*", and no managed policy does either."""
+    statements = role_statements(cfn, role_of(cfn, function))
+    polled = {_queue_of(s["Resource"]) for s in statements if set(actions(s)) & POLL_ACTIONS}
+    assert polled == {queue}
+    managed = cfn["Resources"][role_of(cfn, function)]["Properties"].get("ManagedPolicyArns", [])
+    assert not [arn for arn in managed if "SQS" in text(arn)]
 
 
 def test_router_invokes_only_the_configured_async_endpoint(cfn):
