@@ -171,6 +171,10 @@ class StandIn:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.job_stop: dict[str, threading.Event] = {}
         self.job_slots = threading.Semaphore(int(config.get("transform_concurrency", 2)))
+        # Cleared by the tests' /_local/transform/pause: jobs then wait before their first object, as real
+        # ones do for minutes while their instances start (so a test can let the caller finish first).
+        self.transforms_running = threading.Event()
+        self.transforms_running.set()
         self.history: list[dict[str, Any]] = []  # what ran, for the tests' assertions
         self.stopping = threading.Event()
         for endpoint in self.endpoints.values():
@@ -587,6 +591,9 @@ class StandIn:
 
     def _run_job(self, name: str, inputs: list[tuple[str, str, str]]) -> None:
         job = self.jobs[name]
+        while not self.transforms_running.wait(0.1):
+            if self.job_stop[name].is_set() or self.stopping.is_set():
+                break
         with self.job_slots:
             with self.lock:
                 job["TransformStartTime"] = self.clock.now()
@@ -822,6 +829,12 @@ class StandInHandler(BaseHTTPRequestHandler):
             with standin.lock:
                 endpoint.paused = match.group(2) == "pause"
                 standin.lock.notify_all()
+        elif match := re.match(r"^/_local/transform/(pause|resume)$", path):
+            # Transform jobs: paused, new and waiting jobs stay InProgress without processing anything.
+            if match.group(1) == "pause":
+                standin.transforms_running.clear()
+            else:
+                standin.transforms_running.set()
         elif match := re.match(r"^/_local/endpoints/([^/]+)/age$", path):
             # Age the requests queued now by ``seconds``, as if they had waited that long.
             endpoint = standin._endpoint(match.group(1))

@@ -1,4 +1,4 @@
-"""The local stack for the whole session, on free loopback ports, and helpers to drive and watch it.
+"""The local stack for the e2e tests, on free loopback ports, and helpers to drive and watch it.
 
 One stack serves every test: each test works under keys of its own, and asserts on the tracker
 items, S3 objects and topic messages of its own requests. The overrides shorten the timeouts a
@@ -24,24 +24,34 @@ from local.resources import Overrides
 from local.stack import LocalStack, StackConfig
 
 TERMINAL = {"SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED"}
+# Short, but with room for a loaded 2-core CI machine: an invocation that overruns its timeout is
+# retried, and a retried router call after its claim expired would invoke SageMaker a second time.
 E2E_OVERRIDES = Overrides(
     properties={
-        "RouterFunction": {"Timeout": 3},
-        "RouterQueue": {"VisibilityTimeout": 5},
-        "TrackerFunction": {"Timeout": 2},
-        "TrackerQueue": {"VisibilityTimeout": 2},
+        "RouterFunction": {"Timeout": 5},
+        "RouterQueue": {"VisibilityTimeout": 8},
+        "TrackerFunction": {"Timeout": 3},
+        "TrackerQueue": {"VisibilityTimeout": 3},
     },
-    environment={"RouterFunction": {"CLAIM_TIMEOUT_SECONDS": "4"}},
+    environment={"RouterFunction": {"CLAIM_TIMEOUT_SECONDS": "6"}},
 )
+# Deadlines for what the tests wait on: generous (a slow machine only makes them wait longer).
+WAIT = 90
 
 
-@pytest.fixture(scope="session")
+# Package scope: the stack (a dozen processes) stops when the e2e tests are done, not at the end of
+# `make test`'s session, where it would keep polling while the tiers after it run.
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    ports: set[int] = set()
+    while len(ports) < 3:  # three different ones: the kernel may hand out a just-probed port again
+        ports.add(free_port())
+    aws_port, sagemaker_port, model_port = sorted(ports)
     config = StackConfig(
         stack_name="orchestrator-e2e",
-        aws_port=free_port(),
-        sagemaker_port=free_port(),
-        model_port=free_port(),
+        aws_port=aws_port,
+        sagemaker_port=sagemaker_port,
+        model_port=model_port,
         state_dir=tmp_path_factory.mktemp("local-stack"),
         overrides=E2E_OVERRIDES,
     )
@@ -49,7 +59,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def subscriber(stack: LocalStack) -> Iterator[Subscriber]:
     watcher = Subscriber(stack, "e2e-subscriber")
     yield watcher
@@ -87,7 +97,7 @@ class Flow:
         assert len(items) == 1, f"expected one tracker item for {key}, found {len(items)}"
         return items[0]
 
-    def wait_status(self, key: str, statuses: set[str] | str = TERMINAL, timeout: float = 30) -> dict[str, Any]:
+    def wait_status(self, key: str, statuses: set[str] | str = TERMINAL, timeout: float = WAIT) -> dict[str, Any]:
         wanted = {statuses} if isinstance(statuses, str) else statuses
 
         def reached() -> dict[str, Any] | None:
@@ -106,7 +116,7 @@ class Flow:
         bucket, key = uri.removeprefix("s3://").split("/", 1)
         return bool(self.s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount"))
 
-    def messages(self, request_id: str, count: int = 1, timeout: float = 10) -> list[Received]:
+    def messages(self, request_id: str, count: int = 1, timeout: float = WAIT) -> list[Received]:
         wait_for(lambda: len(self.subscriber.messages(request_id)) >= count, timeout, what=f"{count} message(s)")
         time.sleep(0.3)  # a duplicate would arrive about now
         return self.subscriber.messages(request_id)
@@ -114,7 +124,7 @@ class Flow:
     def queue_url(self, logical_id: str) -> str:
         return self.stack.state.physical(logical_id)
 
-    def queue_idle(self, logical_id: str, timeout: float = 20) -> None:
+    def queue_idle(self, logical_id: str, timeout: float = WAIT) -> None:
         url = self.queue_url(logical_id)
 
         def idle() -> bool:

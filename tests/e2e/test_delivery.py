@@ -6,7 +6,7 @@ import json
 import time
 
 from local.observe import wait_for
-from tests.e2e.conftest import Flow, csv_rows
+from tests.e2e.conftest import WAIT, Flow, csv_rows
 
 
 def test_duplicate_s3_notifications_score_the_file_once(flow: Flow) -> None:
@@ -32,7 +32,7 @@ def test_a_new_version_of_the_same_key_is_a_new_request(flow: Flow) -> None:
     first = flow.wait_status(key, "SUCCEEDED")
 
     flow.put("daily.csv", csv_rows(3))
-    wait_for(lambda: len(flow.items(key)) == 2 and all(i["status"] == "SUCCEEDED" for i in flow.items(key)), 30)
+    wait_for(lambda: len(flow.items(key)) == 2 and all(i["status"] == "SUCCEEDED" for i in flow.items(key)), WAIT)
 
     items = flow.items(key)
     assert len({i["version_id"] for i in items}) == 2
@@ -93,7 +93,7 @@ def test_a_poison_message_reaches_the_dlq_after_max_receive_count_tries(flow: Fl
         )
         return next((m for m in response.get("Messages", []) if m["Body"] == body), None)
 
-    dead = wait_for(in_dlq, 60, what="poison message in TrackerDLQ")
+    dead = wait_for(in_dlq, WAIT, what="poison message in TrackerDLQ")
     # (the count carries over to the DLQ; this test's own receive is the one more)
     assert int(dead["Attributes"]["ApproximateReceiveCount"]) == int(redrive["maxReceiveCount"]) + 1
     flow.sqs.delete_message(QueueUrl=flow.queue_url("TrackerDLQ"), ReceiptHandle=dead["ReceiptHandle"])
@@ -120,7 +120,7 @@ def test_a_runner_killed_mid_run_loses_and_double_scores_nothing(flow: Flow, mod
 
     # Then every file is scored exactly once
     for key in first + later:
-        item = flow.wait_status(key, timeout=60)
+        item = flow.wait_status(key, timeout=WAIT)
         assert item["status"] == "SUCCEEDED", key
         assert len(flow.items(key)) == 1
         runs = flow.history(item["request_id"])

@@ -30,6 +30,8 @@ def test_a_port_already_in_use_stops_the_demo_with_an_error_naming_it(variable: 
         port = taken.getsockname()[1]
         env = {
             **os.environ,
+            # The other ports free ones too: the defaults may be taken (a stack or demo left running).
+            **{other: str(_free_port()) for other in VARIABLES if other != variable},
             variable: str(port),
             "PYTHONPATH": os.pathsep.join([str(ROOT / "layers/orchestrator"), str(ROOT)]),
         }

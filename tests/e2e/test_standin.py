@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from local.observe import wait_for
 from local.resources import EVENT_ENVELOPE_TRANSFORMER
 from local.stack import LocalStack
-from tests.e2e.conftest import Flow, csv_rows
+from tests.e2e.conftest import WAIT, Flow, csv_rows
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
@@ -160,7 +160,7 @@ def captured_events(stack: LocalStack, flow: Flow) -> Iterator[Any]:
     events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn, "InputTransformer": EVENT_ENVELOPE_TRANSFORMER}])
     seen: list[dict[str, Any]] = []
 
-    def for_job(job: str, status: str, timeout: float = 20) -> dict[str, Any]:
+    def for_job(job: str, status: str, timeout: float = WAIT) -> dict[str, Any]:
         def find() -> dict[str, Any] | None:
             for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
                 "Messages", []
@@ -257,7 +257,8 @@ def test_a_transform_job_fails_when_one_object_fails(flow: Flow, captured_events
 
 
 def test_a_stopped_transform_job_announces_stopped(flow: Flow, captured_events: Any, model: LocalStack) -> None:
-    flow.stack.model("/_local/faults", {"delay": 0.5})
+    # 6 s of work at least: the stop arrives while the job runs, even on a slow machine
+    flow.stack.model("/_local/faults", {"delay": 1.0})
     sagemaker = flow.stack.client("sagemaker")
     manifest = put_manifest(flow, {f"part-{n}.csv": csv_rows(1) for n in range(6)})
     name = f"e2e-{flow.tag}"[:63]
@@ -309,7 +310,7 @@ def test_an_s3_prefix_input_keeps_relative_paths_in_the_output(flow: Flow) -> No
             sagemaker.describe_transform_job(TransformJobName=request["TransformJobName"])["TransformJobStatus"]
             == "Completed"
         ),
-        20,
+        WAIT,
     )
     output = request["TransformOutput"]["S3OutputPath"]
     assert flow.exists(f"{output}/x.csv.out")

@@ -126,8 +126,11 @@ def lambda_image(arch: str) -> Image:
     if not IMAGE_CHOICE:
         if docker("image", "inspect", official).returncode == 0:
             return Image(None, f"{official} (present)")
-        if docker("pull", official, timeout=600).returncode == 0:
-            return Image(None, f"{official} (pulled)")
+        try:  # offline, this fails at once (no DNS) or hangs (a firewall drops it): then the built image
+            if docker("pull", official, timeout=300).returncode == 0:
+                return Image(None, f"{official} (pulled)")
+        except subprocess.TimeoutExpired:
+            pass
     result = run([str(BUILD_IMAGE_SCRIPT)], timeout=1800)
     if result.returncode != 0:
         raise RuntimeError(
