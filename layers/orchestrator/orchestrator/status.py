@@ -30,8 +30,3 @@ RANK: dict[Status, int] = {
 
 def rank(status: Status) -> int:
     return RANK[status]
-
-
-def can_advance(current: Status | None, new: Status) -> bool:
-    """True when ``new`` is strictly later than ``current`` (a missing item counts as before all)."""
-    return current is None or RANK[new] > RANK[current]

@@ -99,26 +99,11 @@ class Tracker:
 
     def confirm(self, request_id: str, status: Status, fields: dict[str, Any]) -> bool:
         """Move a claimed item from RECEIVED to ``status``. False if something already moved it."""
-        return self._advance(request_id, status, fields, condition="#status = :received")
-
-    def _advance(self, request_id: str, status: Status, fields: dict[str, Any], *, condition: str) -> bool:
         names, values, assignments = self._set_clause(status, fields)
         names["#status"] = "status"
         values[":received"] = {"S": Status.RECEIVED.value}
-        try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key={"request_id": {"S": request_id}},
-                UpdateExpression="SET " + ", ".join(assignments) + " REMOVE claim_expires_at",
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if _conditional_failure(exc):
-                return False
-            raise _translate(exc, "confirm", request_id) from exc
-        return True
+        expression = "SET " + ", ".join(assignments) + " REMOVE claim_expires_at"
+        return self._conditional_update(request_id, expression, "#status = :received", names, values, "confirm")
 
     def apply_outcome(
         self, request_id: str, status: Status, fields: dict[str, Any], *, job_name: str | None = None
