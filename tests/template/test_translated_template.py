@@ -390,11 +390,11 @@ def test_no_allow_statement_grants_a_wildcard_action_or_resource(cfn):
                     assert "*" not in arn or PREFIX_OBJECTS.search(arn), f"{name}: {arn}"
 
 
-def test_router_may_only_get_put_and_update_tracker_items(cfn):
-    """Given the router's role, then its DynamoDB actions are GetItem, PutItem and UpdateItem on the table
-    itself (no Scan, Query, BatchWriteItem, DeleteItem, no index)."""
+def test_router_may_only_put_and_update_tracker_items(cfn):
+    """Given the router's role, then its DynamoDB actions are PutItem (claim) and UpdateItem (confirm) on
+    the table itself (no GetItem, Scan, Query, BatchWriteItem, DeleteItem, no index)."""
     granted = [s for s in role_statements(cfn, role_of(cfn, ROUTER)) if actions(s)[0].startswith("dynamodb:")]
-    assert {a for s in granted for a in actions(s)} == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert {a for s in granted for a in actions(s)} == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
     assert all(s["Resource"] == {"Fn::GetAtt": ["TrackerTable", "Arn"]} for s in granted)
 
 

@@ -268,12 +268,6 @@ class Tracker:
             raise _translate(exc, action, request_id) from exc
         return True
 
-    def get(self, request_id: str) -> dict[str, Any] | None:
-        response = self._client.get_item(
-            TableName=self.table_name, Key={"request_id": {"S": request_id}}, ConsistentRead=True
-        )
-        return _from_item(response.get("Item"))
-
     def _set_clause(self, status: Status, fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
         stamp = timeutil.iso(self._clock())
         updates = {
