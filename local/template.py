@@ -3,7 +3,8 @@
 ``aws-sam-translator`` turns the SAM template into plain CloudFormation (as ``sam deploy`` would,
 with a stub managed-policy map and placeholders for local code paths, as ``sam build`` does). A
 small resolver then evaluates the intrinsic functions the template uses (``Ref``, ``Fn::GetAtt``,
-``Fn::Sub``, ``Fn::Join``, ``Fn::If`` and the condition functions, ``Fn::Select``, ``Fn::Split``)
+``Fn::Sub``, ``Fn::Join``, ``Fn::If`` and the condition functions, ``Fn::Select``, ``Fn::Split``,
+``Fn::FindInMap``)
 with the parameter values and the physical names the local stack gives each resource.
 """
 
@@ -347,6 +348,10 @@ class Template:
         delimiter, text = arg
         return str(self.resolve(text)).split(delimiter)
 
+    def _find_in_map(self, arg: Any) -> Any:
+        name, top, second = (self.resolve(v) for v in arg)
+        return self.cfn["Mappings"][name][top][second]
+
     def _equals(self, arg: Any) -> bool:
         left, right = (self.resolve(v) for v in arg)
         return str(left) == str(right)
@@ -361,6 +366,7 @@ _INTRINSICS: dict[str, Any] = {
     "Fn::Select": Template._select,
     "Fn::Split": Template._split,
     "Fn::Equals": Template._equals,
+    "Fn::FindInMap": Template._find_in_map,
     "Fn::Not": lambda t, arg: not bool(t.resolve(arg[0])),
     "Fn::And": lambda t, arg: all(bool(t.resolve(v)) for v in arg),
     "Fn::Or": lambda t, arg: any(bool(t.resolve(v)) for v in arg),

@@ -121,7 +121,7 @@ def test_retry_after_a_crash_between_start_and_confirm_confirms_the_running_job(
     interceptor.fail("dynamodb.UpdateItem", raises=SimulatedCrash(), times=1)
     with pytest.raises(SimulatedCrash):
         route(big_file())
-    clock.advance(91)  # past CLAIM_TIMEOUT_SECONDS
+    clock.advance(151)  # past CLAIM_TIMEOUT_SECONDS (150)
     calls.reset()
     response = route(big_file())
 
@@ -152,7 +152,7 @@ def test_throttling_and_resource_limits_send_the_record_back_to_the_queue(
     assert published("error") == []
 
     interceptor.clear_faults()
-    clock.advance(91)
+    clock.advance(151)
     assert failed_ids(route(event)) == []
     assert item(BIG_REQUEST)["status"] == "SUBMITTED"
     assert len(transform.jobs) == 1
@@ -269,7 +269,7 @@ def test_state_change_overtaking_the_confirmation_is_kept(route, transform, fini
     with pytest.raises(SimulatedCrash):
         route(big_file())
     finish(transform.finish(BIG_JOB, "Stopped"))
-    clock.advance(91)
+    clock.advance(151)
     route(big_file())
 
     assert item(BIG_REQUEST)["status"] == "STOPPED"

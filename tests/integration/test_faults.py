@@ -123,19 +123,26 @@ class TestCrashBetweenClaimAndInvoke:
         assert sagemaker.accepted == []
         assert item_for_key(KEY)["status"] == "RECEIVED"
 
-    def test_redelivery_after_the_claim_expires_recovers_it(self, crashed, route, clock, item_for_key, sagemaker):
+    def test_redelivery_after_the_claim_expires_does_not_risk_a_second_invocation(
+        self, crashed, route, clock, item_for_key, sagemaker
+    ):
+        """The retry cannot tell a crash before the call from one after it (SageMaker has no lookup by
+        InferenceId), so it never sends the request again: it confirms it as possibly sent, with the
+        usual deadline. SageMaker's notification records it if it was sent; otherwise the sweeper
+        closes it EXPIRED by its deadline and announces it (tests/integration/test_sweeper.py)."""
         clock.advance(_claim_timeout() + 1)
 
         assert failed_ids(route(sqs_event(crashed))) == []
-        [request] = sagemaker.accepted
+        assert sagemaker.accepted == []
         item = item_for_key(KEY)
-        assert (item["status"], item["request_id"]) == ("SUBMITTED", request.inference_id)
+        assert (item["status"], item["submission_uncertain"]) == ("SUBMITTED", True)
+        assert item["inflight"].startswith("SUBMITTED#") and item["deadline_at"] > item["submitted_at"]
 
-    def test_recovered_request_is_still_invoked_only_once(self, crashed, route, clock, sagemaker):
+    def test_recovered_request_is_invoked_at_most_once(self, crashed, route, clock, sagemaker):
         clock.advance(_claim_timeout() + 1)
         for _ in range(3):
             route(sqs_event(crashed))
-        assert len(sagemaker.accepted) == 1
+        assert len(sagemaker.accepted) <= 1
 
 
 class TestValidationError:

@@ -39,18 +39,18 @@ class Stack:
 
 
 def create_tracker_table(dynamodb: Any, name: str) -> None:
-    """Key ``request_id``; GSIs ``ByObject`` (object_uri, created_at), ``ByStatus`` (status, status_since); TTL."""
+    """Key ``request_id``; GSIs ``ByObject`` (object_uri, created_at), ``InFlight`` (inflight, deadline_at); TTL."""
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
             {"AttributeName": attr, "AttributeType": "S"}
-            for attr in ("request_id", "object_uri", "created_at", "status", "status_since")
+            for attr in ("request_id", "object_uri", "created_at", "inflight", "deadline_at")
         ],
         KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[
             _index("ByObject", "object_uri", "created_at"),
-            _index("ByStatus", "status", "status_since"),
+            _index("InFlight", "inflight", "deadline_at"),
         ],
     )
     dynamodb.update_time_to_live(

@@ -27,8 +27,10 @@ class FakeLambdaContext:
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
 
+    remaining_ms: int = 120_000  # the router's timeout: every record of a batch may start
+
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_ms
 
 
 def load_handler(function: str) -> Handler:

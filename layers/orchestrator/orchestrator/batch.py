@@ -19,7 +19,12 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.observability import logger
 
 
-def process_sqs(event: dict[str, Any], context: Any, handle_body: Callable[[str], None]) -> dict[str, Any]:
+def process_sqs(
+    event: dict[str, Any], context: Any, handle_body: Callable[[str], None], *, min_remaining_ms: int = 0
+) -> dict[str, Any]:
+    """Each record through ``handle_body``; a record is started only while the invocation has at
+    least ``min_remaining_ms`` left: the rest go back to the queue unstarted (not an error), so a
+    slow AWS never gets a record killed halfway by the function's timeout."""
     records = event.get("Records", [])
     if not records or not isinstance(records, list):
         from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
@@ -27,13 +32,23 @@ def process_sqs(event: dict[str, Any], context: Any, handle_body: Callable[[str]
         raise UnexpectedBatchTypeError("Unexpected batch event type: an SQS event has a non-empty 'Records' list")
     failures: list[dict[str, str]] = []
     exceptions: list[Any] = []
+    deferred = 0
     for record in records:
+        if min_remaining_ms and context.get_remaining_time_in_millis() < min_remaining_ms:
+            failures.append({"itemIdentifier": record.get("messageId", "")})
+            deferred += 1
+            continue
         try:
             _handle_record(record, handle_body)
         except Exception:  # noqa: BLE001 - any failure sends the record back to the queue (logged in _handle_record)
             failures.append({"itemIdentifier": record.get("messageId", "")})
             exceptions.append(sys.exc_info())
-    if failures and len(failures) == len(records):
+    if deferred:
+        logger.warning(
+            "too little time left to start more records: handed back to the queue",
+            extra={"deferred": deferred, "min_remaining_ms": min_remaining_ms},
+        )
+    if exceptions and len(exceptions) == len(records):
         from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
         raise BatchProcessingError(

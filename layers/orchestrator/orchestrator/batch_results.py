@@ -155,7 +155,7 @@ class BatchResults:
         else:
             raise BadEventError("nightly job state change names no manifest", {"job": change.job_name})
         totals = self._announce(change, status, mode, request_ids, remaining_ms)
-        self.recorder.timing("ProcessingTime", timeutil.millis_between(change.started, change.ended))
+        self.recorder.timing("ProcessingTime", timeutil.millis_between(change.started, change.ended), mode=mode.value)
         summary = {"jobName": change.job_name, "status": change.status, **totals}
         logger.info("job result recorded", extra=summary)
         return summary

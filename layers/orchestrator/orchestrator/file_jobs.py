@@ -11,6 +11,7 @@ negligible next to a transform job, and the job's output is ``<S3OutputPath>/<ke
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from orchestrator import identity, manifest, timeutil
@@ -38,6 +39,7 @@ class FileJobs:
         s3: Any,
         tracker: Tracker,
         close: Close,
+        deadline_seconds: int,
         recorder: Recorder | None = None,
     ) -> None:
         self.transform = transform
@@ -46,6 +48,7 @@ class FileJobs:
         self.s3 = s3
         self.tracker = tracker
         self.close = close
+        self.deadline_seconds = deadline_seconds  # submitted → the job's runtime allowance + grace
         self.recorder = recorder or Recorder()
 
     def __call__(self, request_id: str, event: ObjectCreated, decision: Decision) -> None:
@@ -75,12 +78,14 @@ class FileJobs:
             return
         if not started.created:
             logger.info("transform job already started; confirming it", extra={"job": name, "status": started.status})
-        now = timeutil.iso(timeutil.now())
+        moment = self.tracker.now()
+        now = timeutil.iso(moment)
         confirmed = self.tracker.confirm(
             request_id,
             Status.SUBMITTED,
             {
                 "submitted_at": now,
+                "deadline_at": timeutil.iso(moment + timedelta(seconds=self.deadline_seconds)),
                 "job_name": name,
                 "output_location": manifest.output_location(output_path, event.key),
             },
@@ -91,4 +96,4 @@ class FileJobs:
         self.recorder.count("RequestsRouted", mode=Mode.BATCH.value)
         if started.created:
             self.recorder.count("TransformJobsStarted", mode=Mode.BATCH.value)
-        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now))
+        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now), mode=Mode.BATCH.value)

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import batched
 from typing import Any
 
@@ -56,12 +56,18 @@ RemainingMillis = Callable[[], int]
 class NightlyEnlister:
     """``Router.register(Mode.NIGHTLY, NightlyEnlister(...))``: the file waits for tonight's job."""
 
-    def __init__(self, tracker: Tracker, recorder: Recorder | None = None) -> None:
+    def __init__(self, tracker: Tracker, deadline_seconds: int, recorder: Recorder | None = None) -> None:
         self.tracker = tracker
+        self.deadline_seconds = deadline_seconds  # the next night + its retry window + grace
         self.recorder = recorder or Recorder()
 
     def __call__(self, request_id: str, event: ObjectCreated, decision: Decision) -> None:
-        confirmed = self.tracker.confirm(request_id, Status.SCHEDULED, {"scheduled_at": timeutil.iso(timeutil.now())})
+        moment = self.tracker.now()
+        fields = {
+            "scheduled_at": timeutil.iso(moment),
+            "deadline_at": timeutil.iso(moment + timedelta(seconds=self.deadline_seconds)),
+        }
+        confirmed = self.tracker.confirm(request_id, Status.SCHEDULED, fields)
         if not confirmed:  # pragma: no cover - only a concurrent takeover of the same claim gets here
             logger.info("already moved on before it was scheduled", extra={"key": event.key})
         logger.info("scheduled for the nightly batch", extra={"key": event.key})
@@ -257,12 +263,18 @@ class Nightly:
     def _mark(self, night: Night, request_ids: Iterable[str], remaining_ms: RemainingMillis | None) -> int:
         """SUBMITTED with the job name, for every file of the job still waiting; returns how many."""
         output = manifest.output_path(self.bucket, self.settings.output_prefix, night.job_name)
-        submitted_at = timeutil.iso(self.clock())
+        moment = self.clock()
+        submitted_at = timeutil.iso(moment)
+        deadline_at = self.settings.deadlines.after(moment, self.settings.deadlines.submitted_batch)
         from_statuses = (Status.FAILED, Status.STOPPED) if night.rerun else (Status.SCHEDULED,)
         clear = ("failure_reason", "failure_location", "completed_at") if night.rerun else ()
 
         def submit(item: dict[str, Any]) -> bool:
-            fields = {"submitted_at": submitted_at, "output_location": manifest.output_location(output, item["key"])}
+            fields = {
+                "submitted_at": submitted_at,
+                "deadline_at": deadline_at,
+                "output_location": manifest.output_location(output, item["key"]),
+            }
             return self.tracker.submit_to_job(
                 item["request_id"],
                 night.job_name,

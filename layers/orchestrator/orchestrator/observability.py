@@ -28,6 +28,11 @@ class Recorder:
         with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=namespace) as metric:
             metric.add_dimension(name="Mode", value=mode)
 
-    def timing(self, name: str, milliseconds: float | None) -> None:
-        if milliseconds is not None and milliseconds >= 0:
-            metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=milliseconds)
+    def timing(self, name: str, milliseconds: float | None, mode: str | None = None) -> None:
+        """A latency in ms, with a ``Mode`` dimension (``none`` when unknown) so dashboards can show
+        p50 / p95 per inference mode."""
+        if milliseconds is None or milliseconds < 0:
+            return
+        namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SageMakerInferenceOrchestrator"
+        with single_metric(name=name, unit=MetricUnit.Milliseconds, value=milliseconds, namespace=namespace) as metric:
+            metric.add_dimension(name="Mode", value=mode or "none")

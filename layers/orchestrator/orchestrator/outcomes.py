@@ -40,7 +40,10 @@ class OutcomeRecorder:
             return
         item = result.item
         logger.info("result recorded", extra={"status": message.status.value, "key": item.get("key")})
-        self.recorder.count(STATUS_METRIC[message.status], mode=str(item.get("mode") or "none"))
-        self.recorder.timing("ProcessingTime", timeutil.millis_between(message.received_time, message.event_time))
+        mode = str(item.get("mode") or "none")
+        self.recorder.count(STATUS_METRIC[message.status], mode=mode)
+        self.recorder.timing(
+            "ProcessingTime", timeutil.millis_between(message.received_time, message.event_time), mode=mode
+        )
         start = item.get("s3_event_time") or item.get("created_at")
-        self.recorder.timing("EndToEndLatency", timeutil.millis_between(start, message.event_time))
+        self.recorder.timing("EndToEndLatency", timeutil.millis_between(start, message.event_time), mode=mode)

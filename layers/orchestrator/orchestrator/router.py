@@ -90,6 +90,8 @@ class Router:
         if event.is_folder_marker:
             logger.info("folder marker ignored", extra={"key": event.key})
             return
+        if not self._is_ours(event):
+            return
         request_id = identity.request_id(event.bucket, event.key, event.version_id, event.sequencer)
         logger.set_correlation_id(request_id)
         decision = self._decide(event)
@@ -106,7 +108,10 @@ class Router:
             "route_reason": decision.reason,
             "s3_event_time": event.event_time or None,
         }
-        if not self.tracker.claim(request_id, fields, self.settings.claim_timeout_seconds):
+        claim = self.tracker.claim(
+            request_id, fields, self.settings.claim_timeout_seconds, deadline_seconds=self.settings.deadlines.received
+        )
+        if not claim:
             logger.info("duplicate delivery acknowledged", extra={"key": event.key})
             self.recorder.count("DuplicateDeliveries")
             return
@@ -114,7 +119,42 @@ class Router:
         if decision.mode is None:
             self.close(request_id, event, decision, Status.SKIPPED, decision.reason)
             return
+        if decision.mode is Mode.ASYNC and claim.may_have_invoked:
+            self._confirm_uncertain(request_id, event)
+            return
         self.handlers[decision.mode](request_id, event, decision)
+
+    def _is_ours(self, event: ObjectCreated) -> bool:
+        """A notification of another bucket, or outside the input prefix, is not a file to score:
+        acknowledged, logged and counted, nothing written (a misconfigured notification elsewhere)."""
+        expected = self.settings.input_bucket
+        if expected and event.bucket != expected:
+            problem = f"bucket {event.bucket!r} is not the input bucket {expected!r}"
+        elif not event.key.startswith(self.settings.input_prefix):
+            problem = f"key is outside the input prefix {self.settings.input_prefix!r}"
+        else:
+            return True
+        logger.warning("notification not for this stack ignored", extra={"key": event.key, "why": problem})
+        self.recorder.count("UnknownNotifications")
+        return False
+
+    def _confirm_uncertain(self, request_id: str, event: ObjectCreated) -> None:
+        """An earlier attempt may have sent this request to SageMaker and died before confirming it.
+        Sending it again could score it twice, so it is confirmed as sent: SageMaker's notification
+        records the result, and the sweeper resolves it from ground truth by its deadline."""
+        now = self.tracker.now()
+        self.tracker.confirm(
+            request_id,
+            Status.SUBMITTED,
+            {
+                "submitted_at": timeutil.iso(now),
+                "endpoint_name": self.settings.async_endpoint_name,
+                "submission_uncertain": True,
+                "deadline_at": self.settings.deadlines.after(now, self.settings.deadlines.submitted_async),
+            },
+        )
+        logger.warning("earlier attempt may have invoked the endpoint: confirmed without invoking again")
+        self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
 
     def close(self, request_id: str, event: ObjectCreated, decision: Decision, status: Status, reason: str) -> None:
         """Announce an unscorable file on the error topic, then record it. Publishing first means
@@ -178,12 +218,18 @@ class Router:
         except InvocationRejectedError as exc:
             self.close(request_id, event, decision, Status.FAILED, exc.message)
             return
-        now = timeutil.iso(timeutil.now())
+        except RetryableError as exc:
+            # SageMaker did not take it: say so on the item, so the retry may send it again.
+            self._release(request_id, exc)
+            raise
+        moment = self.tracker.now()
+        now = timeutil.iso(moment)
         confirmed = self.tracker.confirm(
             request_id,
             Status.SUBMITTED,
             {
                 "submitted_at": now,
+                "deadline_at": self.settings.deadlines.after(moment, self.settings.deadlines.submitted_async),
                 "endpoint_name": self.settings.async_endpoint_name,
                 "output_location": submission.output_location,
                 "failure_location": submission.failure_location,
@@ -192,4 +238,10 @@ class Router:
         if not confirmed:  # the result overtook the confirmation: the tracker already has it
             logger.info("result arrived before confirmation; keeping it")
         self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
-        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now))
+        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now), mode=Mode.ASYNC.value)
+
+    def _release(self, request_id: str, exc: RetryableError) -> None:
+        try:
+            self.tracker.release(request_id, exc.message)
+        except RetryableError as release_failed:  # the retry then treats the request as possibly sent
+            logger.warning("could not release the claim", extra={"reason": release_failed.message})

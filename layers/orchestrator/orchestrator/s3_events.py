@@ -23,7 +23,9 @@ class ObjectCreated:
 
     @property
     def is_folder_marker(self) -> bool:
-        return self.key.endswith("/")
+        """What the console's "Create folder" writes: an empty object whose key ends with ``/``.
+        A key ending with ``/`` that has content is a file like any other (and will be SKIPPED)."""
+        return self.key.endswith("/") and self.size == 0
 
     @property
     def uri(self) -> str:

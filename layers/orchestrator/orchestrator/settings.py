@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from orchestrator.deadlines import DeadlineSettings
 from orchestrator.errors import ConfigError
 
 DEFAULT_CONTENT_TYPES = "csv=text/csv,json=application/json,jsonl=application/jsonlines,txt=text/plain"
@@ -76,6 +77,32 @@ class TrackerSettings:
         )
 
 
+def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
+    """The numbers every deadline is computed from (the template's Globals)."""
+    defaults = DeadlineSettings()
+    return DeadlineSettings(
+        claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", defaults.claim_timeout_seconds, 1, 43200),
+        router_visibility_timeout_seconds=_integer(
+            env, "ROUTER_VISIBILITY_TIMEOUT_SECONDS", defaults.router_visibility_timeout_seconds, 1, 43200
+        ),
+        router_max_receives=_integer(env, "ROUTER_MAX_RECEIVES", defaults.router_max_receives, 1, 1000),
+        request_ttl_seconds=_integer(env, "REQUEST_TTL_SECONDS", defaults.request_ttl_seconds, 60, 21600),
+        invocation_timeout_seconds=_integer(
+            env, "INVOCATION_TIMEOUT_SECONDS", defaults.invocation_timeout_seconds, 1, 3600
+        ),
+        transform_max_runtime_seconds=_integer(
+            env, "TRANSFORM_MAX_RUNTIME_SECONDS", defaults.transform_max_runtime_seconds, 600, 2592000
+        ),
+        nightly_interval_seconds=_integer(
+            env, "NIGHTLY_INTERVAL_SECONDS", defaults.nightly_interval_seconds, 60, 2678400
+        ),
+        nightly_retry_window_seconds=_integer(
+            env, "NIGHTLY_RETRY_WINDOW_SECONDS", defaults.nightly_retry_window_seconds, 0, 86400
+        ),
+        grace_seconds=_integer(env, "DEADLINE_GRACE_SECONDS", defaults.grace_seconds, 0, 86400),
+    )
+
+
 @dataclass(frozen=True)
 class RouterSettings:
     tracker: TrackerSettings
@@ -91,7 +118,9 @@ class RouterSettings:
     batch_prefix: str = "incoming/batch/"
     output_prefix: str = "results/"
     async_max_bytes: int = ASYNC_MAX_BYTES
-    claim_timeout_seconds: int = 90
+    claim_timeout_seconds: int = 150
+    input_bucket: str | None = None  # None: records of any bucket are accepted (tests, local invoke)
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     # None: no transform model configured, so the batch and nightly modes are off.
     transform: TransformSettings | None = None
 
@@ -112,7 +141,9 @@ class RouterSettings:
             batch_prefix=env.get("BATCH_PREFIX", "incoming/batch/"),
             output_prefix=env.get("OUTPUT_PREFIX", "results/"),
             async_max_bytes=_integer(env, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES),
-            claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 90, 1, 43200),
+            claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 150, 1, 43200),
+            input_bucket=env.get("INPUT_BUCKET", "").strip() or None,
+            deadlines=deadline_settings(env),
             transform=TransformSettings.from_env(env),
         )
 
@@ -302,6 +333,7 @@ class NightlySettings:
     transform: TransformSettings
     input_bucket: str
     output_prefix: str = "results/"
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NightlySettings:
@@ -311,6 +343,7 @@ class NightlySettings:
             transform=_required_transform(env, "nightly"),
             input_bucket=_required(env, "INPUT_BUCKET"),
             output_prefix=env.get("OUTPUT_PREFIX", "results/"),
+            deadlines=deadline_settings(env),
         )
 
 
@@ -330,3 +363,36 @@ class BatchResultSettings:
             error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
             job_prefix=transform_job_prefix(env),
         )
+
+
+@dataclass(frozen=True)
+class SweeperSettings:
+    tracker: TrackerSettings
+    success_topic_arn: str
+    error_topic_arn: str
+    async_endpoint_name: str
+    input_bucket: str
+    output_prefix: str = "results/"
+    # None: no transform model, so nights are disabled (a SCHEDULED file past its night is FAILED).
+    transform: TransformSettings | None = None
+    job_prefix: str = "sio"
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SweeperSettings:
+        env = os.environ if env is None else env
+        return cls(
+            tracker=TrackerSettings.from_env(env),
+            success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
+            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
+            async_endpoint_name=_required(env, "ASYNC_ENDPOINT_NAME"),
+            input_bucket=_required(env, "INPUT_BUCKET"),
+            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
+            transform=TransformSettings.from_env(env),
+            job_prefix=transform_job_prefix(env),
+            deadlines=deadline_settings(env),
+        )
+
+    def batch_results(self) -> BatchResultSettings:
+        """The batch-result function's settings: the sweeper resolves a job through its code path."""
+        return BatchResultSettings(self.tracker, self.success_topic_arn, self.error_topic_arn, self.job_prefix)

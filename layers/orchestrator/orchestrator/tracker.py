@@ -15,11 +15,11 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from orchestrator import timeutil
+from orchestrator import deadlines, timeutil
 from orchestrator.errors import RetryableError, UnknownRequestError
 from orchestrator.status import Status, rank
 
-STATUS_INDEX = "ByStatus"  # status + status_since: "what is in status X since T?"
+INFLIGHT_INDEX = deadlines.INDEX  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
 BATCH_GET_MAX = 100  # keys per BatchGetItem call
 QUERY_PAGE_SIZE = 1000  # items per Query page
 _UNPROCESSED_ATTEMPTS = 8
@@ -38,6 +38,22 @@ def _from_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class Claim:
+    acquired: bool  # False: a duplicate (another delivery holds or finished this request)
+    previous: dict[str, Any] | None = None  # the item a takeover replaced (an earlier attempt's)
+
+    def __bool__(self) -> bool:
+        return self.acquired
+
+    @property
+    def may_have_invoked(self) -> bool:
+        """An earlier attempt got past its claim and never said its call failed: SageMaker may
+        have the request already, so this attempt must not send it again (DESIGN §3)."""
+        previous = self.previous or {}
+        return previous.get("status") == Status.RECEIVED.value and not previous.get("released")
 
 
 @dataclass(frozen=True)
@@ -60,10 +76,16 @@ class Tracker:
         self._retention = timedelta(days=retention_days)
         self._clock = clock
 
-    def claim(self, request_id: str, fields: dict[str, Any], claim_timeout_seconds: int) -> bool:
-        """Create the item in RECEIVED, or take over a claim that expired (a crash before confirm).
+    def now(self) -> datetime:
+        return self._clock()
 
-        Returns False when another delivery holds or finished this request: a duplicate.
+    def claim(
+        self, request_id: str, fields: dict[str, Any], claim_timeout_seconds: int, *, deadline_seconds: int = 0
+    ) -> Claim:
+        """Create the item in RECEIVED, or take over a claim that expired (a crash before confirm),
+        or an item the sweeper closed as "not routed" (a redriven notification: a new attempt).
+
+        A takeover returns the item it replaced (``ReturnValues=ALL_OLD``: no extra call).
         """
         moment = self._clock()
         stamp = timeutil.iso(moment)
@@ -76,33 +98,55 @@ class Tracker:
             "created_at": stamp,
             "updated_at": stamp,
             "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds,
+            "inflight": deadlines.inflight_key(Status.RECEIVED, request_id),
+            "deadline_at": timeutil.iso(moment + timedelta(seconds=deadline_seconds or claim_timeout_seconds)),
             "expires_at": int((moment + self._retention).timestamp()),
         }
         try:
-            self._client.put_item(
+            response = self._client.put_item(
                 TableName=self.table_name,
                 Item=_to_item(item),
+                ReturnValues="ALL_OLD",
                 ConditionExpression=(
                     "attribute_not_exists(request_id) OR (#status = :received AND claim_expires_at < :now)"
+                    " OR (#status = :failed AND not_routed = :true)"
                 ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":received": {"S": Status.RECEIVED.value},
+                    ":failed": {"S": Status.FAILED.value},
+                    ":true": {"BOOL": True},
                     ":now": {"N": str(int(moment.timestamp()))},
                 },
             )
         except ClientError as exc:
             if _conditional_failure(exc):
-                return False
+                return Claim(False)
             raise _translate(exc, "claim", request_id) from exc
-        return True
+        return Claim(True, _from_item(response.get("Attributes")))
+
+    def release(self, request_id: str, reason: str) -> bool:
+        """The claimed request's call failed before SageMaker accepted it: the retry may send it again
+        (and may take the claim over at once). Also the last known reason, should it never route."""
+        return self._conditional_update(
+            request_id,
+            "SET last_error = :reason, released = :true, claim_expires_at = :zero",
+            "#status = :received",
+            {"#status": "status"},
+            {
+                ":reason": {"S": reason[:1000]},
+                ":true": {"BOOL": True},
+                ":zero": {"N": "0"},
+                ":received": {"S": Status.RECEIVED.value},
+            },
+            "release claim",
+        )
 
     def confirm(self, request_id: str, status: Status, fields: dict[str, Any]) -> bool:
         """Move a claimed item from RECEIVED to ``status``. False if something already moved it."""
-        names, values, assignments = self._set_clause(status, fields)
+        names, values, expression = self._set_clause(request_id, status, fields, remove=("claim_expires_at",))
         names["#status"] = "status"
         values[":received"] = {"S": Status.RECEIVED.value}
-        expression = "SET " + ", ".join(assignments) + " REMOVE claim_expires_at"
         return self._conditional_update(request_id, expression, "#status = :received", names, values, "confirm")
 
     def apply_outcome(
@@ -114,7 +158,7 @@ class Tracker:
         a late result of a night that was re-run since must not overwrite the re-run.
         Raises ``UnknownRequestError`` (and writes nothing) when no such request exists.
         """
-        names, values, assignments = self._set_clause(status, fields)
+        names, values, expression = self._set_clause(request_id, status, fields, remove=("claim_expires_at",))
         values[":rank"] = {"N": str(rank(status))}
         condition = "attribute_exists(request_id) AND status_rank < :rank"
         if job_name is not None:
@@ -125,7 +169,7 @@ class Tracker:
             response = self._client.update_item(
                 TableName=self.table_name,
                 Key={"request_id": {"S": request_id}},
-                UpdateExpression="SET " + ", ".join(assignments) + " REMOVE claim_expires_at",
+                UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -148,25 +192,75 @@ class Tracker:
     def in_status(
         self, status: Status, *, until: str, attributes: Sequence[str], page_size: int = QUERY_PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
-        """Items in ``status`` entered at or before ``until`` (ISO-8601), oldest first, one page of at
-        most ``page_size`` items at a time from the ``ByStatus`` index (eventually consistent, like
-        every GSI read). The page size bounds memory; DynamoDB also caps a page at 1 MB."""
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        names["#status"] = "status"
+        """Items in ``status`` (non-terminal) entered at or before ``until`` (ISO-8601), one page of at
+        most ``page_size`` items at a time from the in-flight index, shard after shard (eventually
+        consistent, like every GSI read). The page size bounds memory; DynamoDB caps a page at 1 MB."""
+        for value in deadlines.partitions(status.value):
+            yield from self._query_index(value, attributes, page_size=page_size, filter_since=until)
+
+    def overdue(
+        self, state: str, *, now: str, attributes: Sequence[str], page_size: int = QUERY_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """In-flight items of ``state`` (a status or :data:`deadlines.ANNOUNCE`) whose deadline is at
+        or before ``now``, most overdue first within each shard."""
+        for value in deadlines.partitions(state):
+            yield from self._query_index(value, attributes, page_size=page_size, deadline_until=now)
+
+    def count_in_flight(self, state: str) -> int:
+        """How many items are in ``state`` now (Select COUNT over its shards)."""
+        total = 0
+        for value in deadlines.partitions(state):
+            params: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": INFLIGHT_INDEX,
+                "KeyConditionExpression": "inflight = :p",
+                "ExpressionAttributeValues": {":p": {"S": value}},
+                "Select": "COUNT",
+            }
+            while True:
+                try:
+                    page = self._client.query(**params)
+                except ClientError as exc:
+                    raise _translate(exc, "count", value) from exc
+                total += int(page.get("Count", 0))
+                if "LastEvaluatedKey" not in page:
+                    break
+                params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return total
+
+    def _query_index(
+        self,
+        partition_value: str,
+        attributes: Sequence[str],
+        *,
+        page_size: int,
+        filter_since: str | None = None,
+        deadline_until: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(["request_id", *attributes]))}
+        values: dict[str, Any] = {":p": {"S": partition_value}}
+        key_condition = "inflight = :p"
+        if deadline_until is not None:
+            key_condition += " AND deadline_at <= :until"
+            values[":until"] = {"S": deadline_until}
         params: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#status = :status AND status_since <= :until",
+            "IndexName": INFLIGHT_INDEX,
+            "KeyConditionExpression": key_condition,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {":status": {"S": status.value}, ":until": {"S": until}},
-            "ProjectionExpression": ", ".join(n for n in names if n != "#status"),
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": ", ".join(names),
             "Limit": page_size,
         }
+        if filter_since is not None:
+            names["#since"] = "status_since"
+            values[":since"] = {"S": filter_since}
+            params["FilterExpression"] = "#since <= :since"
         while True:
             try:
                 page = self._client.query(**params)
             except ClientError as exc:
-                raise _translate(exc, "query", status.value) from exc
+                raise _translate(exc, "query", partition_value) from exc
             items, last_key = page.get("Items", []), page.get("LastEvaluatedKey")
             del page
             for item in items:
@@ -215,7 +309,9 @@ class Tracker:
         """Mark a request SUBMITTED to ``job_name`` if it is in one of ``from_statuses`` (and, for a
         re-run, still belongs to ``from_job``). Attributes in ``clear`` are removed (an earlier
         failure's reason). False when the item has moved on: nothing is written."""
-        names, values, assignments = self._set_clause(Status.SUBMITTED, {**fields, "job_name": job_name})
+        names, values, expression = self._set_clause(
+            request_id, Status.SUBMITTED, {**fields, "job_name": job_name}, remove=clear
+        )
         names["#status"] = "status"
         allowed = []
         for i, status in enumerate(from_statuses):
@@ -226,23 +322,74 @@ class Tracker:
             names["#job"] = "job_name"
             values[":from_job"] = {"S": from_job}
             condition += " AND #job = :from_job"
-        removed = [f"#r{i}" for i in range(len(clear))]
-        names.update(zip(removed, clear, strict=True))
-        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removed) if removed else "")
         return self._conditional_update(request_id, expression, condition, names, values, "submit to job")
 
     def apply_job_outcome(self, request_id: str, job_name: str, status: Status, fields: dict[str, Any]) -> bool:
         """Record a transform job's state for one of its requests if it moves the item forward and
         the item is not now another job's (a re-run took it over). False: nothing written."""
-        names, values, assignments = self._set_clause(status, {**fields, "job_name": job_name})
+        names, values, expression = self._set_clause(request_id, status, {**fields, "job_name": job_name})
         names["#job"] = "job_name"
         values[":rank"] = {"N": str(rank(status))}
         values[":job"] = {"S": job_name}
         condition = (
             "attribute_exists(request_id) AND status_rank < :rank AND (attribute_not_exists(#job) OR #job = :job)"
         )
-        expression = "SET " + ", ".join(assignments)
         return self._conditional_update(request_id, expression, condition, names, values, "record job outcome")
+
+    # ---------------------------------------------------------------- sweeper
+
+    def close_overdue(
+        self, request_id: str, expected: Status, status: Status, fields: dict[str, Any], *, now: str
+    ) -> dict[str, Any] | None:
+        """The sweeper's verdict: ``expected`` → terminal ``status`` if the item is still ``expected``
+        and overdue. Recorded *before* it is announced, so a result that arrives at the same moment
+        wins or loses the race in this one conditional write, never both; the item stays in the
+        in-flight index under :data:`deadlines.ANNOUNCE` until :meth:`announced`, so a crash between
+        the write and the announcement is finished by the next run (an outbox). Returns the item
+        after the write, or None when something else moved it first."""
+        names, values, expression = self._set_clause(
+            request_id, status, fields, remove=("claim_expires_at",), outbox_at=now
+        )
+        names["#status"], names["#deadline"] = "status", "deadline_at"
+        values[":expected"], values[":now"] = {"S": expected.value}, {"S": now}
+        condition = "#status = :expected AND #deadline <= :now"
+        try:
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key={"request_id": {"S": request_id}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                return None
+            raise _translate(exc, "close overdue", request_id) from exc
+        return _from_item(response.get("Attributes")) or {}
+
+    def announced(self, request_id: str) -> bool:
+        """The sweeper's announcement is out: the item leaves the in-flight index."""
+        return self._conditional_update(
+            request_id,
+            "REMOVE inflight, deadline_at",
+            "begins_with(inflight, :outbox)",
+            {},
+            {":outbox": {"S": f"{deadlines.ANNOUNCE}#"}},
+            "mark announced",
+        )
+
+    def move_deadline(self, request_id: str, status: Status, deadline_at: str) -> bool:
+        """A later deadline for an item still in ``status`` (e.g. a transform job still running)."""
+        return self._conditional_update(
+            request_id,
+            "SET deadline_at = :deadline",
+            "#status = :status",
+            {"#status": "status"},
+            {":deadline": {"S": deadline_at}, ":status": {"S": status.value}},
+            "move deadline",
+        )
 
     def _conditional_update(
         self,
@@ -268,7 +415,21 @@ class Tracker:
             raise _translate(exc, action, request_id) from exc
         return True
 
-    def _set_clause(self, status: Status, fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    def _set_clause(
+        self,
+        request_id: str,
+        status: Status,
+        fields: dict[str, Any],
+        *,
+        remove: Sequence[str] = (),
+        outbox_at: str | None = None,
+    ) -> tuple[dict[str, str], dict[str, Any], str]:
+        """``SET`` the status (its rank, its in-flight key) and ``fields``; ``REMOVE`` ``remove``.
+
+        A terminal status takes the item out of the in-flight index (its key and deadline go), or,
+        with ``outbox_at``, into the sweeper's outbox partition due at that time; a non-terminal one
+        moves it to that status's partition, with ``deadline_at`` when given.
+        """
         stamp = timeutil.iso(self._clock())
         updates = {
             **{k: v for k, v in fields.items() if v is not None},
@@ -277,10 +438,24 @@ class Tracker:
             "status_since": stamp,
             "updated_at": stamp,
         }
+        removals = list(remove)
+        inflight = deadlines.inflight_key(status, request_id)
+        if inflight is not None:
+            updates["inflight"] = inflight
+        elif outbox_at is not None:
+            updates["inflight"] = deadlines.partition(deadlines.ANNOUNCE, request_id)
+            updates["deadline_at"] = outbox_at
+        else:
+            removals += ["inflight", "deadline_at"]
+            updates.pop("deadline_at", None)
         names = {f"#f{i}": name for i, name in enumerate(updates)}
         values = {f":v{i}": _serialize(value) for i, value in enumerate(updates.values())}
-        assignments = [f"#f{i} = :v{i}" for i in range(len(updates))]
-        return names, values, assignments
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(updates)))
+        removed = [f"#r{i}" for i in range(len(removals))]
+        names.update(zip(removed, removals, strict=True))
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        return names, values, expression
 
 
 def _translate(exc: ClientError, action: str, request_id: str) -> Exception:

@@ -74,10 +74,11 @@ def _register_batch_modes(router: Router) -> None:
         s3=router.s3 or _LazyClient("s3"),
         tracker=router.tracker,
         close=router.close,
+        deadline_seconds=router.settings.deadlines.submitted_batch,
         recorder=router.recorder,
     )
     router.register(Mode.BATCH, file_jobs)
-    router.register(Mode.NIGHTLY, NightlyEnlister(router.tracker, router.recorder))
+    router.register(Mode.NIGHTLY, NightlyEnlister(router.tracker, router.settings.deadlines.scheduled, router.recorder))
 
 
 @cache

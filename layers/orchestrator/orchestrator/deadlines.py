@@ -1,0 +1,93 @@
+"""Deadlines and the in-flight index (DESIGN §4). Pure: numbers in, timestamps and keys out.
+
+Every non-terminal item carries ``deadline_at``, set in the same write that sets its status, by
+which it must be terminal; the sweeper resolves an overdue item from ground truth. The deadline a
+user can compute from the stack's parameters:
+
+=================  ==========================================================================
+status             deadline
+=================  ==========================================================================
+RECEIVED           claim + ``ClaimTimeoutSeconds`` + router visibility timeout x max receives
+SUBMITTED (async)  submitted + ``RequestTTLSeconds`` + ``InvocationTimeoutSeconds`` + grace
+SUBMITTED (batch)  submitted + ``TransformMaxRuntimeSeconds`` + grace (moved while still running)
+SCHEDULED          scheduled + ``NightlyIntervalSeconds`` + the schedule's retry window + grace
+=================  ==========================================================================
+
+The **in-flight index** (``InFlight``) holds only non-terminal items: its partition key
+``inflight`` is ``<STATUS>#<shard>`` and exists only while the item is in flight (terminal writes
+remove it), its sort key is ``deadline_at``. Writes of one status spread over :data:`SHARDS`
+partition values, so marking a 100,000-file night is not capped by one index partition (about
+1,000 writes/s each), and "what is overdue?" is one Query per (status, shard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from orchestrator import timeutil
+from orchestrator.status import TERMINAL, Status
+
+INDEX = "InFlight"
+SHARDS = 16
+# A pseudo-status partition: items the sweeper has closed but not yet announced (its outbox).
+ANNOUNCE = "ANNOUNCE"
+IN_FLIGHT = (Status.RECEIVED, Status.SCHEDULED, Status.SUBMITTED, Status.IN_PROGRESS)
+
+
+def shard(request_id: str) -> int:
+    """A stable shard in ``0..SHARDS-1``. Request ids are hex hashes; anything else is hashed first."""
+    try:
+        return int(request_id[:8], 16) % SHARDS
+    except ValueError:
+        return int(hashlib.sha256(request_id.encode()).hexdigest()[:8], 16) % SHARDS
+
+
+def partition(state: str, request_id: str) -> str:
+    return f"{state}#{shard(request_id):02d}"
+
+
+def partitions(state: str) -> list[str]:
+    """Every partition value of one status: the sweeper and the nightly run query each."""
+    return [f"{state}#{n:02d}" for n in range(SHARDS)]
+
+
+def inflight_key(status: Status, request_id: str) -> str | None:
+    """The index partition of an item in ``status``; None once terminal (the item leaves the index)."""
+    return None if status in TERMINAL else partition(status.value, request_id)
+
+
+@dataclass(frozen=True)
+class DeadlineSettings:
+    """The numbers deadlines are computed from (the template's parameters and timing mapping)."""
+
+    claim_timeout_seconds: int = 150
+    router_visibility_timeout_seconds: int = 720
+    router_max_receives: int = 5
+    request_ttl_seconds: int = 21600
+    invocation_timeout_seconds: int = 900
+    transform_max_runtime_seconds: int = 86400
+    nightly_interval_seconds: int = 86400
+    nightly_retry_window_seconds: int = 86400
+    grace_seconds: int = 900
+
+    @property
+    def received(self) -> int:
+        """From the claim: the claim's expiry plus every redelivery the router queue allows."""
+        return self.claim_timeout_seconds + self.router_visibility_timeout_seconds * self.router_max_receives
+
+    @property
+    def submitted_async(self) -> int:
+        return self.request_ttl_seconds + self.invocation_timeout_seconds + self.grace_seconds
+
+    @property
+    def submitted_batch(self) -> int:
+        return self.transform_max_runtime_seconds + self.grace_seconds
+
+    @property
+    def scheduled(self) -> int:
+        return self.nightly_interval_seconds + self.nightly_retry_window_seconds + self.grace_seconds
+
+    def after(self, moment: datetime, seconds: int) -> str:
+        return timeutil.iso(moment + timedelta(seconds=seconds))
