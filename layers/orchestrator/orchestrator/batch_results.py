@@ -23,11 +23,11 @@ from itertools import batched
 from typing import Any
 
 from orchestrator import manifest, timeutil
+from orchestrator.announce import STATUS_METRIC
 from orchestrator.errors import BadEventError, RetryableError
 from orchestrator.messages import build_result
 from orchestrator.notifications import PUBLISH_BATCH_MAX, Publisher
 from orchestrator.observability import Recorder, logger
-from orchestrator.router import STATUS_METRIC
 from orchestrator.routing import Mode
 from orchestrator.settings import BatchResultSettings
 from orchestrator.status import TERMINAL, Status

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from orchestrator import timeutil
+from orchestrator.announce import STATUS_METRIC
 from orchestrator.messages import parse_result, unwrap_sns
 from orchestrator.observability import Recorder, logger
-from orchestrator.router import STATUS_METRIC
 from orchestrator.tracker import Tracker
 
 

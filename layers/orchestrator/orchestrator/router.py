@@ -13,8 +13,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator import identity, routing, s3_events, timeutil
+from orchestrator.announce import Announcer
 from orchestrator.errors import InvocationRejectedError, OrchestratorError, RetryableError
-from orchestrator.messages import build_result
 from orchestrator.notifications import Publisher
 from orchestrator.observability import Recorder, logger
 from orchestrator.routing import Decision, FileFacts, Mode, RoutingPolicy
@@ -25,14 +25,6 @@ from orchestrator.status import Status
 from orchestrator.tracker import Tracker
 
 ModeHandler = Callable[[str, ObjectCreated, Decision], None]
-
-STATUS_METRIC = {
-    Status.SUCCEEDED: "RequestsSucceeded",
-    Status.FAILED: "RequestsFailed",
-    Status.EXPIRED: "RequestsExpired",
-    Status.STOPPED: "RequestsStopped",
-    Status.SKIPPED: "RequestsSkipped",
-}
 
 
 def policy_from(settings: RouterSettings, available: frozenset[Mode] = frozenset({Mode.ASYNC})) -> RoutingPolicy:
@@ -65,6 +57,7 @@ class Router:
         self.region = region
         self.s3 = s3_client
         self.recorder = recorder or Recorder()
+        self.announcer = Announcer(publisher, tracker, region=region, recorder=self.recorder)
         # Other modes (batch, nightly, real-time) register here; the decision itself stays pure.
         self.handlers: dict[Mode, ModeHandler] = {Mode.ASYNC: self._invoke_async}
         self.policy = policy or policy_from(settings, frozenset(self.handlers))
@@ -159,23 +152,15 @@ class Router:
     def close(self, request_id: str, event: ObjectCreated, decision: Decision, status: Status, reason: str) -> None:
         """Announce an unscorable file on the error topic, then record it. Publishing first means
         a crash in between repeats the announcement rather than losing it."""
-        now = timeutil.iso(timeutil.now())
-        mode = decision.mode.value if decision.mode else None
-        message = build_result(
-            request_id=request_id,
-            status=status,
-            region=self.region,
-            event_time=now,
-            received_time=event.event_time or now,
-            input_location=event.uri,
-            content_type=decision.content_type,
-            mode=mode,
-            failure_reason=reason,
-        )
-        self.publisher.publish(message, success=False)
-        self.tracker.confirm(request_id, status, {"failure_reason": reason, "completed_at": now})
+        file = {
+            "request_id": request_id,
+            "object_uri": event.uri,
+            "content_type": decision.content_type,
+            "mode": decision.mode.value if decision.mode else None,
+            "s3_event_time": event.event_time or None,
+        }
+        self.announcer.announce(file, status, reason=reason, confirm_claim=True)
         logger.warning("file not scored", extra={"key": event.key, "status": status.value, "reason": reason})
-        self.recorder.count(STATUS_METRIC[status], mode=mode or "none")
 
     def _decide(self, event: ObjectCreated) -> Decision:
         facts: FileFacts | None = FileFacts(key=event.key, size=event.size)
