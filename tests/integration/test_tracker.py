@@ -8,6 +8,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from orchestrator import identity
 
+from tests.support import emf
 from tests.support.events import body_of, load_event, sagemaker_notification, sqs_event, tracker_record
 from tests.support.lambda_runtime import failed_ids
 
@@ -58,11 +59,15 @@ def test_failure_after_success_is_ignored(request_id, track, item):
     assert item(request_id)["status"] == "SUCCEEDED"
 
 
-def test_unknown_inference_id_fails_only_that_record_and_creates_no_item(request_id, track, item, items):
+def test_unknown_inference_id_is_acknowledged_counted_and_creates_no_item(request_id, track, item, items, capfd):
+    """A result for a request this stack never routed (a forged message, another application's
+    request): acknowledged and counted, never a DLQ flood, never a phantom item."""
     unknown = identity.request_id("some-bucket", "incoming/never-routed.csv", "v1", None)
+    capfd.readouterr()
     response = track(sqs_event(_result("success", unknown, "unknown"), _result("success", request_id, "known")))
 
-    assert failed_ids(response) == ["unknown"]
+    assert failed_ids(response) == []
+    assert "UnknownNotifications" in emf.metric_names(capfd.readouterr().out)
     assert item(unknown) is None
     assert item(request_id)["status"] == "SUCCEEDED"
     assert len(items()) == 1

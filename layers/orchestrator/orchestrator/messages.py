@@ -39,6 +39,11 @@ class ResultMessage:
     event_source: str
     # A transform job's result names its job: a re-run may have taken the request over since.
     job_name: str | None = None
+    endpoint_name: str | None = None  # requestParameters.endpointName (SageMaker's messages)
+
+    @property
+    def from_product(self) -> bool:
+        return self.event_source == EVENT_SOURCE
 
     @property
     def is_success(self) -> bool:
@@ -86,7 +91,14 @@ def parse_result(payload: dict[str, Any]) -> ResultMessage:
         failure_reason=payload.get("failureReason"),
         event_source=str(payload.get("eventSource", "")),
         job_name=payload.get("jobName") if isinstance(payload.get("jobName"), str) else None,
+        endpoint_name=_request_field(payload, "endpointName"),
     )
+
+
+def _request_field(payload: dict[str, Any], name: str) -> str | None:
+    request = payload.get("requestParameters")
+    value = request.get(name) if isinstance(request, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def build_result(

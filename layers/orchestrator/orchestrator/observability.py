@@ -28,6 +28,13 @@ class Recorder:
         with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=namespace) as metric:
             metric.add_dimension(name="Mode", value=mode)
 
+    def level(self, name: str, value: float, **dimensions: str) -> None:
+        """A gauge-like count (e.g. items in flight per status), with its own dimensions."""
+        namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "SageMakerInferenceOrchestrator"
+        with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=namespace) as metric:
+            for dimension, dimension_value in dimensions.items():
+                metric.add_dimension(name=dimension.title(), value=dimension_value)
+
     def timing(self, name: str, milliseconds: float | None, mode: str | None = None) -> None:
         """A latency in ms, with a ``Mode`` dimension (``none`` when unknown) so dashboards can show
         p50 / p95 per inference mode."""

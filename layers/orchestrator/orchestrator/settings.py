@@ -104,6 +104,28 @@ def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
 
 
 @dataclass(frozen=True)
+class OutcomeSettings:
+    """The tracker function: which results are this stack's, and where failure bodies may be read."""
+
+    tracker: TrackerSettings
+    async_endpoint_name: str | None = None  # None: any endpoint's notification is accepted
+    job_prefix: str = "sio"
+    input_bucket: str | None = None  # None: failure bodies are not read
+    output_prefix: str = "results/"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OutcomeSettings:
+        env = os.environ if env is None else env
+        return cls(
+            tracker=TrackerSettings.from_env(env),
+            async_endpoint_name=env.get("ASYNC_ENDPOINT_NAME", "").strip() or None,
+            job_prefix=transform_job_prefix(env),
+            input_bucket=env.get("INPUT_BUCKET", "").strip() or None,
+            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
+        )
+
+
+@dataclass(frozen=True)
 class RouterSettings:
     tracker: TrackerSettings
     success_topic_arn: str

@@ -380,15 +380,16 @@ class Tracker:
             "mark announced",
         )
 
-    def move_deadline(self, request_id: str, status: Status, deadline_at: str) -> bool:
-        """A later deadline for an item still in ``status`` (e.g. a transform job still running)."""
+    def move_deadline(self, request_id: str, status: Status, deadline_at: str, *, job_name: str | None = None) -> bool:
+        """A later deadline for an item still in ``status`` (and still ``job_name``'s, when given):
+        e.g. a transform job still running, or a file the next night will take."""
+        names, values = {"#status": "status"}, {":deadline": {"S": deadline_at}, ":status": {"S": status.value}}
+        condition = "#status = :status"
+        if job_name is not None:
+            names["#job"], values[":job"] = "job_name", {"S": job_name}
+            condition += " AND #job = :job"
         return self._conditional_update(
-            request_id,
-            "SET deadline_at = :deadline",
-            "#status = :status",
-            {"#status": "status"},
-            {":deadline": {"S": deadline_at}, ":status": {"S": status.value}},
-            "move deadline",
+            request_id, "SET deadline_at = :deadline", condition, names, values, "move deadline"
         )
 
     def _conditional_update(

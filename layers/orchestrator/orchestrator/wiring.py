@@ -12,12 +12,19 @@ from orchestrator.outcomes import OutcomeRecorder
 from orchestrator.router import Router
 from orchestrator.routing import Mode
 from orchestrator.sagemaker import AsyncInvoker
-from orchestrator.settings import BatchResultSettings, NightlySettings, RouterSettings, TrackerSettings
+from orchestrator.settings import (
+    BatchResultSettings,
+    NightlySettings,
+    OutcomeSettings,
+    RouterSettings,
+    SweeperSettings,
+)
 from orchestrator.tracker import Tracker
 
 if TYPE_CHECKING:
     from orchestrator.batch_results import BatchResults
     from orchestrator.nightly import Nightly
+    from orchestrator.sweeper import Sweeper
 
 
 @cache
@@ -83,9 +90,14 @@ def _register_batch_modes(router: Router) -> None:
 
 @cache
 def outcome_recorder() -> OutcomeRecorder:
-    settings = TrackerSettings.from_env()
+    settings = OutcomeSettings.from_env()
     return OutcomeRecorder(
-        Tracker(settings.table_name, clients.client("dynamodb"), retention_days=settings.retention_days)
+        Tracker(
+            settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
+        ),
+        settings=settings,
+        # Failure bodies are read on failures only: most cold starts never need the S3 client.
+        s3=_LazyClient("s3") if settings.input_bucket else None,
     )
 
 
@@ -102,6 +114,34 @@ def nightly() -> Nightly:
         ),
         jobs=TransformJobs(clients.client("sagemaker")),
         s3=clients.client("s3"),
+    )
+
+
+@cache
+def sweeper() -> Sweeper:
+    from orchestrator.announce import Announcer
+    from orchestrator.batch_results import BatchResults
+    from orchestrator.sweeper import Sweeper
+    from orchestrator.transform import TransformJobs
+
+    settings = SweeperSettings.from_env()
+    sns = clients.client("sns")
+    region = sns.meta.region_name or os.environ.get("AWS_REGION", "")
+    tracker = Tracker(
+        settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
+    )
+    publisher = Publisher(sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn)
+    s3 = clients.client("s3")
+    has_jobs = settings.transform is not None
+    return Sweeper(
+        settings,
+        tracker=tracker,
+        announcer=Announcer(publisher, tracker, region=region),
+        s3=s3,
+        jobs=TransformJobs(clients.client("sagemaker")) if has_jobs else None,
+        batch_results=BatchResults(settings.batch_results(), tracker=tracker, publisher=publisher, s3=s3, region=region)
+        if has_jobs
+        else None,
     )
 
 

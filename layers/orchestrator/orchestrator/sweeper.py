@@ -1,0 +1,282 @@
+"""The sweeper (DESIGN §4): every file reaches a terminal status by its deadline, whatever AWS loses.
+
+On a schedule it pages through the in-flight index for items past their ``deadline_at`` and
+resolves each from ground truth, never from a guess:
+
+- the outbox first: verdicts recorded by an earlier run that crashed before announcing them;
+- RECEIVED (the router never confirmed it; its notification went to the router DLQ) → FAILED
+  "not routed: <last known reason>", marked ``not_routed`` so a redrive of the DLQ message may
+  take the request over and score it (a new attempt, announced again);
+- SUBMITTED async → ``HeadObject`` on the stored output location, then on the failure location:
+  SUCCEEDED, or FAILED with an excerpt of SageMaker's failure body; neither → EXPIRED
+  "no result and no notification within <deadline>";
+- SUBMITTED / IN_PROGRESS with a transform job → ``DescribeTransformJob``: a finished job goes
+  through the batch-result function's own code path (the same outcome its completion event would
+  have produced); a job still running moves the deadline on;
+- SCHEDULED past its night → the next night takes it (deadline moved, counted overdue), or FAILED
+  when nights are disabled (no transform model).
+
+Verdicts are recorded before they are announced (:meth:`Announcer.verdict`): a result arriving at
+the same moment wins or loses in one conditional write, so a tie ends with one terminal status and
+one announcement. A run does a bounded amount of work and stops while time is left; the next run
+continues. Every overdue item found is counted (``OverdueItems``): something AWS lost, alarmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from orchestrator import deadlines, result_objects, timeutil
+from orchestrator.announce import Announcer
+from orchestrator.batch_results import DETAIL_TYPE, BatchResults
+from orchestrator.errors import OrchestratorError
+from orchestrator.observability import Recorder, logger
+from orchestrator.settings import SweeperSettings
+from orchestrator.status import Status
+from orchestrator.tracker import Tracker
+from orchestrator.transform import TransformJobs
+
+# Stop starting items this long before the Lambda timeout; the next run continues.
+SAFETY_MARGIN_MS = 30_000
+# Items resolved per run at most: bounds one run's time and calls whatever the backlog.
+MAX_ITEMS_PER_RUN = 2_000
+_ATTRIBUTES = (
+    "status",
+    "mode",
+    "key",
+    "bucket",
+    "object_uri",
+    "content_type",
+    "endpoint_name",
+    "job_name",
+    "output_location",
+    "failure_location",
+    "failure_reason",
+    "last_error",
+    "deadline_at",
+    "submission_uncertain",
+    "s3_event_time",
+    "sagemaker_received_at",
+    "completed_at",
+)
+_FINISHED_JOB = frozenset({"Completed", "Failed", "Stopped"})
+
+RemainingMillis = Callable[[], int]
+
+
+@dataclass
+class SweepTotals:
+    overdue: int = 0
+    resolved: dict[str, int] = field(default_factory=dict)
+    moved: int = 0
+    announced_from_outbox: int = 0
+    overtaken: int = 0  # a result arrived before the verdict: nothing published
+    errors: int = 0
+    stopped_early: bool = False
+
+    def add(self, outcome: str) -> None:
+        self.resolved[outcome] = self.resolved.get(outcome, 0) + 1
+
+
+class Sweeper:
+    def __init__(
+        self,
+        settings: SweeperSettings,
+        *,
+        tracker: Tracker,
+        announcer: Announcer,
+        s3: Any,
+        jobs: TransformJobs | None,
+        batch_results: BatchResults | None,
+        recorder: Recorder | None = None,
+        max_items: int = MAX_ITEMS_PER_RUN,
+    ) -> None:
+        self.settings = settings
+        self.tracker = tracker
+        self.announcer = announcer
+        self.s3 = s3
+        self.jobs = jobs
+        self.batch_results = batch_results
+        self.recorder = recorder or Recorder()
+        self.max_items = max_items
+        self._described: dict[str, dict[str, Any] | None] = {}
+
+    def run(self, remaining_ms: RemainingMillis | None = None) -> dict[str, Any]:
+        moment = self.tracker.now()
+        now = timeutil.iso(moment)
+        totals = SweepTotals()
+        self._described = {}  # one DescribeTransformJob per job per run
+        try:
+            for item in self._due(deadlines.ANNOUNCE, now, totals, remaining_ms):
+                self.announcer.flush(item)
+                totals.announced_from_outbox += 1
+            for status in deadlines.IN_FLIGHT:
+                for item in self._due(status.value, now, totals, remaining_ms):
+                    totals.overdue += 1
+                    self._resolve_safely(item, moment, totals)
+        finally:
+            if totals.overdue:
+                self.recorder.count("OverdueItems", value=totals.overdue)
+        for status in deadlines.IN_FLIGHT:
+            if not self._time_left(remaining_ms):
+                break
+            self.recorder.level("InFlightItems", self.tracker.count_in_flight(status.value), status=status.value)
+        summary = {
+            "now": now,
+            "overdue": totals.overdue,
+            "resolved": totals.resolved,
+            "deadlinesMoved": totals.moved,
+            "announcedFromOutbox": totals.announced_from_outbox,
+            "overtakenByResults": totals.overtaken,
+            "errors": totals.errors,
+            "stoppedEarly": totals.stopped_early,
+        }
+        log = logger.warning if totals.overdue else logger.info
+        log("sweep finished", extra=summary)
+        return summary
+
+    # ---------------------------------------------------------------- paging
+
+    def _due(
+        self, state: str, now: str, totals: SweepTotals, remaining_ms: RemainingMillis | None
+    ) -> Iterator[dict[str, Any]]:
+        for item in self.tracker.overdue(state, now=now, attributes=_ATTRIBUTES, page_size=100):
+            handled = totals.overdue + totals.announced_from_outbox
+            if handled >= self.max_items or not self._time_left(remaining_ms):
+                totals.stopped_early = True
+                logger.info("sweep stops here; the next run continues", extra={"handled": handled})
+                return
+            yield item
+
+    @staticmethod
+    def _time_left(remaining_ms: RemainingMillis | None) -> bool:
+        return remaining_ms is None or remaining_ms() >= SAFETY_MARGIN_MS
+
+    def _resolve_safely(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
+        logger.set_correlation_id(item["request_id"])
+        try:
+            self._resolve(item, moment, totals)
+        except OrchestratorError as exc:  # one item's trouble must not stop the sweep; the next run retries
+            totals.errors += 1
+            logger.error("could not resolve an overdue item", extra={"reason": exc.message, **exc.details})
+        finally:
+            logger.set_correlation_id(None)
+
+    # ---------------------------------------------------------------- cases
+
+    def _resolve(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
+        status = Status(item["status"])
+        logger.warning("overdue", extra={"status": status.value, "deadline_at": item.get("deadline_at")})
+        if status is Status.RECEIVED:
+            self._not_routed(item, totals)
+        elif status is Status.SCHEDULED:
+            self._past_its_night(item, moment, totals)
+        elif item.get("job_name"):
+            self._job(item, status, moment, totals)
+        else:
+            self._async(item, status, totals)
+
+    def _verdict(self, item: dict[str, Any], expected: Status, status: Status, totals: SweepTotals, **kw: Any) -> None:
+        if self.announcer.verdict(item, expected, status, **kw):
+            totals.add(status.value)
+        else:
+            totals.overtaken += 1
+
+    def _not_routed(self, item: dict[str, Any], totals: SweepTotals) -> None:
+        cause = item.get("last_error") or (
+            "the router did not confirm it within its redelivery window; its notification is in the "
+            "router's dead-letter queue (redrive it once the cause is fixed)"
+        )
+        self._verdict(
+            item, Status.RECEIVED, Status.FAILED, totals, reason=f"not routed: {cause}", record={"not_routed": True}
+        )
+
+    def _past_its_night(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
+        if self.settings.transform is None:
+            reason = (
+                "scheduled for the nightly batch, but nights are disabled (template parameter "
+                "TransformModelName is empty)"
+            )
+            self._verdict(item, Status.SCHEDULED, Status.FAILED, totals, reason=reason)
+            return
+        # A night ran without it (or did not run): the next night takes it; OverdueItems pages someone.
+        self._move(item, Status.SCHEDULED, moment, self.settings.deadlines.scheduled, totals)
+
+    def _async(self, item: dict[str, Any], status: Status, totals: SweepTotals) -> None:
+        output, failure = item.get("output_location"), item.get("failure_location")
+        if output and result_objects.exists(self.s3, output):
+            self._verdict(item, status, Status.SUCCEEDED, totals, output_location=output)
+            return
+        if failure:
+            excerpt = result_objects.failure_excerpt(self.s3, failure)
+            if excerpt is not None:
+                reason = f"the model failed (SageMaker's failure body at {failure}): {excerpt}"
+                self._verdict(item, status, Status.FAILED, totals, reason=reason)
+                return
+        reason = f"no result and no notification within the deadline {item.get('deadline_at')}"
+        if item.get("submission_uncertain"):
+            reason += " (the router could not tell whether SageMaker received the request)"
+        self._verdict(item, status, Status.EXPIRED, totals, reason=reason)
+
+    def _job(self, item: dict[str, Any], status: Status, moment: datetime, totals: SweepTotals) -> None:
+        name = str(item["job_name"])
+        if self.jobs is None or self.batch_results is None:
+            reason = f"transform job {name} cannot be checked: TransformModelName is empty in this stack"
+            self._verdict(item, status, Status.FAILED, totals, reason=reason)
+            return
+        if name not in self._described:
+            self._described[name] = self.jobs.describe(name)
+        description = self._described[name]
+        if description is None:
+            self._verdict(item, status, Status.FAILED, totals, reason=f"transform job {name} does not exist")
+            return
+        job_status = description.get("TransformJobStatus")
+        if job_status in _FINISHED_JOB and not description.get("_swept"):
+            # The completion event was lost (or sits in the batch-result DLQ): the same code path the
+            # event would have taken, for every file of the job, once per job per run.
+            self.batch_results.handle(state_change_event(description, moment))
+            description["_swept"] = True
+            totals.add(f"job{job_status}")
+        # Still running, or still this job's after its outcome was recorded: look again later. The
+        # write is conditional on status and job, so a file the outcome closed is left alone.
+        self._move(item, status, moment, max(self.settings.deadlines.grace_seconds, 300), totals, job_name=name)
+
+    def _move(
+        self,
+        item: dict[str, Any],
+        status: Status,
+        moment: datetime,
+        seconds: int,
+        totals: SweepTotals,
+        job_name: str | None = None,
+    ) -> None:
+        later = timeutil.iso(moment + timedelta(seconds=seconds))
+        if self.tracker.move_deadline(item["request_id"], status, later, job_name=job_name):
+            totals.moved += 1
+
+
+def state_change_event(description: dict[str, Any], moment: datetime) -> dict[str, Any]:
+    """The EventBridge event SageMaker would have sent, from ``DescribeTransformJob`` (the event's
+    ``detail`` carries the same fields)."""
+    detail = {k: _plain(v) for k, v in description.items() if k not in ("ResponseMetadata", "_swept")}
+    return {
+        "version": "0",
+        "source": "aws.sagemaker",
+        "detail-type": DETAIL_TYPE,
+        "time": timeutil.iso(moment),
+        "resolvedBy": "sweeper",
+        "detail": detail,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timeutil.iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
