@@ -35,9 +35,11 @@ def _fresh_functions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     wiring.router.cache_clear()
     wiring.outcome_recorder.cache_clear()
+    wiring.sweeper.cache_clear()
     yield
     wiring.router.cache_clear()
     wiring.outcome_recorder.cache_clear()
+    wiring.sweeper.cache_clear()
 
 
 @pytest.fixture

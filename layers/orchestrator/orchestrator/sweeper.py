@@ -92,7 +92,7 @@ class Sweeper:
         jobs: TransformJobs | None,
         batch_results: BatchResults | None,
         recorder: Recorder | None = None,
-        max_items: int = MAX_ITEMS_PER_RUN,
+        max_items: int | None = None,
     ) -> None:
         self.settings = settings
         self.tracker = tracker
@@ -101,7 +101,7 @@ class Sweeper:
         self.jobs = jobs
         self.batch_results = batch_results
         self.recorder = recorder or Recorder()
-        self.max_items = max_items
+        self.max_items = max_items or MAX_ITEMS_PER_RUN
         self._described: dict[str, dict[str, Any] | None] = {}
 
     def run(self, remaining_ms: RemainingMillis | None = None) -> dict[str, Any]:

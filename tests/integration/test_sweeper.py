@@ -1,0 +1,359 @@
+"""The sweeper: every file reaches a terminal status by its deadline, whatever AWS loses.
+
+Each fault below asserts the promise: files lost = 0 (every file terminal, announced on exactly one
+topic) and invocations per file <= 1. moto plays S3, DynamoDB, SNS and SQS; SageMaker is the
+stand-in of ``tests/support/hooks.py`` (async) and ``tests/support/transform.py`` (jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from orchestrator import wiring
+from orchestrator.deadlines import DeadlineSettings
+from orchestrator.tracker import Tracker
+
+from tests.support.events import load_event, sagemaker_notification, sqs_event, tracker_record
+from tests.support.hooks import SimulatedCrash
+from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
+from tests.support.transform import TransformStandIn, batch_env
+
+KEY = "incoming/customers/a.csv"
+ASYNC_DEADLINE = DeadlineSettings().submitted_async
+RECEIVED_DEADLINE = DeadlineSettings().received
+
+
+@pytest.fixture(autouse=True)
+def _sweeper_env(stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
+    monkeypatch.setenv("OUTPUT_PREFIX", "results/")
+
+
+@pytest.fixture
+def sweep(stack, calls, clock, sagemaker) -> Callable[[], dict[str, Any]]:
+    """One run of the sweeper function, as its schedule invokes it."""
+    return invoker("sweeper")
+
+
+@pytest.fixture
+def s3(aws) -> Any:
+    return aws.client("s3")
+
+
+@pytest.fixture
+def routed(route, upload, item_for_key) -> dict[str, Any]:
+    """Given a file the router sent to the async endpoint (SUBMITTED, with its locations)."""
+    assert failed_ids(route(sqs_event(upload(KEY)))) == []
+    item = item_for_key(KEY)
+    assert item["status"] == "SUBMITTED"
+    return item
+
+
+def _put(s3: Any, uri: str, body: bytes) -> None:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def _all_messages(published) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return published("success"), published("error")
+
+
+# ---------------------------------------------------------------- async: lost notifications
+
+
+def test_nothing_is_resolved_before_the_deadline(routed, sweep, clock, item, published, calls):
+    clock.advance(ASYNC_DEADLINE - 60)
+    calls.reset()
+    summary = sweep({})
+    assert summary["overdue"] == 0
+    assert item(routed["request_id"])["status"] == "SUBMITTED"
+    assert published("success") == [] and published("error") == []
+    assert "s3.HeadObject" not in calls.calls
+
+
+def test_lost_success_notification_is_resolved_from_the_output_object(
+    routed, sweep, clock, item, published, s3, calls, sagemaker
+):
+    """Given SageMaker wrote the output but its notification was lost, When the deadline passes,
+    Then the sweeper finds the output, records SUCCEEDED and announces it once, saying it resolved it."""
+    _put(s3, routed["output_location"], b"0.93\n")
+    clock.advance(ASYNC_DEADLINE + 1)
+    calls.reset()
+
+    summary = sweep({})
+
+    final = item(routed["request_id"])
+    assert (final["status"], final["resolved_by"], final["output_location"]) == (
+        "SUCCEEDED",
+        "sweeper",
+        routed["output_location"],
+    )
+    assert "inflight" not in final and "deadline_at" not in final
+    successes, errors = _all_messages(published)
+    assert errors == []
+    [message] = successes
+    assert (message["inferenceId"], message["invocationStatus"], message["resolvedBy"]) == (
+        routed["request_id"],
+        "Completed",
+        "sweeper",
+    )
+    assert message["responseParameters"]["outputLocation"] == routed["output_location"]
+    assert summary["overdue"] == 1 and summary["resolved"] == {"SUCCEEDED": 1}
+    assert len(sagemaker.accepted) == 1  # invoked once, never again
+    per_item = [c for c in calls.calls if c != "dynamodb.Query"]
+    assert per_item == ["s3.HeadObject", "dynamodb.UpdateItem", "sns.Publish", "dynamodb.UpdateItem"]
+
+
+def test_lost_failure_notification_is_failed_with_the_models_own_reason(routed, sweep, clock, item, published, s3):
+    _put(s3, routed["failure_location"], b"row 4, field 2: 'oops' is not a number")
+    clock.advance(ASYNC_DEADLINE + 1)
+
+    sweep({})
+
+    final = item(routed["request_id"])
+    assert final["status"] == "FAILED"
+    assert "row 4, field 2: 'oops' is not a number" in final["failure_reason"]
+    successes, [message] = _all_messages(published)
+    assert successes == []
+    assert message["invocationStatus"] == "Failed" and "'oops' is not a number" in message["failureReason"]
+
+
+def test_huge_failure_body_is_read_only_up_to_the_excerpt(routed, sweep, clock, item, s3):
+    _put(s3, routed["failure_location"], b"x" * 100_000)
+    clock.advance(ASYNC_DEADLINE + 1)
+    sweep({})
+    assert len(item(routed["request_id"])["failure_reason"]) < 2_300
+
+
+def test_no_result_and_no_notification_expires_it_with_the_deadline_in_the_reason(
+    routed, sweep, clock, item, published
+):
+    clock.advance(ASYNC_DEADLINE + 1)
+    sweep({})
+    final = item(routed["request_id"])
+    assert final["status"] == "EXPIRED"
+    assert final["failure_reason"] == f"no result and no notification within the deadline {routed['deadline_at']}"
+    assert [m["invocationStatus"] for m in published("error")] == ["Expired"]
+
+
+def test_late_notification_after_the_verdict_is_acknowledged_and_ignored(routed, sweep, clock, track, item):
+    clock.advance(ASYNC_DEADLINE + 1)
+    sweep({})
+    response = track(sqs_event(tracker_record(sagemaker_notification("success", routed["request_id"]))))
+    assert failed_ids(response) == []
+    assert item(routed["request_id"])["status"] == "EXPIRED"
+
+
+def test_tie_result_first_then_sweeper_ends_with_one_status_and_one_announcement(
+    routed, sweep, clock, track, item, published, monkeypatch
+):
+    """Given the sweeper read the item as overdue, When the real result is recorded in between,
+    Then the sweeper's conditional write loses: one terminal status, no second announcement."""
+    clock.advance(ASYNC_DEADLINE + 1)
+    original = Tracker.close_overdue
+
+    def result_lands_first(self, *args, **kwargs):
+        track(sqs_event(tracker_record(sagemaker_notification("success", routed["request_id"]))))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Tracker, "close_overdue", result_lands_first)
+    summary = sweep({})
+
+    assert item(routed["request_id"])["status"] == "SUCCEEDED"
+    assert summary["overtakenByResults"] == 1
+    assert published("success") == [] and published("error") == []  # SageMaker's own message is the one
+
+
+def test_crash_between_verdict_and_announcement_is_announced_by_the_next_run(
+    routed, sweep, clock, item, published, interceptor
+):
+    """The verdict waits in the outbox partition of the in-flight index until it is announced."""
+    clock.advance(ASYNC_DEADLINE + 1)
+    interceptor.fail("sns.Publish", raises=SimulatedCrash(), times=1)
+    with pytest.raises(SimulatedCrash):
+        sweep({})
+    assert item(routed["request_id"])["inflight"].startswith("ANNOUNCE#")
+    assert published("error") == []
+
+    summary = sweep({})
+
+    assert summary["announcedFromOutbox"] == 1
+    assert [m["invocationStatus"] for m in published("error")] == ["Expired"]
+    assert "inflight" not in item(routed["request_id"])
+    assert sweep({})["announcedFromOutbox"] == 0  # announced exactly once
+
+
+# ---------------------------------------------------------------- router records that never routed
+
+
+@pytest.fixture
+def dead_lettered(route, upload, interceptor, item_for_key, sagemaker) -> dict[str, Any]:
+    """Given a file whose every delivery failed at the endpoint (its record went to the router DLQ)."""
+    interceptor.fail("sagemaker-runtime.InvokeEndpointAsync", status=503, code="ServiceUnavailable")
+    record = upload(KEY)
+    with pytest.raises(Exception):  # noqa: B017 - the only record failed: the batch goes back
+        route(sqs_event(record))
+    assert item_for_key(KEY)["status"] == "RECEIVED"
+    assert sagemaker.accepted == []
+    return record
+
+
+def test_dead_lettered_router_record_is_failed_not_routed_with_its_last_reason(
+    dead_lettered, sweep, clock, item_for_key, published
+):
+    clock.advance(RECEIVED_DEADLINE + 1)
+    sweep({})
+    final = item_for_key(KEY)
+    assert (final["status"], final["not_routed"]) == ("FAILED", True)
+    assert final["failure_reason"].startswith("not routed: SageMaker call failed: ServiceUnavailable")
+    [message] = published("error")
+    assert message["invocationStatus"] == "Failed" and message["resolvedBy"] == "sweeper"
+
+
+def test_redriving_a_not_routed_record_scores_it_and_announces_again(
+    dead_lettered, sweep, clock, route, item_for_key, interceptor, sagemaker, track, published
+):
+    """Given the sweeper closed it "not routed", When the cause is fixed and the DLQ message is
+    redriven, Then a new attempt takes it over, invokes once and its result is recorded; any other
+    duplicate afterwards stops at the claim."""
+    clock.advance(RECEIVED_DEADLINE + 1)
+    sweep({})
+    published("error")
+    interceptor.clear_faults()
+
+    assert failed_ids(route(sqs_event(dead_lettered))) == []
+    resubmitted = item_for_key(KEY)
+    assert resubmitted["status"] == "SUBMITTED" and "not_routed" not in resubmitted
+    track(sqs_event(tracker_record(sagemaker_notification("success", resubmitted["request_id"]))))
+    assert item_for_key(KEY)["status"] == "SUCCEEDED"
+
+    route(sqs_event(dead_lettered))  # a duplicate of the redriven message
+    assert len(sagemaker.accepted) == 1
+    assert item_for_key(KEY)["status"] == "SUCCEEDED"
+
+
+def test_crash_between_claim_and_invoke_is_expired_by_its_deadline_never_invoked_twice(
+    route, upload, interceptor, clock, sweep, item_for_key, sagemaker, published
+):
+    interceptor.fail("sagemaker-runtime.InvokeEndpointAsync", raises=SimulatedCrash(), times=1)
+    record = upload(KEY)
+    with pytest.raises(SimulatedCrash):
+        route(sqs_event(record))
+    clock.advance(151)
+    route(sqs_event(record))  # the redelivery cannot tell: confirmed as possibly sent
+    clock.advance(ASYNC_DEADLINE + 1)
+    sweep({})
+
+    final = item_for_key(KEY)
+    assert final["status"] == "EXPIRED" and "could not tell" in final["failure_reason"]
+    assert len(sagemaker.accepted) == 0
+    assert [m["invocationStatus"] for m in published("error")] == ["Expired"]
+
+
+# ---------------------------------------------------------------- router time budget
+
+
+def test_router_starts_no_record_it_cannot_finish_and_hands_the_rest_back(route, upload, sagemaker, item_for_key):
+    """Given 3 records and time for none (a SageMaker slowdown used it up), Then none is started
+    (no claim, no invocation) and all go back to the queue: none is killed halfway."""
+    handler = load_handler("router")
+    records = [upload(f"incoming/slow-{n}.csv", message_id=f"m{n}") for n in range(3)]
+    context = FakeLambdaContext(function_name="router", remaining_ms=60_000)
+
+    response = handler(sqs_event(*records), context)
+
+    assert failed_ids(response) == ["m0", "m1", "m2"]
+    assert sagemaker.accepted == []
+
+
+# ---------------------------------------------------------------- transform jobs
+
+
+@pytest.fixture
+def transform(interceptor, stack, monkeypatch) -> TransformStandIn:
+    for name, value in batch_env(stack.bucket).items():
+        monkeypatch.setenv(name, value)
+    wiring.batch_results.cache_clear()
+    return TransformStandIn().attach(interceptor)
+
+
+def test_dead_lettered_completion_event_is_resolved_through_the_batch_result_path(
+    transform, route, sweep, clock, item, published, calls
+):
+    """Given a per-file job whose completion event was lost (in the batch-result DLQ), When its
+    files pass their deadline, Then DescribeTransformJob → the batch-result code path → SUCCEEDED."""
+    route(load_event("s3-put-over-1gb"))
+    request_id = "1c54b662b65b18b120a299c6bbf58f8e"
+    transform.finish(f"sio-{request_id}", "Completed")
+    clock.advance(DeadlineSettings().submitted_batch + 1)
+    calls.reset()
+
+    sweep({})
+
+    assert item(request_id)["status"] == "SUCCEEDED"
+    [message] = published("success")
+    assert message["jobName"] == f"sio-{request_id}" and message["mode"] == "batch"
+    assert calls.calls.count("sagemaker.DescribeTransformJob") == 1
+
+
+def test_job_still_running_moves_the_deadline_on(transform, route, sweep, clock, item, published):
+    route(load_event("s3-put-over-1gb"))
+    request_id = "1c54b662b65b18b120a299c6bbf58f8e"
+    before = item(request_id)["deadline_at"]
+    clock.advance(DeadlineSettings().submitted_batch + 1)
+
+    summary = sweep({})
+
+    after = item(request_id)
+    assert after["status"] == "SUBMITTED" and after["deadline_at"] > before
+    assert summary["deadlinesMoved"] == 1
+    assert published("success") == [] and published("error") == []
+
+
+def test_scheduled_file_past_its_night_with_nights_disabled_is_failed(
+    route, upload, sweep, clock, item_for_key, monkeypatch
+):
+    monkeypatch.setenv("READ_OBJECT_METADATA", "false")
+    # Nights need a transform model to be routed; the model is removed afterwards (a redeploy).
+    for name, value in batch_env("unused").items():
+        if name != "INPUT_BUCKET":
+            monkeypatch.setenv(name, value)
+    route(sqs_event(upload("incoming/nightly/n.csv")))
+    assert item_for_key("incoming/nightly/n.csv")["status"] == "SCHEDULED"
+    monkeypatch.delenv("TRANSFORM_MODEL_NAME")
+    wiring.sweeper.cache_clear()
+    clock.advance(DeadlineSettings().scheduled + 1)
+
+    sweep({})
+
+    final = item_for_key("incoming/nightly/n.csv")
+    assert final["status"] == "FAILED" and "TransformModelName" in final["failure_reason"]
+
+
+# ---------------------------------------------------------------- bounded work
+
+
+def test_a_run_resolves_a_bounded_number_and_the_next_run_continues(route, upload, sweep, clock, items, monkeypatch):
+    for n in range(5):
+        route(sqs_event(upload(f"incoming/bulk-{n}.csv")))
+    clock.advance(ASYNC_DEADLINE + 1)
+    monkeypatch.setattr("orchestrator.sweeper.MAX_ITEMS_PER_RUN", 2)
+    wiring.sweeper.cache_clear()
+
+    first = sweep({})
+    second = sweep({})
+    third = sweep({})
+
+    assert (first["overdue"], second["overdue"], third["overdue"]) == (2, 2, 1)
+    assert first["stoppedEarly"] and not third["stoppedEarly"]
+    assert {i["status"] for i in items()} == {"EXPIRED"}
+
+
+def test_one_items_trouble_does_not_stop_the_sweep(routed, sweep, clock, interceptor, item):
+    clock.advance(ASYNC_DEADLINE + 1)
+    interceptor.fail("s3.HeadObject", status=500, code="InternalError")
+    summary = sweep({})
+    assert summary["errors"] == 1
+    assert item(routed["request_id"])["status"] == "SUBMITTED"  # left for the next run
