@@ -57,12 +57,29 @@ class AsyncInvoker:
         return AsyncSubmission(response.get("OutputLocation"), response.get("FailureLocation"))
 
 
+def endpoint_missing(message: str) -> bool:
+    """SageMaker answers a call to an endpoint that does not exist (yet, or any more) with the same
+    ``ValidationError`` code as a bad request; only its message ("Endpoint <name> of account <id>
+    not found.") tells them apart. The one place the product reads an error message: failing every
+    file because of a deployment mistake would be far worse."""
+    lowered = message.lower()
+    return lowered.startswith("endpoint ") and "not found" in lowered
+
+
 def translate(exc: ClientError, endpoint_name: str) -> Exception:
+    """Classified once (README "Which errors fail a file"): the request's own fault → FAILED now;
+    everything operational (a missing endpoint, access denied, throttling, 5xx) → retried, alarmed
+    through the router DLQ, and closed "not routed" by the sweeper only after the redelivery window."""
     error = exc.response.get("Error", {})
     code = error.get("Code", "")
+    message = str(error.get("Message", code))
     details = {"code": code, "endpoint": endpoint_name}
+    if code in _REJECTED and endpoint_missing(message):
+        return RetryableError(
+            f"endpoint {endpoint_name!r} does not exist (check AsyncEndpointName): {message}", details
+        )
     if code in _REJECTED:
-        return InvocationRejectedError(f"SageMaker rejected the request: {error.get('Message', code)}", details)
+        return InvocationRejectedError(f"SageMaker rejected the request: {message}", details)
     # Throttling, 5xx and anything unexpected (e.g. AccessDenied after a bad deploy): the record
     # goes back to the queue and, if it keeps failing, to the DLQ for a redrive once fixed.
     return RetryableError(f"SageMaker call failed: {code}", details)
