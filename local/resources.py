@@ -405,9 +405,11 @@ class Builder:
             "Name": name,
             "ScheduleExpression": props["ScheduleExpression"],
             "FlexibleTimeWindow": props.get("FlexibleTimeWindow", {"Mode": "OFF"}),
-            "Target": {k: v for k, v in target.items() if k in ("Arn", "RoleArn", "Input", "RetryPolicy")},
+            "Target": {k: v for k, v in target.items() if k in ("Arn", "RoleArn", "Input")},
             "State": props.get("State", "ENABLED"),
         }
+        if "RetryPolicy" in target:  # numbers from Fn::FindInMap arrive as strings
+            request["Target"]["RetryPolicy"] = {k: int(v) for k, v in target["RetryPolicy"].items()}
         if "ScheduleExpressionTimezone" in props:
             request["ScheduleExpressionTimezone"] = props["ScheduleExpressionTimezone"]
         arn = self.client("scheduler").create_schedule(**request)["ScheduleArn"]

@@ -80,3 +80,21 @@ def role_statements(cfn: dict[str, Any], role: str) -> list[dict[str, Any]]:
 
 def actions(statement: dict[str, Any]) -> list[str]:
     return as_list(statement["Action"])
+
+
+def schedule_of(cfn: dict[str, Any], function: str) -> dict[str, Any]:
+    """The one Scheduler schedule whose target is ``function``."""
+    [schedule] = [
+        body
+        for body in of_type(cfn, "AWS::Scheduler::Schedule").values()
+        if body["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function, "Arn"]}
+    ]
+    return schedule
+
+
+def number(cfn: dict[str, Any], value: Any) -> int:
+    """A numeric property, literal or from the template's ``Mappings`` (``Fn::FindInMap``)."""
+    if isinstance(value, dict) and "Fn::FindInMap" in value:
+        name, top, second = value["Fn::FindInMap"]
+        value = cfn["Mappings"][name][top][second]
+    return int(value)

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.template.cfn import actions, as_list, of_type, references, role_statements, statements, text
+from tests.template.cfn import actions, as_list, of_type, references, role_statements, schedule_of, statements, text
 from tests.template.test_parameters import accepts
+from tests.template.test_translated_template import DEADLINE_ENV
 
 NIGHTLY, BATCH_RESULT, ROUTER = "NightlyFunction", "BatchResultFunction", "RouterFunction"
 TRANSFORM_ENV = {
@@ -26,7 +27,7 @@ BATCH_RESULT_ENV = {
     "TRACKER_TABLE", "RECORD_RETENTION_DAYS", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "TRANSFORM_JOB_PREFIX",
     "AWS_ENDPOINT_URL",
 }  # fmt: skip
-POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} | DEADLINE_ENV
 JOB_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-"
 TRANSFORM_ACTIONS = {"sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob"}
 
@@ -54,7 +55,7 @@ def granted(cfn: dict[str, Any], function: str, prefix: str) -> list[tuple[list[
 def test_nightly_schedule_invokes_the_nightly_function_with_its_scheduled_time(cfn):
     """Given the nightly schedule, then it runs on the cron and time zone parameters, is enabled only
     with a transform model, and its input carries <aws.scheduler.scheduled-time> (not the clock)."""
-    [schedule] = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    schedule = schedule_of(cfn, NIGHTLY)
     p = schedule["Properties"]
     assert p["ScheduleExpression"] == {"Ref": "NightlyScheduleExpression"}
     assert p["ScheduleExpressionTimezone"] == {"Ref": "NightlyScheduleTimezone"}
@@ -68,14 +69,17 @@ def test_nightly_schedule_invokes_the_nightly_function_with_its_scheduled_time(c
 
 
 def test_nightly_schedule_retries_for_a_day_then_dead_letters(cfn):
-    [schedule] = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    schedule = schedule_of(cfn, NIGHTLY)
     target = schedule["Properties"]["Target"]
-    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["RetryPolicy"] == {
+        "MaximumRetryAttempts": {"Fn::FindInMap": ["Timing", "Schedules", "MaxRetries"]},
+        "MaximumEventAgeInSeconds": {"Fn::FindInMap": ["Timing", "Schedules", "RetryWindow"]},
+    }
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["NightlyDLQ", "Arn"]}}
 
 
 def test_schedule_role_may_only_invoke_the_nightly_function_and_write_its_dlq(cfn):
-    [schedule] = of_type(cfn, "AWS::Scheduler::Schedule").values()
+    schedule = schedule_of(cfn, NIGHTLY)
     role = schedule["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
     assert sorted((actions(s)[0], text(s["Resource"])) for s in role_statements(cfn, role)) == [
         ("lambda:InvokeFunction", "${NightlyFunction.Arn}"),
@@ -98,7 +102,10 @@ def test_rule_sends_this_stacks_transform_state_changes_to_the_batch_result_func
     assert rule["Properties"]["State"] == {"Fn::If": ["HasTransformModel", "ENABLED", "DISABLED"]}
     [target] = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [BATCH_RESULT, "Arn"]}
-    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["RetryPolicy"] == {
+        "MaximumRetryAttempts": {"Fn::FindInMap": ["Timing", "Schedules", "MaxRetries"]},
+        "MaximumEventAgeInSeconds": {"Fn::FindInMap": ["Timing", "Schedules", "RetryWindow"]},
+    }
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["BatchResultDLQ", "Arn"]}}
 
 
@@ -157,17 +164,20 @@ def test_batch_functions_code_timeouts_and_environment_follow_the_design_referen
 
 def test_transform_jobs_are_granted_only_under_the_stacks_job_prefix_and_no_role_is_passed(cfn):
     """Given every role, then transform-job actions name the stack's lowercase job prefix only, only the
-    router and the nightly function have them, and no role may pass a role (CreateTransformJob takes
-    none: the model's execution role runs the job)."""
+    router and the nightly function may start jobs (the sweeper only describes them), and no role may
+    pass a role (CreateTransformJob takes none: the model's execution role runs the job)."""
     holders = set()
     for name in of_type(cfn, "AWS::IAM::Role"):
         for statement in role_statements(cfn, name):
             assert not any(a.startswith("iam:") for a in actions(statement)), name
             if set(actions(statement)) & TRANSFORM_ACTIONS:
                 holders.add(name)
-                assert set(actions(statement)) == TRANSFORM_ACTIONS, name
+                if name == role_of(cfn, "SweeperFunction"):
+                    assert actions(statement) == ["sagemaker:DescribeTransformJob"], name
+                else:
+                    assert set(actions(statement)) == TRANSFORM_ACTIONS, name
                 assert text(statement["Resource"]) in (JOB_ARN + "*", JOB_ARN + "nightly-*"), name
-    assert holders == {role_of(cfn, ROUTER), role_of(cfn, NIGHTLY)}
+    assert holders == {role_of(cfn, ROUTER), role_of(cfn, NIGHTLY), role_of(cfn, "SweeperFunction")}
     assert granted(cfn, NIGHTLY, "sagemaker:") == [(sorted(TRANSFORM_ACTIONS), JOB_ARN + "nightly-*")]
 
 
@@ -184,10 +194,10 @@ def test_router_starts_per_file_jobs_only_with_a_transform_model(cfn):
     assert cfn["Conditions"]["HasTransformModel"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "TransformModelName"}, ""]}]}
 
 
-def test_nightly_function_queries_the_by_status_index_and_writes_only_its_artifacts(cfn):
+def test_nightly_function_queries_the_in_flight_index_and_writes_only_its_artifacts(cfn):
     assert sorted(granted(cfn, NIGHTLY, "dynamodb:")) == [
         (["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], "${TrackerTable.Arn}"),
-        (["dynamodb:Query"], "${TrackerTable.Arn}/index/ByStatus"),
+        (["dynamodb:Query"], "${TrackerTable.Arn}/index/InFlight"),
     ]
     assert granted(cfn, NIGHTLY, "s3:") == [
         (["s3:GetObject", "s3:PutObject"], "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*")

@@ -10,8 +10,19 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import pytest
+from orchestrator import deadlines, timing
 
-from tests.template.cfn import actions, as_list, of_type, references, role_statements, statements, text
+from tests.template.cfn import (
+    actions,
+    as_list,
+    number,
+    of_type,
+    references,
+    role_statements,
+    schedule_of,
+    statements,
+    text,
+)
 
 ROUTER, TRACKER = "RouterFunction", "TrackerFunction"
 NIGHTLY, BATCH_RESULT = "NightlyFunction", "BatchResultFunction"  # more in test_batch_template.py
@@ -27,20 +38,31 @@ ALLOWED_MANAGED_POLICIES = {
 STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # The wildcard shapes allowed in a resource: S3 objects under a configured prefix, and transform jobs
 # (and their S3 artifacts) named with the stack's job prefix.
-PREFIX_OBJECTS = re.compile(r"/\$\{(InputPrefix|OutputPrefix)\}\*$|/\$\{TransformJobPrefix\}-(nightly-)?\*$")
+PREFIX_OBJECTS = re.compile(
+    r"/\$\{(InputPrefix|OutputPrefix)\}(async-failures/)?\*$|/\$\{TransformJobPrefix\}-(nightly-)?\*$"
+)
 
+# Every function reads these (Globals): what a deadline is computed from.
+DEADLINE_ENV = {
+    "CLAIM_TIMEOUT_SECONDS", "ROUTER_VISIBILITY_TIMEOUT_SECONDS", "ROUTER_MAX_RECEIVES", "REQUEST_TTL_SECONDS",
+    "INVOCATION_TIMEOUT_SECONDS", "TRANSFORM_MAX_RUNTIME_SECONDS", "NIGHTLY_INTERVAL_SECONDS",
+    "NIGHTLY_RETRY_WINDOW_SECONDS", "DEADLINE_GRACE_SECONDS",
+}  # fmt: skip
 ROUTER_ENV = {
     "TRACKER_TABLE", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "ASYNC_ENDPOINT_NAME",
-    "INVOCATION_TIMEOUT_SECONDS", "REQUEST_TTL_SECONDS", "CONTENT_TYPES", "READ_OBJECT_METADATA",
+    "CONTENT_TYPES", "READ_OBJECT_METADATA", "INPUT_BUCKET",
     "INPUT_PREFIX", "NIGHTLY_PREFIX", "BATCH_PREFIX", "OUTPUT_PREFIX", "ASYNC_MAX_BYTES",
-    "CLAIM_TIMEOUT_SECONDS", "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL",
+    "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL",
     "TRANSFORM_MODEL_NAME", "TRANSFORM_JOB_PREFIX", "TRANSFORM_INSTANCE_TYPE", "TRANSFORM_INSTANCE_COUNT",
     "TRANSFORM_MAX_PAYLOAD_MB", "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "TRANSFORM_BATCH_STRATEGY",
     "TRANSFORM_SPLIT_TYPE", "TRANSFORM_ASSEMBLE_WITH", "TRANSFORM_ACCEPT", "TRANSFORM_CONTENT_TYPE",
     "TRANSFORM_JOIN_SOURCE", "TRANSFORM_INPUT_FILTER", "TRANSFORM_OUTPUT_FILTER",
 }  # fmt: skip
-TRACKER_ENV = {"TRACKER_TABLE", "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL"}
-POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+TRACKER_ENV = {
+    "TRACKER_TABLE", "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL", "ASYNC_ENDPOINT_NAME", "TRANSFORM_JOB_PREFIX",
+    "INPUT_BUCKET", "OUTPUT_PREFIX",
+}  # fmt: skip
+POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} | DEADLINE_ENV
 
 
 def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
@@ -202,7 +224,7 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_after_at_least_5_recei
     for name in work_queues:
         redrive = props(cfn, name)["RedrivePolicy"]
         assert references(redrive["deadLetterTargetArn"]) <= dlqs, name
-        assert int(redrive["maxReceiveCount"]) >= 5, name
+        assert number(cfn, redrive["maxReceiveCount"]) >= 5, name
 
 
 def test_dead_letter_queues_keep_messages_14_days(cfn):
@@ -216,7 +238,8 @@ def test_every_work_queue_visibility_is_at_least_6_times_its_consumer_timeout(cf
     for name in set(of_type(cfn, "AWS::SQS::Queue")) - dead_letter_queues(cfn):
         consumer = consumer_of(cfn, name)
         assert consumer, f"{name} has no consumer"
-        assert props(cfn, name)["VisibilityTimeout"] >= 6 * props(cfn, consumer)["Timeout"], name
+        visibility = number(cfn, props(cfn, name)["VisibilityTimeout"])
+        assert visibility >= 6 * number(cfn, props(cfn, consumer)["Timeout"]), name
 
 
 def test_event_source_mappings_report_partial_failures_and_cap_concurrency(cfn):
@@ -243,10 +266,40 @@ def test_router_batch_size_and_concurrency_come_from_parameters(cfn):
 def test_router_claim_outlives_an_invocation_and_expires_before_the_retry(cfn):
     """Given CLAIM_TIMEOUT_SECONDS, then it exceeds the router's Timeout (a running claim is never taken
     over) and a claim taken at the end of an invocation expires before the message is visible again."""
-    claim = int(env(cfn, ROUTER)["CLAIM_TIMEOUT_SECONDS"])
-    timeout = props(cfn, ROUTER)["Timeout"]
+    claim = number(cfn, env(cfn, ROUTER)["CLAIM_TIMEOUT_SECONDS"])
+    timeout = number(cfn, props(cfn, ROUTER)["Timeout"])
     assert timeout < claim
-    assert timeout + claim <= props(cfn, "RouterQueue")["VisibilityTimeout"]
+    assert timeout + claim <= number(cfn, props(cfn, "RouterQueue")["VisibilityTimeout"])
+
+
+def test_router_timeout_holds_one_whole_record_after_the_last_start(cfn):
+    """Given the router's clients' call budget (orchestrator/timing.py), then the Lambda Timeout is at
+    least one record's worst case plus a margin: the router starts a record only when it fits, so no
+    record is ever killed halfway (scored, not confirmed) by the timeout."""
+    timeout = number(cfn, props(cfn, ROUTER)["Timeout"])
+    assert timeout >= timing.min_function_timeout_seconds()
+    assert timing.record_budget_ms() < timeout * 1000
+
+
+def test_deadline_numbers_every_function_reads_are_the_ones_the_queues_and_schedules_use(cfn):
+    """Given the deadline variables (Globals), then they name the same numbers as the router queue's
+    visibility and max receives, the claim and the nightly schedule's retry window: a RECEIVED file's
+    deadline is exactly the claim plus every redelivery the queue allows."""
+    variables = env(cfn, ROUTER)
+    queue = props(cfn, "RouterQueue")
+    assert number(cfn, variables["ROUTER_VISIBILITY_TIMEOUT_SECONDS"]) == number(cfn, queue["VisibilityTimeout"])
+    assert number(cfn, variables["ROUTER_MAX_RECEIVES"]) == number(cfn, queue["RedrivePolicy"]["maxReceiveCount"])
+    nightly_schedule = schedule_of(cfn, NIGHTLY)["Properties"]["Target"]
+    retry_window = number(cfn, nightly_schedule["RetryPolicy"]["MaximumEventAgeInSeconds"])
+    assert number(cfn, variables["NIGHTLY_RETRY_WINDOW_SECONDS"]) == retry_window
+    received = deadlines.DeadlineSettings(
+        claim_timeout_seconds=number(cfn, variables["CLAIM_TIMEOUT_SECONDS"]),
+        router_visibility_timeout_seconds=number(cfn, queue["VisibilityTimeout"]),
+        router_max_receives=number(cfn, queue["RedrivePolicy"]["maxReceiveCount"]),
+    ).received
+    assert received == 150 + 720 * 5
+    for function in of_type(cfn, "AWS::Lambda::Function"):
+        assert env(cfn, function)["CLAIM_TIMEOUT_SECONDS"] == variables["CLAIM_TIMEOUT_SECONDS"], function
 
 
 # ---------------------------------------------------------------- topics and tracker queue
@@ -296,13 +349,14 @@ def test_tracker_table_is_on_demand_recoverable_encrypted_and_expires_items(cfn)
 
 
 def test_tracker_table_keys_and_indexes_match_the_design_reference(cfn):
-    """Given the tracker table, then the key is request_id and the GSIs ByObject and ByStatus project ALL."""
+    """Given the tracker table, then the key is request_id and the GSIs ByObject and the sparse in-flight
+    index (inflight = <STATUS>#<shard>, deadline_at) project ALL."""
     table = props(cfn, "TrackerTable")
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert types == dict.fromkeys(["request_id", "object_uri", "created_at", "status", "status_since"], "S")
+    assert types == dict.fromkeys(["request_id", "object_uri", "created_at", "inflight", "deadline_at"], "S")
     assert table["KeySchema"] == [{"AttributeName": "request_id", "KeyType": "HASH"}]
     indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
-    expected = {"ByObject": ("object_uri", "created_at"), "ByStatus": ("status", "status_since")}
+    expected = {"ByObject": ("object_uri", "created_at"), deadlines.INDEX: ("inflight", "deadline_at")}
     assert set(indexes) == set(expected)
     for name, (hash_key, range_key) in expected.items():
         assert indexes[name]["KeySchema"] == [
@@ -319,7 +373,7 @@ def test_functions_run_python_313_with_the_shared_layer_and_active_tracing(cfn):
     """Given every Lambda function, then it runs python3.13 on the Architecture parameter, uses the
     shared layer, and has Lambda active tracing."""
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert set(functions) == {ROUTER, TRACKER, NIGHTLY, BATCH_RESULT}
+    assert set(functions) == {ROUTER, TRACKER, NIGHTLY, BATCH_RESULT, "SweeperFunction"}
     [layer] = of_type(cfn, "AWS::Lambda::LayerVersion")
     assert props(cfn, layer)["CompatibleRuntimes"] == ["python3.13"]
     for name, function in functions.items():
@@ -414,13 +468,14 @@ def _queue_of(resource: Any) -> str | None:
 
 
 def test_tracker_may_only_update_tracker_items_and_poll_its_own_queue(cfn):
-    """Given the tracker's role, then its inline permissions are UpdateItem on the table and polling
-    the tracker queue, nothing more."""
+    """Given the tracker's role, then its inline permissions are UpdateItem on the table, polling the
+    tracker queue and reading failure bodies (a bounded excerpt, failures only), nothing more."""
     granted = role_statements(cfn, role_of(cfn, TRACKER))
     polling = [s for s in granted if set(actions(s)) == POLL_ACTIONS]
     assert [_queue_of(s["Resource"]) for s in polling] == ["TrackerQueue"]
     assert [(actions(s), s["Resource"]) for s in granted if s not in polling] == [
-        (["dynamodb:UpdateItem"], {"Fn::GetAtt": ["TrackerTable", "Arn"]})
+        (["dynamodb:UpdateItem"], {"Fn::GetAtt": ["TrackerTable", "Arn"]}),
+        (["s3:GetObject"], {"Fn::Sub": "${InputBucket.Arn}/${OutputPrefix}async-failures/*"}),
     ]
 
 
