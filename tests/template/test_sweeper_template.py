@@ -1,0 +1,58 @@
+"""The sweeper in the template: its schedule, its dead-letter queue and exactly the permissions it uses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.template.cfn import actions, references, role_statements, schedule_of, text
+
+SWEEPER = "SweeperFunction"
+
+
+def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
+    return cfn["Resources"][name]["Properties"]
+
+
+def test_sweeper_runs_on_its_schedule_parameter_and_dead_letters_what_fails(cfn):
+    target = schedule_of(cfn, SWEEPER)["Properties"]
+    assert target["ScheduleExpression"] == {"Ref": "SweeperScheduleExpression"}
+    assert "Name" not in target, "a fixed schedule name would collide between stacks of one account"
+    assert target["Target"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["SweeperDLQ", "Arn"]}}
+    assert json.loads(target["Target"]["Input"]) == {"scheduledTime": "<aws.scheduler.scheduled-time>"}
+    [config] = [
+        r["Properties"]
+        for r in cfn["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventInvokeConfig" and r["Properties"]["FunctionName"] == {"Ref": SWEEPER}
+    ]
+    assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["SweeperDLQ", "Arn"]}
+
+
+def test_sweeper_stops_well_before_its_timeout(cfn):
+    from orchestrator.sweeper import SAFETY_MARGIN_MS
+
+    assert props(cfn, SWEEPER)["Timeout"] * 1000 > 2 * SAFETY_MARGIN_MS
+
+
+def test_sweeper_may_do_exactly_what_it_does_and_nothing_more(cfn):
+    """Query the in-flight index; update and batch-get items; read results under the output prefix
+    (and list them, so a missing result is a 404, not a 403); describe this stack's jobs; publish;
+    send a failed run to its dead-letter queue."""
+    role = props(cfn, SWEEPER)["Role"]["Fn::GetAtt"][0]
+    statements = role_statements(cfn, role)
+    publish = [s for s in statements if actions(s) == ["sns:Publish"]]
+    assert sorted(name for s in publish for name in references(s["Resource"])) == ["ErrorTopic", "SuccessTopic"]
+    granted = sorted((tuple(sorted(actions(s))), text(s["Resource"])) for s in statements if s not in publish)
+    assert granted == sorted(
+        [
+            (("dynamodb:Query",), "${TrackerTable.Arn}/index/InFlight"),
+            (("dynamodb:BatchGetItem", "dynamodb:UpdateItem"), "${TrackerTable.Arn}"),
+            (("s3:GetObject",), "${InputBucket.Arn}/${OutputPrefix}*"),
+            (("s3:ListBucket",), "${InputBucket.Arn}"),
+            (
+                ("sagemaker:DescribeTransformJob",),
+                "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-*",
+            ),
+            (("sqs:SendMessage",), "${SweeperDLQ.Arn}"),  # the on-failure destination (SAM adds it)
+        ]
+    )
