@@ -73,12 +73,14 @@ class Context(LambdaContext):
 class Calls:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.ordered: list[str] = []
 
     def __call__(self, event_name: str, **_: Any) -> None:
         self.counts[event_name.split(".", 1)[1]] += 1
+        self.ordered.append(event_name.split(".", 1)[1])
 
     def take(self) -> Counter[str]:
-        counts, self.counts = self.counts, Counter()
+        counts, self.counts, self.ordered = self.counts, Counter(), []
         return counts
 
 
@@ -126,6 +128,7 @@ def _create_resources(setup: Any, env: dict[str, str]) -> dict[str, str]:
 
 def _seed(dynamodb: Any, count: int, night: str, scheduled_at: str) -> None:
     """``count`` items as the router leaves a nightly file: SCHEDULED before the night's time."""
+    from orchestrator import deadlines
     from orchestrator.tracker import _to_item
 
     for start in range(0, count, 25):
@@ -137,7 +140,9 @@ def _seed(dynamodb: Any, count: int, night: str, scheduled_at: str) -> None:
                     "PutRequest": {
                         "Item": _to_item(
                             {
-                                "request_id": f"{night.replace('-', '')}{n:024x}",
+                                "request_id": (request_id := f"{night.replace('-', '')}{n:024x}"),
+                                "inflight": deadlines.partition("SCHEDULED", request_id),
+                                "deadline_at": f"{night}T23:59:59.000Z",
                                 "bucket": BUCKET,
                                 "key": key,
                                 "version_id": "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd",
@@ -270,13 +275,11 @@ def run(options: argparse.Namespace) -> list[Row]:
 
 
 def _tracker_check(dynamodb: Any, night: str, size: int) -> Row:
-    """Every file of the night ended SUCCEEDED (read back uncounted, from the ByStatus index)."""
-    paginator = dynamodb.get_paginator("query")
+    """Every file of the night ended SUCCEEDED (read back uncounted: terminal items are in no index)."""
+    paginator = dynamodb.get_paginator("scan")
     pages = paginator.paginate(
         TableName=TABLE,
-        IndexName="ByStatus",
-        KeyConditionExpression="#s = :s",
-        FilterExpression="begins_with(request_id, :night)",
+        FilterExpression="#s = :s AND begins_with(request_id, :night)",
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":s": {"S": "SUCCEEDED"}, ":night": {"S": night.replace("-", "")}},
         Select="COUNT",

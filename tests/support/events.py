@@ -44,6 +44,7 @@ def s3_put_record(
     sequencer: str | None = _UNSET,
     message_id: str | None = None,
     sample: str = "s3-put",
+    bucket: str | None = None,
 ) -> dict[str, Any]:
     """One SQS record from ``events/<sample>.json`` with its S3 object changed.
 
@@ -54,6 +55,8 @@ def s3_put_record(
     record = load_event(sample)["Records"][0]
     body = body_of(record)
     obj = body["Records"][0]["s3"]["object"]
+    if bucket is not None:
+        body["Records"][0]["s3"]["bucket"]["name"] = bucket
     if key is not None:
         obj["key"] = quote_plus(key, safe="/")
     if size is not None:
