@@ -146,9 +146,10 @@ class TestCrashBetweenClaimAndInvoke:
 
 
 class TestValidationError:
-    """SageMaker rejects the request itself: FAILED at once, announced, not retried."""
+    """SageMaker rejects the request itself: FAILED at once, announced, not retried. (A missing
+    endpoint comes with the same code but is the stack's fault, not the file's: test_error_table.py.)"""
 
-    MESSAGE = "Endpoint demo-async-endpoint of account 123456789012 not found."
+    MESSAGE = "1 validation error detected: Value 'text/x-bogus' at 'contentType' failed to satisfy constraint"
 
     @pytest.fixture
     def rejected(self, interceptor, route, upload):
