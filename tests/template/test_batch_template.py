@@ -228,9 +228,12 @@ def test_transform_execution_policy_lets_the_model_read_inputs_and_manifests_and
     granted_ = {
         (tuple(sorted(actions(s))), text(s["Resource"])) for s in statements(policy["Properties"]["PolicyDocument"])
     }
+    # Predictions only under a job's S3OutputPath (<OutputPrefix>batch/<job>/output): never over a manifest
+    # or a roster beside it.
     assert granted_ == {
         (("s3:GetObject",), "${InputBucket.Arn}/${InputPrefix}*"),
-        (("s3:GetObject", "s3:PutObject"), "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-*"),
+        (("s3:GetObject",), "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-*"),
+        (("s3:PutObject",), "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-*/output/*"),
     }
     assert cfn["Outputs"]["TransformExecutionPolicyArn"]["Condition"] == "HasTransformModel"
     assert {"NightlyFunctionName", "BatchResultFunctionName", "NightlyDeadLetterQueueUrl"} <= set(cfn["Outputs"])

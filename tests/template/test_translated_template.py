@@ -39,7 +39,8 @@ STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # The wildcard shapes allowed in a resource: S3 objects under a configured prefix, and transform jobs
 # (and their S3 artifacts) named with the stack's job prefix.
 PREFIX_OBJECTS = re.compile(
-    r"/\$\{(InputPrefix|OutputPrefix)\}(async-failures/)?\*$|/\$\{TransformJobPrefix\}-(nightly-)?\*$"
+    r"/\$\{(InputPrefix|OutputPrefix)\}(async/|async-failures/)?\*$"
+    r"|/\$\{TransformJobPrefix\}-(nightly-)?\*(/output/\*)?$"
 )
 
 # Every function reads these (Globals): what a deadline is computed from.
@@ -306,9 +307,10 @@ def test_deadline_numbers_every_function_reads_are_the_ones_the_queues_and_sched
 
 
 def test_result_topics_are_encrypted(cfn):
-    """Given both result topics, then each is encrypted with a KMS key."""
+    """Given both result topics (and the alarm topic, tests/template/test_monitoring.py), then each is
+    encrypted with a KMS key."""
     topics = of_type(cfn, "AWS::SNS::Topic")
-    assert set(topics) == {"SuccessTopic", "ErrorTopic"}
+    assert set(topics) == {"SuccessTopic", "ErrorTopic", "AlarmTopic"}
     for name, topic in topics.items():
         assert topic["Properties"]["KmsMasterKeyId"], name
 
@@ -316,7 +318,11 @@ def test_result_topics_are_encrypted(cfn):
 def test_tracker_queue_subscribes_to_both_topics_with_raw_delivery_and_a_dlq(cfn):
     """Given the SNS subscriptions, then both topics deliver raw messages to TrackerQueue,
     and what SNS cannot deliver lands in TrackerDLQ."""
-    subscriptions = [s["Properties"] for s in of_type(cfn, "AWS::SNS::Subscription").values()]
+    subscriptions = [
+        s["Properties"]
+        for s in of_type(cfn, "AWS::SNS::Subscription").values()
+        if s["Properties"]["TopicArn"] != {"Ref": "AlarmTopic"}  # AlarmEmail: tests/template/test_monitoring.py
+    ]
     assert sorted(s["TopicArn"]["Ref"] for s in subscriptions) == ["ErrorTopic", "SuccessTopic"]
     for subscription in subscriptions:
         assert subscription["Protocol"] == "sqs"

@@ -6,7 +6,8 @@ Layout under ``s3://<bucket>/<OUTPUT_PREFIX>batch/<job name>/`` (DESIGN §6.4):
   ``ManifestFile`` input, ``[{"prefix": "s3://<bucket>/"}, "<key>", …]``. The prefix is the bucket
   root, so each relative path is the object's full key and names exactly one object (an
   ``S3Prefix`` input on a key would also match ``<key>.bak``).
-- ``<run>/requests.txt`` (nightly): the job's roster, one request id per line, in manifest order.
+- ``<run>/requests.txt`` (nightly): the job's roster, one line per file in manifest order: the
+  request id and the file's *job sequence* in this job (``<id> <seq>``; see :class:`RosterEntry`).
   It is how the nightly function (on a retry) and the batch-result function know which tracker
   items belong to the job, without an index and without holding the list in memory.
 - ``output/``: the job's ``S3OutputPath``; SageMaker writes ``output/<key>.out`` per input object.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -76,8 +78,38 @@ def put_object(s3: Any, bucket: str, key: str, body: bytes | IO[bytes], content_
         raise RetryableError(f"PutObject s3://{bucket}/{key} failed: {exc}", {"key": key}) from exc
 
 
+@dataclass(frozen=True)
+class RosterEntry:
+    """One file of a nightly job: its request id and its *job sequence* in this job.
+
+    Every tracker item of the nightly batch counts the jobs it was given to (``job_seq``): 1 for the
+    night's job, one more for each retry job or re-run that takes it. A roster line says "this file
+    is the job's once its ``job_seq`` is ``seq``"; the job may take it only from ``seq - 1`` (see
+    :meth:`orchestrator.tracker.Tracker.mark_for_job`). So a job's result applies to a file whether
+    or not the job's marking has happened yet, and never once a later job has taken the file.
+    A roster written before sequences existed has bare request ids: they read as ``seq`` 1.
+    """
+
+    request_id: str
+    seq: int = 1
+
+    def line(self) -> bytes:
+        return f"{self.request_id} {self.seq}\n".encode()
+
+    @classmethod
+    def parse(cls, line: str) -> RosterEntry:
+        request_id, _, seq = line.strip().partition(" ")
+        return cls(request_id, int(seq) if seq.strip().isdigit() else 1)
+
+
 def read_roster(s3: Any, uri: str) -> Iterator[str]:
     """Request ids of a roster, streamed line by line from S3."""
+    for entry in read_entries(s3, uri):
+        yield entry.request_id
+
+
+def read_entries(s3: Any, uri: str) -> Iterator[RosterEntry]:
+    """The entries of a roster, streamed line by line from S3."""
     bucket, key = split_uri(uri)
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"]
@@ -90,7 +122,7 @@ def read_roster(s3: Any, uri: str) -> Iterator[str]:
     try:
         for line in body.iter_lines():
             if line.strip():
-                yield line.decode("utf-8").strip()
+                yield RosterEntry.parse(line.decode("utf-8"))
     except BotoCoreError as exc:  # the stream broke mid-way: the whole step is retried
         raise RetryableError(f"reading {uri} failed: {exc}", {"roster": uri}) from exc
     finally:
@@ -120,9 +152,9 @@ class Spool:
         self._manifest.close()
         self._roster.close()
 
-    def add(self, key: str, request_id: str) -> None:
+    def add(self, key: str, request_id: str, seq: int = 1) -> None:
         self._manifest.write(b",\n" + json.dumps(key).encode())
-        self._roster.write(request_id.encode() + b"\n")
+        self._roster.write(RosterEntry(request_id, seq).line())
         self.count += 1
 
     def upload(self, s3: Any, manifest_key: str, roster_key: str) -> None:
@@ -135,7 +167,12 @@ class Spool:
         put_object(s3, self.bucket, manifest_key, self._manifest, "application/json")
 
     def request_ids(self) -> Iterator[str]:
+        """The roster's request ids as written (read back from disk, not from S3)."""
+        for entry in self.entries():
+            yield entry.request_id
+
+    def entries(self) -> Iterator[RosterEntry]:
         """The roster as written (read back from disk, not from S3)."""
         self._roster.seek(0)
         for line in self._roster:
-            yield line.decode().strip()
+            yield RosterEntry.parse(line.decode())

@@ -336,6 +336,57 @@ class Tracker:
         )
         return self._conditional_update(request_id, expression, condition, names, values, "record job outcome")
 
+    # ---------------------------------------------------------------- nightly jobs (job sequence)
+    #
+    # A file of the nightly batch counts the jobs it was given to (``job_seq``, see
+    # manifest.RosterEntry). Job ``J`` with the file at sequence ``seq`` may take it only from
+    # ``seq - 1`` (not taken by anything since J's roster was written), and J's result applies while
+    # the file is J's (``seq``, job ``J``, not yet terminal) or still at ``seq - 1`` (J's marking has
+    # not happened yet, e.g. J failed within seconds). A later job always has a higher sequence, so
+    # a late or duplicate result of an earlier job never applies.
+
+    def mark_for_job(
+        self, request_id: str, job_name: str, seq: int, fields: dict[str, Any], *, clear: Sequence[str] = ()
+    ) -> bool:
+        """Mark a nightly file SUBMITTED to ``job_name`` at sequence ``seq`` if it is still where the
+        job's roster found it (``seq - 1``) and not SUCCEEDED or SKIPPED. False: nothing written."""
+        names, values, expression = self._set_clause(
+            request_id, Status.SUBMITTED, {**fields, "job_name": job_name, "job_seq": seq}, remove=clear
+        )
+        condition = self._taken_from(names, values, job_name, seq)
+        return self._conditional_update(request_id, expression, condition, names, values, "mark for job")
+
+    def record_job_result(
+        self, request_id: str, job_name: str, seq: int, status: Status, fields: dict[str, Any]
+    ) -> bool:
+        """Record nightly job ``job_name``'s result for a file while the file is the job's: marked
+        for it and not yet terminal, or not yet marked (``seq - 1``). False: nothing written."""
+        names, values, expression = self._set_clause(
+            request_id, status, {**fields, "job_name": job_name, "job_seq": seq}, remove=("claim_expires_at",)
+        )
+        names["#jobc"], names["#seqc"] = "job_name", "job_seq"
+        values[":jobc"], values[":seqc"], values[":terminal"] = (
+            {"S": job_name},
+            {"N": str(seq)},
+            {"N": str(rank(Status.SUCCEEDED))},
+        )
+        current = "(#seqc = :seqc AND #jobc = :jobc AND status_rank < :terminal)"
+        condition = f"attribute_exists(request_id) AND ({current} OR ({self._taken_from(names, values, job_name, seq)}))"
+        return self._conditional_update(request_id, expression, condition, names, values, "record job result")
+
+    @staticmethod
+    def _taken_from(names: dict[str, str], values: dict[str, Any], job_name: str, seq: int) -> str:
+        """The condition "the file is where ``job_name``'s roster found it" (sequence ``seq - 1``)."""
+        names["#stat"], names["#seqp"] = "status", "job_seq"
+        values[":good"], values[":skipped"] = {"S": Status.SUCCEEDED.value}, {"S": Status.SKIPPED.value}
+        open_ = "NOT (#stat IN (:good, :skipped))"
+        if seq > 1:
+            values[":seqp"] = {"N": str(seq - 1)}
+            return f"#seqp = :seqp AND {open_}"
+        # Never in a job yet (or marked by a version that kept no sequence: then only this job's).
+        names["#jobp"], values[":jobp"] = "job_name", {"S": job_name}
+        return f"attribute_not_exists(#seqp) AND (attribute_not_exists(#jobp) OR #jobp = :jobp) AND {open_}"
+
     # ---------------------------------------------------------------- sweeper
 
     def close_overdue(
