@@ -46,6 +46,19 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r} must be true or false", {"variable": name})
 
 
+def output_outside_input(output_prefix: str, input_prefix: str) -> str:
+    """OUTPUT_PREFIX, refused when one of the two prefixes contains the other: a result written under
+    INPUT_PREFIX would be routed again, forever (CloudFormation Rules can only refuse equal prefixes)."""
+    if output_prefix.startswith(input_prefix) or input_prefix.startswith(output_prefix):
+        raise ConfigError(
+            f"OUTPUT_PREFIX (template parameter OutputPrefix)={output_prefix!r} and INPUT_PREFIX (template "
+            f"parameter InputPrefix)={input_prefix!r} overlap: results must be written outside the routed "
+            "prefix, or each one would be routed again",
+            {"variable": "OUTPUT_PREFIX", "parameter": "OutputPrefix", "input_prefix": input_prefix},
+        )
+    return output_prefix
+
+
 def parse_content_types(raw: str, name: str = "CONTENT_TYPES") -> dict[str, str]:
     """``"csv=text/csv,json=application/json"`` → ``{"csv": "text/csv", ...}`` (extensions lower-case)."""
     mapping: dict[str, str] = {}
@@ -161,7 +174,9 @@ class RouterSettings:
             input_prefix=env.get("INPUT_PREFIX", "incoming/"),
             nightly_prefix=env.get("NIGHTLY_PREFIX", "incoming/nightly/"),
             batch_prefix=env.get("BATCH_PREFIX", "incoming/batch/"),
-            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
+            output_prefix=output_outside_input(
+                env.get("OUTPUT_PREFIX", "results/"), env.get("INPUT_PREFIX", "incoming/")
+            ),
             async_max_bytes=_integer(env, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES),
             claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 150, 1, 43200),
             input_bucket=env.get("INPUT_BUCKET", "").strip() or None,
@@ -356,6 +371,11 @@ class NightlySettings:
     input_bucket: str
     output_prefix: str = "results/"
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+    # Superseded versions of a key are announced (SKIPPED) on the error topic.
+    error_topic_arn: str = ""
+    # Nights are named in the schedule's time zone; with the local time too unless it runs once a day.
+    schedule_timezone: str = "UTC"
+    schedule_expression: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NightlySettings:
@@ -366,7 +386,27 @@ class NightlySettings:
             input_bucket=_required(env, "INPUT_BUCKET"),
             output_prefix=env.get("OUTPUT_PREFIX", "results/"),
             deadlines=deadline_settings(env),
+            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
+            schedule_timezone=_schedule_timezone(env),
+            schedule_expression=env.get("NIGHTLY_SCHEDULE_EXPRESSION", "").strip(),
         )
+
+
+def _schedule_timezone(env: Mapping[str, str]) -> str:
+    """NIGHTLY_SCHEDULE_TIMEZONE (template parameter NightlyScheduleTimezone), checked against the
+    time zone database now rather than at the first night."""
+    from orchestrator.nights import time_zone
+
+    name = env.get("NIGHTLY_SCHEDULE_TIMEZONE", "").strip() or "UTC"
+    try:
+        time_zone(name)
+    except (ValueError, LookupError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        raise ConfigError(
+            f"NIGHTLY_SCHEDULE_TIMEZONE (template parameter NightlyScheduleTimezone)={name!r} is not a time zone "
+            "this runtime knows (an IANA name such as Europe/Paris)",
+            {"variable": "NIGHTLY_SCHEDULE_TIMEZONE", "parameter": "NightlyScheduleTimezone"},
+        ) from exc
+    return name
 
 
 @dataclass(frozen=True)
@@ -375,6 +415,8 @@ class BatchResultSettings:
     success_topic_arn: str
     error_topic_arn: str
     job_prefix: str = "sio"
+    # The deadline of the files a retry job takes (a failed nightly job's files without output).
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BatchResultSettings:
@@ -384,37 +426,28 @@ class BatchResultSettings:
             success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
             error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
             job_prefix=transform_job_prefix(env),
+            deadlines=deadline_settings(env),
         )
 
 
 @dataclass(frozen=True)
 class SweeperSettings:
-    tracker: TrackerSettings
-    success_topic_arn: str
-    error_topic_arn: str
+    results: BatchResultSettings  # table, topics and job prefix: the batch-result function's own
     async_endpoint_name: str
     input_bucket: str
     output_prefix: str = "results/"
     # None: no transform model, so nights are disabled (a SCHEDULED file past its night is FAILED).
     transform: TransformSettings | None = None
-    job_prefix: str = "sio"
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SweeperSettings:
         env = os.environ if env is None else env
         return cls(
-            tracker=TrackerSettings.from_env(env),
-            success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
-            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
+            results=BatchResultSettings.from_env(env),
             async_endpoint_name=_required(env, "ASYNC_ENDPOINT_NAME"),
             input_bucket=_required(env, "INPUT_BUCKET"),
             output_prefix=env.get("OUTPUT_PREFIX", "results/"),
             transform=TransformSettings.from_env(env),
-            job_prefix=transform_job_prefix(env),
             deadlines=deadline_settings(env),
         )
-
-    def batch_results(self) -> BatchResultSettings:
-        """The batch-result function's settings: the sweeper resolves a job through its code path."""
-        return BatchResultSettings(self.tracker, self.success_topic_arn, self.error_topic_arn, self.job_prefix)

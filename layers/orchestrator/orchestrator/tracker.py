@@ -165,27 +165,10 @@ class Tracker:
             names["#job"] = "job_name"
             values[":job"] = {"S": job_name}
             condition += " AND (attribute_not_exists(#job) OR #job = :job)"
-        try:
-            response = self._client.update_item(
-                TableName=self.table_name,
-                Key={"request_id": {"S": request_id}},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if not _conditional_failure(exc):
-                raise _translate(exc, "record outcome", request_id) from exc
-            current = _from_item(exc.response.get("Item"))  # type: ignore[arg-type]
-            if current is None:
-                raise UnknownRequestError(
-                    f"no tracker item for request {request_id}", {"request_id": request_id}
-                ) from exc
-            return OutcomeApplied(False, current)
-        return OutcomeApplied(True, _from_item(response.get("Attributes")) or {})
+        result = self._update(request_id, expression, condition, names, values, "record outcome")
+        if result is None:
+            raise UnknownRequestError(f"no tracker item for request {request_id}", {"request_id": request_id})
+        return result
 
     # ---------------------------------------------------------------- batch transform jobs
 
@@ -371,7 +354,9 @@ class Tracker:
             {"N": str(rank(Status.SUCCEEDED))},
         )
         current = "(#seqc = :seqc AND #jobc = :jobc AND status_rank < :terminal)"
-        condition = f"attribute_exists(request_id) AND ({current} OR ({self._taken_from(names, values, job_name, seq)}))"
+        condition = (
+            f"attribute_exists(request_id) AND ({current} OR ({self._taken_from(names, values, job_name, seq)}))"
+        )
         return self._conditional_update(request_id, expression, condition, names, values, "record job result")
 
     @staticmethod
@@ -404,21 +389,8 @@ class Tracker:
         names["#status"], names["#deadline"] = "status", "deadline_at"
         values[":expected"], values[":now"] = {"S": expected.value}, {"S": now}
         condition = "#status = :expected AND #deadline <= :now"
-        try:
-            response = self._client.update_item(
-                TableName=self.table_name,
-                Key={"request_id": {"S": request_id}},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _conditional_failure(exc):
-                return None
-            raise _translate(exc, "close overdue", request_id) from exc
-        return _from_item(response.get("Attributes")) or {}
+        result = self._update(request_id, expression, condition, names, values, "close overdue")
+        return result.item if result is not None and result.applied else None
 
     def announced(self, request_id: str) -> bool:
         """The sweeper's announcement is out: the item leaves the in-flight index."""
@@ -442,6 +414,36 @@ class Tracker:
         return self._conditional_update(
             request_id, "SET deadline_at = :deadline", condition, names, values, "move deadline"
         )
+
+    def _update(
+        self,
+        request_id: str,
+        expression: str,
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        action: str,
+    ) -> OutcomeApplied | None:
+        """One conditional UpdateItem that returns the item after the write, or as it stood when the
+        condition failed (``ReturnValuesOnConditionCheckFailure``: no read before the write); None
+        when there is no such item."""
+        try:
+            response = self._client.update_item(
+                TableName=self.table_name,
+                Key={"request_id": {"S": request_id}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise _translate(exc, action, request_id) from exc
+            current = _from_item(exc.response.get("Item"))  # type: ignore[arg-type]
+            return None if current is None else OutcomeApplied(False, current)
+        return OutcomeApplied(True, _from_item(response.get("Attributes")) or {})
 
     def _conditional_update(
         self,

@@ -125,12 +125,13 @@ def sweeper() -> Sweeper:
     from orchestrator.transform import TransformJobs
 
     settings = SweeperSettings.from_env()
+    results = settings.results
     sns = clients.client("sns")
     region = sns.meta.region_name or os.environ.get("AWS_REGION", "")
     tracker = Tracker(
-        settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
+        results.tracker.table_name, clients.client("dynamodb"), retention_days=results.tracker.retention_days
     )
-    publisher = Publisher(sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn)
+    publisher = Publisher(sns, success_topic_arn=results.success_topic_arn, error_topic_arn=results.error_topic_arn)
     s3 = clients.client("s3")
     has_jobs = settings.transform is not None
     return Sweeper(
@@ -139,7 +140,7 @@ def sweeper() -> Sweeper:
         announcer=Announcer(publisher, tracker, region=region),
         s3=s3,
         jobs=TransformJobs(clients.client("sagemaker")) if has_jobs else None,
-        batch_results=BatchResults(settings.batch_results(), tracker=tracker, publisher=publisher, s3=s3, region=region)
+        batch_results=BatchResults(results, tracker=tracker, publisher=publisher, s3=s3, region=region)
         if has_jobs
         else None,
     )
