@@ -64,7 +64,8 @@ def function_env(region: str = REGION, **overrides: str) -> dict[str, str]:
             "TRACKER_TABLE": "bench-tracker",
             "SUCCESS_TOPIC_ARN": f"arn:aws:sns:{region}:{ACCOUNT}:bench-success",
             "ERROR_TOPIC_ARN": f"arn:aws:sns:{region}:{ACCOUNT}:bench-error",
-            "ASYNC_ENDPOINT_NAME": "bench-async-endpoint",
+            # The samples' endpoint (events/): the tracker records only its own endpoint's notifications.
+            "ASYNC_ENDPOINT_NAME": "demo-async-endpoint",
             "POWERTOOLS_SERVICE_NAME": "sagemaker-inference-orchestrator",
             "POWERTOOLS_METRICS_NAMESPACE": "SageMakerInferenceOrchestrator",
         }
