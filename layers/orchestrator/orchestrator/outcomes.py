@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import result_objects, timeutil
+from orchestrator import timeutil
 from orchestrator.announce import STATUS_METRIC
 from orchestrator.errors import RetryableError, UnknownRequestError
 from orchestrator.messages import ResultMessage, parse_result, unwrap_sns
@@ -108,6 +108,8 @@ class OutcomeRecorder:
             return reason
         if not location.startswith(f"s3://{self.settings.input_bucket}/{self.settings.output_prefix}"):
             return reason
+        from orchestrator import result_objects  # failures only: not on every cold start's path
+
         try:
             excerpt = result_objects.failure_excerpt(self.s3, location)
         except RetryableError as exc:  # the reason SageMaker gave is still worth recording
