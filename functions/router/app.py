@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import timing, wiring
+from orchestrator import wiring
 from orchestrator.batch import process_sqs
 from orchestrator.observability import logger, metrics
 
@@ -13,4 +13,5 @@ from orchestrator.observability import logger, metrics
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # A record is started only if the worst case of its AWS calls still fits in the time left.
-    return process_sqs(event, context, wiring.router().handle_body, min_remaining_ms=timing.record_budget_ms())
+    router = wiring.router()
+    return process_sqs(event, context, router.handle_body, min_remaining_ms=router.settings.record_budget_ms)

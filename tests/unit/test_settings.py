@@ -112,3 +112,37 @@ def test_bad_content_types_entry_is_named(entry):
 def test_content_types_with_no_entry_is_refused():
     with pytest.raises(ConfigError, match="maps no extension"):
         parse_content_types(" , ")
+
+
+@pytest.mark.parametrize(
+    ("input_prefix", "output_prefix"),
+    [
+        ("incoming/", "incoming/results/"),  # results inside the routed prefix: routed again, forever
+        ("incoming/", "incoming/"),
+        ("results/async/", "results/"),  # inputs inside the output prefix: async results land among them
+    ],
+)
+def test_overlapping_input_and_output_prefixes_are_refused_naming_both(input_prefix, output_prefix):
+    """Given INPUT_PREFIX and OUTPUT_PREFIX where one contains the other, when the router's settings are
+    read at cold start, then they are refused naming both variables and the OutputPrefix parameter."""
+    env = {**REQUIRED, "INPUT_PREFIX": input_prefix, "OUTPUT_PREFIX": output_prefix}
+    with pytest.raises(ConfigError) as caught:
+        RouterSettings.from_env(env)
+    message = str(caught.value)
+    assert "OUTPUT_PREFIX (template parameter OutputPrefix)" in message and "INPUT_PREFIX" in message
+    assert repr(input_prefix) in message and repr(output_prefix) in message
+    assert caught.value.details == {
+        "variable": "OUTPUT_PREFIX",
+        "parameter": "OutputPrefix",
+        "input_prefix": input_prefix,
+    }
+
+
+@pytest.mark.parametrize(
+    ("input_prefix", "output_prefix"),
+    [("incoming/", "results/"), ("data/in/", "data/out/"), ("in/", "incoming-results/")],
+)
+def test_disjoint_input_and_output_prefixes_are_accepted(input_prefix, output_prefix):
+    """Given prefixes that share at most a parent folder (or a string prefix short of a folder), then both are kept."""
+    settings = RouterSettings.from_env({**REQUIRED, "INPUT_PREFIX": input_prefix, "OUTPUT_PREFIX": output_prefix})
+    assert (settings.input_prefix, settings.output_prefix) == (input_prefix, output_prefix)

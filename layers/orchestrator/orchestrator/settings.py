@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from orchestrator import timing
 from orchestrator.deadlines import DeadlineSettings
 from orchestrator.errors import ConfigError
 
@@ -155,6 +156,8 @@ class RouterSettings:
     async_max_bytes: int = ASYNC_MAX_BYTES
     claim_timeout_seconds: int = 150
     input_bucket: str | None = None  # None: records of any bucket are accepted (tests, local invoke)
+    # Time one record can need at worst (orchestrator/timing.py); a record starts only if this is left.
+    record_budget_ms: int = field(default_factory=lambda: timing.record_budget_ms())
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     # None: no transform model configured, so the batch and nightly modes are off.
     transform: TransformSettings | None = None
@@ -180,6 +183,8 @@ class RouterSettings:
             async_max_bytes=_integer(env, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES),
             claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 150, 1, 43200),
             input_bucket=env.get("INPUT_BUCKET", "").strip() or None,
+            # Only local stacks with shortened function timeouts set it (local/, tests/e2e).
+            record_budget_ms=_integer(env, "ROUTER_RECORD_BUDGET_MS", timing.record_budget_ms(), 0, 900_000),
             deadlines=deadline_settings(env),
             transform=TransformSettings.from_env(env),
         )
