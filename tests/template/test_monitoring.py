@@ -292,10 +292,13 @@ def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_ok(cfn):
 
 def test_every_alarm_decides_how_missing_data_counts(cfn):
     """Given every alarm, then TreatMissingData is set: SQS alarms keep their state (ignore, SQS stops
-    publishing for idle queues), the others treat silence as nothing happening (notBreaching)."""
+    publishing for idle queues), the others treat silence as nothing happening (notBreaching) — but
+    the sweeper's silence alarm, for which silence is the fault (breaching)."""
     for name, alarm in of_type(cfn, ALARM).items():
         p = alarm["Properties"]
         expected = "ignore" if p.get("Namespace") == "AWS/SQS" else "notBreaching"
+        if name == "SweeperSilentAlarm":
+            expected = "breaching"
         assert p.get("TreatMissingData") == expected, name
 
 

@@ -56,3 +56,15 @@ def test_sweeper_may_do_exactly_what_it_does_and_nothing_more(cfn):
             (("sqs:SendMessage",), "${SweeperDLQ.Arn}"),  # the on-failure destination (SAM adds it)
         ]
     )
+
+
+def test_a_silent_sweeper_pages_someone(cfn):
+    """Given the sweeper is the deadline keeper, then its own silence is alarmed: fewer than one
+    invocation in every minute of SweeperSilenceAlarmMinutes, missing data counting as silence."""
+    alarm = props(cfn, "SweeperSilentAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Invocations")
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": SWEEPER}}]
+    assert alarm["EvaluationPeriods"] == {"Ref": "SweeperSilenceAlarmMinutes"} and alarm["Period"] == 60
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("LessThanThreshold", 1)
+    assert alarm["TreatMissingData"] == "breaching"
+    assert cfn["Parameters"]["SweeperSilenceAlarmMinutes"]["MaxValue"] * alarm["Period"] <= 86400  # CloudWatch's limit
