@@ -3,10 +3,17 @@
 Every resource type in the template falls in exactly one of three tables, and
 ``tests/e2e/test_resources.py`` fails when the template gains a type that is in none:
 
-- ``CREATORS``: created in moto (buckets, queues, topics, subscriptions, tables, rules, schedules);
+- ``CREATORS``: created in moto (buckets, queues, topics, subscriptions, tables, rules, schedules,
+  KMS keys, CloudWatch alarms and dashboards);
 - ``PLAYED``: not created in moto, played by the local stack itself (functions, event source
   mappings, layers);
 - ``OUT_OF_SCOPE``: not needed to run the product offline, with the reason.
+
+A resource of a created type that still cannot work offline (an e-mail subscription) is listed in
+``StackState.not_created`` with its reason, as the played and out-of-scope ones are.
+
+Alarms are created as declared, but moto (5.2.x) never evaluates one: each keeps the state it was
+created with (``OK``, "Unchecked: Initial alarm creation"); see :data:`ALARMS_NOT_EVALUATED`.
 """
 
 from __future__ import annotations
@@ -39,6 +46,16 @@ OUT_OF_SCOPE: dict[str, str] = {
     "AWS::SQS::QueuePolicy": "resource policies are not enforced by moto",
     "AWS::SNS::TopicPolicy": "resource policies are not enforced by moto",
 }
+
+# SNS protocols nothing delivers offline: such a subscription is not created (moto would accept it and
+# deliver nothing); subscribe a queue to the topic to read what it receives.
+UNDELIVERABLE_PROTOCOLS = frozenset({"email", "email-json", "sms", "http", "https", "application", "firehose"})
+
+ALARMS_NOT_EVALUATED = (
+    "moto stores alarms but never evaluates them: each keeps its initial state (OK, 'Unchecked: Initial "
+    "alarm creation'); nothing turns the functions' EMF log lines into metrics, and AWS/Lambda, AWS/SQS and "
+    "AWS/SageMaker metrics are not published offline"
+)
 
 
 # moto's EventBridge drops "account" (and reorders the fields) when it delivers an event to a target
@@ -218,10 +235,21 @@ class Builder:
         arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
         self._record(resource, Ref=arn, TopicArn=arn, TopicName=name, Arn=arn)
         for inline in props.get("Subscription", []):
+            if str(inline["Protocol"]).lower() in UNDELIVERABLE_PROTOCOLS:
+                self.not_created[f"{resource.logical_id}.Subscription.{inline['Endpoint']}"] = (
+                    f"{inline['Protocol']} subscription: nothing delivers {inline['Protocol']} offline"
+                )
+                continue
             self.client("sns").subscribe(TopicArn=arn, Protocol=inline["Protocol"], Endpoint=inline["Endpoint"])
 
     def _subscription(self, resource: Resource) -> None:
         props = self._props(resource)
+        if str(props["Protocol"]).lower() in UNDELIVERABLE_PROTOCOLS:
+            self.not_created[resource.logical_id] = (
+                f"{resource.type} ({props['Protocol']} to {props['Endpoint']}): nothing delivers "
+                f"{props['Protocol']} offline; subscribe a queue to the topic to read its messages"
+            )
+            return
         attributes: dict[str, str] = {}
         if str(props.get("RawMessageDelivery", "false")).lower() == "true":
             attributes["RawMessageDelivery"] = "true"
@@ -414,9 +442,68 @@ class Builder:
             request["ScheduleExpressionTimezone"] = props["ScheduleExpressionTimezone"]
         arn = self.client("scheduler").create_schedule(**request)["ScheduleArn"]
         self.schedules[resource.logical_id] = ScheduleSpec(
-            resource.logical_id, name, props["ScheduleExpression"], function, target.get("Input")
+            resource.logical_id, name, props["ScheduleExpression"], function, target.get("Input"), request["State"]
         )
         self._record(resource, Ref=name, Arn=arn)
+
+    def _key(self, resource: Resource) -> None:
+        props = self._props(resource)
+        request: dict[str, Any] = {
+            k: props[k] for k in ("Description", "KeyUsage", "KeySpec", "MultiRegion") if k in props
+        }
+        if "KeyPolicy" in props:
+            policy = props["KeyPolicy"]
+            request["Policy"] = policy if isinstance(policy, str) else json.dumps(policy)
+        if "MultiRegion" in request:
+            request["MultiRegion"] = _true(request["MultiRegion"])
+        kms = self.client("kms")
+        metadata = kms.create_key(**request)["KeyMetadata"]
+        if _true(props.get("EnableKeyRotation", False)):
+            kms.enable_key_rotation(KeyId=metadata["KeyId"])
+        self._record(resource, Ref=metadata["KeyId"], Arn=metadata["Arn"], KeyId=metadata["KeyId"])
+
+    def _alarm(self, resource: Resource) -> None:
+        props = self._props(resource)
+        name = self.t.physical_name(resource.logical_id)
+        request: dict[str, Any] = {"AlarmName": name}
+        for key in _ALARM_PROPERTIES:
+            if key in props:
+                request[key] = props[key]
+        for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if key in props:
+                request[key] = int(props[key])
+        if "Threshold" in props:
+            request["Threshold"] = float(props["Threshold"])
+        if "ActionsEnabled" in props:
+            request["ActionsEnabled"] = _true(props["ActionsEnabled"])
+        if "Metrics" in props:
+            request["Metrics"] = [_metric_query(query) for query in props["Metrics"]]
+        self.client("cloudwatch").put_metric_alarm(**request)
+        self._record(resource, Ref=name, Arn=self.t.get_att(resource.logical_id, "Arn"))
+
+    def _composite_alarm(self, resource: Resource) -> None:
+        props = self._props(resource)
+        name = self.t.physical_name(resource.logical_id)
+        request: dict[str, Any] = {"AlarmName": name, "AlarmRule": props["AlarmRule"]}
+        for key in ("AlarmDescription", "AlarmActions", "OKActions", "InsufficientDataActions"):
+            if key in props:
+                request[key] = props[key]
+        if "ActionsEnabled" in props:
+            request["ActionsEnabled"] = _true(props["ActionsEnabled"])
+        self.client("cloudwatch").put_composite_alarm(**request)
+        self._record(resource, Ref=name, Arn=self.t.get_att(resource.logical_id, "Arn"))
+
+    def _dashboard(self, resource: Resource) -> None:
+        props = self._props(resource)
+        name = self.t.physical_name(resource.logical_id)
+        body = props["DashboardBody"]
+        body = body if isinstance(body, str) else json.dumps(body)
+        try:
+            json.loads(body)
+        except ValueError as exc:
+            raise ResourceError(f"{resource.logical_id}: DashboardBody is not JSON once resolved ({exc})") from exc
+        self.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=body)
+        self._record(resource, Ref=name, Arn=self.t.get_att(resource.logical_id, "Arn"))
 
     # ------------------------------------------------------------ played locally
 
@@ -522,7 +609,46 @@ CREATORS: dict[str, Callable[[Builder, Resource], None]] = {
     "AWS::S3::Bucket": Builder._bucket,
     "AWS::Events::Rule": Builder._rule,
     "AWS::Scheduler::Schedule": Builder._schedule,
+    "AWS::KMS::Key": Builder._key,
+    "AWS::CloudWatch::Alarm": Builder._alarm,
+    "AWS::CloudWatch::CompositeAlarm": Builder._composite_alarm,
+    "AWS::CloudWatch::Dashboard": Builder._dashboard,
 }
+
+
+# PutMetricAlarm parameters taken from the alarm's properties as they are (same names, same types).
+_ALARM_PROPERTIES = (
+    "AlarmDescription",
+    "Namespace",
+    "MetricName",
+    "Statistic",
+    "ExtendedStatistic",
+    "Unit",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "ThresholdMetricId",
+    "Dimensions",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+)
+
+
+def _true(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def _metric_query(query: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation ``MetricDataQuery`` as PutMetricAlarm takes it (numbers and booleans typed)."""
+    result = dict(query)
+    if "ReturnData" in result:
+        result["ReturnData"] = _true(result["ReturnData"])
+    if "Period" in result:
+        result["Period"] = int(result["Period"])
+    if "MetricStat" in result:
+        result["MetricStat"] = {**result["MetricStat"], "Period": int(result["MetricStat"]["Period"])}
+    return result
 
 
 def endpoint_config(state: StackState, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -7,7 +7,14 @@
 - **EventBridge rules with a Lambda target**: a queue stands in for the function (moto cannot
   invoke one); each event it holds is an asynchronous invocation, retried as Lambda does
   (``MaximumRetryAttempts``, default 2), then sent to the on-failure destination if one is set.
-- **Schedules**: run on demand (``fire_schedule``), as EventBridge Scheduler would at its time.
+- **Schedules** (EventBridge Scheduler): a ``rate(…)`` schedule fires by itself on a compressed
+  clock, every ``--rate-schedule-seconds`` (``LOCAL_RATE_SCHEDULE_SECONDS``, default
+  :data:`RATE_SCHEDULE_SECONDS`: the sweeper's ``rate(5 minutes)`` runs every 3 s); a ``cron(…)``
+  schedule (a time of day: the nightly batch) runs on demand. Either way one asynchronous
+  invocation per run, with the target's ``Input`` and its ``<aws.scheduler.*>`` placeholders
+  filled in; every run is a JSON line in ``logs/schedules.log``. On demand:
+  ``python -m local.runner --state <dir> --fire-schedule <schedule or function>`` prints the
+  function's response.
 - **The AWS side of S3 notifications**: moto's lack ``versionId`` and ``sequencer`` and encode
   ``/`` in keys. Real S3 sends both for a versioned bucket, so notifications bound for the router
   are completed here (from the bucket's versions) before the function sees them.
@@ -40,10 +47,12 @@ from urllib.parse import quote_plus, unquote_plus
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.aws import TEST_CREDENTIALS, client_factory
-from local.state import EventSourceMapping, FunctionSpec, RuleTarget, StackState
+from local.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSpec, StackState
 from local.template import REPO
 
 POLL_WAIT_SECONDS = 1  # long-poll slices; short so that the runner stops promptly
+# How often a rate(...) schedule fires locally (LOCAL_RATE_SCHEDULE_SECONDS; 0: only on demand).
+RATE_SCHEDULE_SECONDS = 3.0
 
 
 def local_environment(state: StackState) -> dict[str, str]:
@@ -407,15 +416,16 @@ class RuleTargetPoller:
                 time.sleep(0.5)
 
 
-def invoke_async(runner: Any, spec: FunctionSpec, event: Any, invoke: Any, retry_delay: float = 0.5) -> bool:
-    """Lambda's asynchronous invocation: retries, then the on-failure destination."""
+def invoke_async(runner: Any, spec: FunctionSpec, event: Any, invoke: Any, retry_delay: float = 0.5) -> dict[str, Any]:
+    """Lambda's asynchronous invocation: retries, then the on-failure destination. Returns the last
+    attempt's response (``{"ok": true, "result": …}`` or ``{"ok": false, "errorType": …}``)."""
     attempts = 1 + spec.max_retry_attempts
     response: dict[str, Any] = {}
     for attempt in range(1, attempts + 1):
         response = invoke(event)
         if response.get("ok"):
             runner.count(spec.logical_id, 1, 0)
-            return True
+            return response
         runner.log(
             f"{spec.logical_id}: attempt {attempt}/{attempts} failed: {response.get('errorType')}: "
             f"{response.get('errorMessage')}"
@@ -440,7 +450,7 @@ def invoke_async(runner: Any, spec: FunctionSpec, event: Any, invoke: Any, retry
         sqs = runner.client("sqs")
         url = sqs.get_queue_url(QueueName=spec.on_failure_arn.rsplit(":", 1)[1])["QueueUrl"]
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
-    return False
+    return response
 
 
 # ---------------------------------------------------------------- schedules
@@ -477,19 +487,35 @@ class _Console:
         pass
 
 
+def record_run(state: StackState, schedule: ScheduleSpec, how: str, event: Any, response: dict[str, Any]) -> None:
+    """One line per schedule run in ``logs/schedules.log``: what Scheduler delivered and what came back."""
+    line = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "schedule": schedule.logical_id,
+        "function": schedule.function,
+        "how": how,
+        "event": event,
+        **response,
+    }
+    path = Path(state.state_dir) / "logs" / "schedules.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line, default=str) + "\n")
+
+
 def fire_schedule(state: StackState, schedule_id: str | None = None, quiet: bool = False) -> bool:
-    """Run a schedule now (the only one when ``schedule_id`` is None): one asynchronous invocation of
-    its target in a fresh execution environment, with Lambda's retries."""
-    if not state.schedules:
-        raise KeyError("template.yaml declares no schedule")
-    if schedule_id is None:
-        if len(state.schedules) != 1:
-            raise KeyError(f"several schedules: name one of {sorted(state.schedules)}")
-        schedule_id = next(iter(state.schedules))
-    schedule = state.schedules[schedule_id]
+    """Run a schedule now; True if its function succeeded (see :func:`run_schedule`)."""
+    return bool(run_schedule(state, schedule_id, quiet).get("ok"))
+
+
+def run_schedule(state: StackState, schedule_id: str | None = None, quiet: bool = False) -> dict[str, Any]:
+    """Run a schedule now (named by its logical id, its name or its function's logical id; None when
+    there is only one): one asynchronous invocation of its target in a fresh execution environment,
+    with Lambda's retries. Returns the function's response; ``KeyError`` names the schedules."""
+    schedule = state.schedule(schedule_id)
     spec = state.functions[schedule.function]
     console = _Console(client_factory(state.aws_endpoint, state.region), quiet)
-    event = schedule_input(schedule.input, state.resources[schedule_id].get("Arn", schedule.name))
+    event = schedule_input(schedule.input, state.resources[schedule.logical_id].get("Arn", schedule.name))
 
     def one_shot(payload: Any) -> dict[str, Any]:
         directory = Path(state.state_dir)
@@ -529,19 +555,55 @@ def fire_schedule(state: StackState, schedule_id: str | None = None, quiet: bool
         lines = completed.stdout.strip().splitlines()
         if not lines:
             return {"ok": False, "errorType": "Runtime.ExitError", "errorMessage": completed.stderr[-500:]}
-        return json.loads(lines[-1])
+        return dict(json.loads(lines[-1]))
 
-    return invoke_async(console, spec, event, one_shot)
+    response = invoke_async(console, spec, event, one_shot)
+    record_run(state, schedule, "on demand", event, response)
+    return response
+
+
+class SchedulePlayer:
+    """A ``rate(…)`` schedule on the local clock: every ``period`` seconds one asynchronous invocation
+    of its target in the runner's warm environment. A run that outlasts the period delays the next
+    one (Scheduler would start it anyway; every write the sweeper makes is conditional, so it only
+    saves work)."""
+
+    def __init__(self, runner: Runner, schedule: ScheduleSpec, pool: HostPool, period: float) -> None:
+        self.runner = runner
+        self.schedule = schedule
+        self.pool = pool
+        self.period = period
+
+    def start(self) -> list[threading.Thread]:
+        thread = threading.Thread(target=self._loop, name=self.schedule.logical_id, daemon=True)
+        thread.start()
+        return [thread]
+
+    def _loop(self) -> None:
+        state = self.runner.state
+        spec = state.functions[self.schedule.function]
+        arn = state.resources[self.schedule.logical_id].get("Arn", self.schedule.name)
+        while not self.runner.stopping.wait(self.period):
+            event = schedule_input(self.schedule.input, arn)
+            try:
+                response = invoke_async(self.runner, spec, event, self.pool.invoke)
+            except (ClientError, BotoCoreError) as exc:  # the on-failure destination could not be reached
+                self.runner.log(f"{self.schedule.logical_id}: {exc}")
+                continue
+            record_run(state, self.schedule, f"every {self.period:g} s", event, response)
 
 
 # ---------------------------------------------------------------- the runner
 
 
 class Runner:
-    def __init__(self, state: StackState, concurrency: int = 1, quiet: bool = False) -> None:
+    def __init__(
+        self, state: StackState, concurrency: int = 1, quiet: bool = False, rate_period: float = RATE_SCHEDULE_SECONDS
+    ) -> None:
         self.state = state
         self.concurrency = concurrency
         self.quiet = quiet
+        self.rate_period = rate_period
         self.client = client_factory(state.aws_endpoint, state.region)
         self.completer = NotificationCompleter(self.client("s3"))
         self.stopping = threading.Event()
@@ -574,6 +636,12 @@ class Runner:
                 target.function, HostPool(self.state.functions[target.function], self.state, 1)
             )
             self.threads += RuleTargetPoller(self, target, pool).start()
+        for schedule in self.state.schedules.values():
+            if schedule.is_rate and schedule.state == "ENABLED" and self.rate_period > 0:
+                pool = self.pools.setdefault(
+                    schedule.function, HostPool(self.state.functions[schedule.function], self.state, 1)
+                )
+                self.threads += SchedulePlayer(self, schedule, pool, self.rate_period).start()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -587,13 +655,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="trigger runner of the local stack")
     parser.add_argument("--state", required=True, help="state directory of a running local stack")
     parser.add_argument("--concurrency", type=int, default=int(os.environ.get("LOCAL_FUNCTION_CONCURRENCY", "1")))
-    parser.add_argument("--fire-schedule", nargs="?", const="", help="run a schedule now and exit")
+    parser.add_argument(
+        "--fire-schedule",
+        nargs="?",
+        const="",
+        metavar="SCHEDULE",
+        help="run a schedule now (its logical id, e.g. SweeperFunctionSweep, or its function's), print the "
+        "function's response and exit",
+    )
+    parser.add_argument(
+        "--rate-schedule-seconds",
+        type=float,
+        default=float(os.environ.get("LOCAL_RATE_SCHEDULE_SECONDS") or RATE_SCHEDULE_SECONDS),
+        help="how often rate(...) schedules fire locally (0: only on demand)",
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     state = StackState.load(Path(args.state) / "stack.json")
     if args.fire_schedule is not None:
-        return 0 if fire_schedule(state, args.fire_schedule or None, args.quiet) else 1
-    runner = Runner(state, args.concurrency, args.quiet)
+        return _fire_and_print(state, args.fire_schedule or None, args.quiet)
+    runner = Runner(state, args.concurrency, args.quiet, args.rate_schedule_seconds)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -603,6 +684,21 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     runner.stop()
     return 0
+
+
+def _fire_and_print(state: StackState, schedule_id: str | None, quiet: bool) -> int:
+    try:
+        schedule = state.schedule(schedule_id)
+    except KeyError as exc:
+        print(f"runner: {exc.args[0]}", file=sys.stderr)
+        return 2
+    print(f"runner: {schedule.logical_id} ({schedule.expression}) → {schedule.function}", file=sys.stderr, flush=True)
+    response = run_schedule(state, schedule.logical_id, quiet)
+    if response.get("ok"):
+        print(json.dumps(response.get("result"), indent=2, default=str))
+        return 0
+    print(f"{schedule.function} failed: {response.get('errorType')}: {response.get('errorMessage')}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

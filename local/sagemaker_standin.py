@@ -17,8 +17,8 @@ through EventBridge. Validation errors carry the codes the real services use: ``
 (runtime), ``ValidationException`` / ``ResourceInUse`` (control plane).
 
 ``python -m local.sagemaker_standin --config standin.json --port 4567``. Paths under ``/_local/``
-serve the local stack's tests (pausing an endpoint's capacity, ageing queued requests, the log of
-what ran); they are not SageMaker APIs.
+serve the local stack's tests and demo (pausing an endpoint's capacity, ageing queued requests,
+losing notifications, the log of what ran); they are not SageMaker APIs.
 """
 
 from __future__ import annotations
@@ -134,6 +134,57 @@ class Clock:
         return datetime.now(UTC)
 
 
+_DROP_FIELDS = frozenset({"count", "status", "inferenceId", "inputLocation", "inputKey"})
+
+
+@dataclass
+class DropRule:
+    """A fault switch (``/_local/notifications/drop``): the async notifications it matches are not
+    published, as if SNS had lost them; the output or failure object is written all the same.
+
+    Every given field must match: ``status`` (Completed / Failed / Expired), ``inference_id``,
+    ``input_location`` (``s3://bucket/key``) or ``input_key`` (the key alone). The rule drops the
+    next ``count`` notifications it matches, then goes.
+    """
+
+    count: int = 1
+    status: str | None = None
+    inference_id: str | None = None
+    input_location: str | None = None
+    input_key: str | None = None
+
+    @classmethod
+    def parse(cls, request: dict[str, Any]) -> DropRule:
+        unknown = set(request) - _DROP_FIELDS
+        if unknown:
+            raise ApiError(400, "ValidationError", f"unknown fields {sorted(unknown)}; expected {sorted(_DROP_FIELDS)}")
+        status = request.get("status")
+        if status not in (None, "Completed", "Failed", "Expired"):
+            raise ApiError(400, "ValidationError", f"status {status!r} is not Completed, Failed or Expired")
+        count = request.get("count", 1)
+        if not isinstance(count, int) or count < 1:
+            raise ApiError(400, "ValidationError", f"count {count!r} must be a positive integer")
+        return cls(count, status, request.get("inferenceId"), request.get("inputLocation"), request.get("inputKey"))
+
+    def matches(self, request: AsyncRequest, status: str) -> bool:
+        return (
+            (self.status is None or self.status == status)
+            and (self.inference_id is None or self.inference_id == request.inference_id)
+            and (self.input_location is None or self.input_location == request.input_location)
+            and (self.input_key is None or request.input_location.split("/", 3)[-1] == self.input_key)
+        )
+
+    def describe(self) -> dict[str, Any]:
+        fields = {
+            "count": self.count,
+            "status": self.status,
+            "inferenceId": self.inference_id,
+            "inputLocation": self.input_location,
+            "inputKey": self.input_key,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
+
+
 @dataclass
 class Endpoint:
     name: str
@@ -176,6 +227,7 @@ class StandIn:
         self.transforms_running = threading.Event()
         self.transforms_running.set()
         self.history: list[dict[str, Any]] = []  # what ran, for the tests' assertions
+        self.drops: list[DropRule] = []  # notifications to lose (/_local/notifications/drop)
         self.stopping = threading.Event()
         for endpoint in self.endpoints.values():
             for index in range(endpoint.concurrency):
@@ -400,7 +452,8 @@ class StandIn:
         message["eventSource"] = "aws:sagemaker"
         message["eventName"] = "InferenceResult"
         topic = endpoint.success_topic if status == "Completed" else endpoint.error_topic
-        if topic:
+        dropped = self._drop(request, status)
+        if topic and not dropped:
             self._publish(topic, message)
         self._log(
             "InvokeEndpointAsync",
@@ -409,7 +462,19 @@ class StandIn:
             status=status,
             message=message,
             topic=topic,
+            **({"dropped": True} if dropped else {}),
         )
+
+    def _drop(self, request: AsyncRequest, status: str) -> bool:
+        """Whether a fault switch loses this notification (and uses up one of its drops)."""
+        with self.lock:
+            for rule in self.drops:
+                if rule.matches(request, status):
+                    rule.count -= 1
+                    if rule.count == 0:
+                        self.drops.remove(rule)
+                    return True
+        return False
 
     def _publish(self, topic: str, message: dict[str, Any]) -> None:
         for attempt in range(5):
@@ -590,6 +655,10 @@ class StandIn:
     # ------------------------------------------------------------ transform execution
 
     def _run_job(self, name: str, inputs: list[tuple[str, str, str]]) -> None:
+        """Every input object in turn, as SageMaker does: an object that cannot be read or that the
+        model refuses fails the whole job with that object's reason (the first one), yet the job goes
+        on with the other objects and writes each output it completes ("a transform job continues to
+        process input files even if it fails to process one"); a failed object gets no output."""
         job = self.jobs[name]
         while not self.transforms_running.wait(0.1):
             if self.job_stop[name].is_set() or self.stopping.is_set():
@@ -726,6 +795,8 @@ class StandIn:
                 "TransformInput",
                 "TransformOutput",
                 "TransformResources",
+                "DataProcessing",
+                "ModelClientConfig",
             ):
                 if key in job:
                     detail[key] = job[key]
@@ -791,6 +862,10 @@ class StandInHandler(BaseHTTPRequestHandler):
             with standin.lock:
                 body = json.dumps(standin.history, default=str).encode()
             self._send(200, body, "application/json")
+        elif self.path == "/_local/notifications/drop":
+            with standin.lock:
+                body = json.dumps([rule.describe() for rule in standin.drops]).encode()
+            self._send(200, body, "application/json")
         else:
             self._send(404, b'{"Message": "not found"}', "application/json")
 
@@ -835,6 +910,14 @@ class StandInHandler(BaseHTTPRequestHandler):
                 standin.transforms_running.clear()
             else:
                 standin.transforms_running.set()
+        elif path == "/_local/notifications/drop":
+            # Lose the next matching notification(s) (see DropRule); the result object is still written.
+            rule = DropRule.parse(request)
+            with standin.lock:
+                standin.drops.append(rule)
+        elif path == "/_local/notifications/reset":
+            with standin.lock:
+                standin.drops.clear()
         elif match := re.match(r"^/_local/endpoints/([^/]+)/age$", path):
             # Age the requests queued now by ``seconds``, as if they had waited that long.
             endpoint = standin._endpoint(match.group(1))

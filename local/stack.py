@@ -8,7 +8,9 @@ Settings (environment variables of the same name override the defaults):
 ``LOCAL_AWS_PORT`` (4566), ``LOCAL_SAGEMAKER_PORT`` (4567), ``LOCAL_MODEL_PORT`` (8080),
 ``LOCAL_MODEL_URL`` (a model container of your own: the demo model is then not started),
 ``LOCAL_STACK_NAME`` (orchestrator-local), ``LOCAL_FUNCTION_CONCURRENCY`` (1), ``LOCAL_TEMPLATE``
-(template.yaml).
+(template.yaml), ``LOCAL_RATE_SCHEDULE_SECONDS`` (3: how often ``rate(…)`` schedules such as the
+sweeper's fire; 0: only on demand), ``LOCAL_PARAMETER_OVERRIDES`` (template parameters on top of
+``LOCAL_PARAMETERS``, as ``sam deploy --parameter-overrides`` takes them: ``Key=Value Key=Value``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from local.aws import HOST, TEST_CREDENTIALS, check_port_free, client_factory, wait_for_http
-from local.resources import Builder, Overrides, endpoint_config
+from local.resources import ALARMS_NOT_EVALUATED, Builder, Overrides, endpoint_config
 from local.state import StackState
 from local.template import REPO, TEMPLATE, Template
 
@@ -51,6 +54,7 @@ class StackConfig:
     overrides: Overrides = field(default_factory=Overrides)
     standin: dict[str, Any] = field(default_factory=dict)  # extra stand-in settings (async_concurrency …)
     concurrency: int = 1  # execution environments per function
+    rate_schedule_seconds: float = 3.0  # rate(...) schedules (the sweeper) fire this often; 0: on demand only
     verbose: bool = False
 
     @classmethod
@@ -65,6 +69,8 @@ class StackConfig:
             model_url=env.get("LOCAL_MODEL_URL") or None,
             template=Path(env.get("LOCAL_TEMPLATE") or TEMPLATE),
             concurrency=int(env.get("LOCAL_FUNCTION_CONCURRENCY", "1")),
+            rate_schedule_seconds=float(env.get("LOCAL_RATE_SCHEDULE_SECONDS") or 3.0),
+            parameters=parse_parameter_overrides(env.get("LOCAL_PARAMETER_OVERRIDES", "")),
         )
         for key, value in changes.items():
             setattr(config, key, value)
@@ -73,6 +79,17 @@ class StackConfig:
     @property
     def directory(self) -> Path:
         return self.state_dir or REPO / "local" / ".state" / self.stack_name
+
+
+def parse_parameter_overrides(text: str) -> dict[str, str]:
+    """``Key=Value Key=Value`` (sam's --parameter-overrides form) → a dict; a malformed pair is named."""
+    parameters: dict[str, str] = {}
+    for pair in text.split():
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"LOCAL_PARAMETER_OVERRIDES: {pair!r} is not Key=Value")
+        parameters[name] = value
+    return parameters
 
 
 class LocalStack:
@@ -152,7 +169,15 @@ class LocalStack:
             (self.directory / "runner.ready").unlink()
         self._spawn(
             "runner",
-            ["local.runner", "--state", str(self.directory), "--concurrency", str(self.config.concurrency)],
+            [
+                "local.runner",
+                "--state",
+                str(self.directory),
+                "--concurrency",
+                str(self.config.concurrency),
+                "--rate-schedule-seconds",
+                str(self.config.rate_schedule_seconds),
+            ],
         )
         if wait:
             self._wait_runner()
@@ -165,9 +190,35 @@ class LocalStack:
             process.wait(10)
 
     def fire_schedule(self, schedule_id: str | None = None) -> bool:
-        from local.runner import fire_schedule
+        """Run a schedule now (its logical id, name, or its function's logical id): True if it succeeded."""
+        return bool(self.run_schedule(schedule_id).get("ok"))
 
-        return fire_schedule(self.state, schedule_id, quiet=not self.config.verbose)
+    def run_schedule(self, schedule_id: str | None = None) -> dict[str, Any]:
+        """Run a schedule now and return its function's response (``ok``, ``result`` or the error)."""
+        from local.runner import run_schedule
+
+        return run_schedule(self.state, schedule_id, quiet=not self.config.verbose)
+
+    def alarms(self) -> list[dict[str, Any]]:
+        """The template's alarms as moto holds them: logical id, name, state, reason (moto evaluates none)."""
+        names = {self.state.physical(lid): lid for lid in self.state.of_type("AWS::CloudWatch::Alarm")}
+        names |= {self.state.physical(lid): lid for lid in self.state.of_type("AWS::CloudWatch::CompositeAlarm")}
+        found: list[dict[str, Any]] = []
+        if not names:
+            return found
+        pages = self.client("cloudwatch").get_paginator("describe_alarms")
+        for page in pages.paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+            for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
+                if alarm["AlarmName"] in names:
+                    found.append(
+                        {
+                            "logical_id": names[alarm["AlarmName"]],
+                            "name": alarm["AlarmName"],
+                            "state": alarm["StateValue"],
+                            "reason": alarm.get("StateReason", ""),
+                        }
+                    )
+        return sorted(found, key=lambda a: str(a["logical_id"]))
 
     # ------------------------------------------------------------ helpers for callers
 
@@ -270,6 +321,7 @@ def describe(stack: LocalStack) -> str:
         f"  input bucket        s3://{stack.bucket}/{prefix}",
         f"  tracker table       {stack.table}",
         f"  logs                {stack.directory / 'logs'}",
+        *(f"  parameter           {k}={v}" for k, v in stack.config.parameters.items()),
         *(f"  override            {line}" for line in overrides),
         "",
         "Drop a file and watch it flow:",
@@ -279,16 +331,56 @@ def describe(stack: LocalStack) -> str:
         f"  {env} aws --endpoint-url {stack.aws_endpoint} s3 ls --recursive s3://{stack.bucket}/",
     ]
     if state.schedules:
-        lines.append(f"Run the nightly schedule now:  python -m local.runner --state {stack.directory} --fire-schedule")
+        lines += ["", f"Schedules (run one now and print its function's response, from {REPO}):"]
+        for schedule in sorted(state.schedules.values(), key=lambda s: s.logical_id):
+            if schedule.is_rate and stack.config.rate_schedule_seconds > 0:
+                when = f"{schedule.expression}; here every {stack.config.rate_schedule_seconds:g} s by itself"
+            else:
+                when = f"{schedule.expression}; here on demand"
+            lines.append(f"  {fire_command(stack, schedule.logical_id)}   # {schedule.function}: {when}")
+        lines.append(f"  each run, on its own or on demand: {stack.log_path('schedules')}")
+    lines += ["", *alarm_lines(stack)]
     lines.append("Ctrl-C stops the stack.")
     return "\n".join(lines)
+
+
+def fire_command(stack: LocalStack, schedule_id: str) -> str:
+    """The command that runs a schedule now, as a user types it from the repository root."""
+    python = Path(sys.executable)
+    shown = os.path.relpath(python, REPO) if python.is_relative_to(REPO) else str(python)
+    return f"{shown} -m local.runner --state {stack.directory} --fire-schedule {schedule_id}"
+
+
+def alarm_lines(stack: LocalStack) -> list[str]:
+    """The alarms' states as moto reports them, and why they say little offline."""
+    try:
+        alarms = stack.alarms()
+    except Exception as exc:  # noqa: BLE001 - a summary line, not a failure
+        return [f"Alarms: could not be listed ({exc})"]
+    if not alarms:
+        return []
+    by_state: dict[str, list[str]] = {}
+    for alarm in alarms:
+        by_state.setdefault(str(alarm["state"]), []).append(str(alarm["logical_id"]))
+    lines = [f"Alarms: {len(alarms)} created in moto from template.yaml, with the state moto reports:"]
+    for state, names in sorted(by_state.items()):
+        lines += textwrap.wrap(
+            ", ".join(names), width=110, initial_indent=f"  {state:<17} ", subsequent_indent=" " * 20
+        )
+    lines += textwrap.wrap(f"Not evaluated offline: {ALARMS_NOT_EVALUATED}.", width=110, initial_indent="  ",
+                           subsequent_indent="  ")  # fmt: skip
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="run the local stack until Ctrl-C")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    stack = LocalStack(StackConfig.from_env(verbose=args.verbose))
+    try:
+        stack = LocalStack(StackConfig.from_env(verbose=args.verbose))
+    except ValueError as exc:
+        print(f"local stack: {exc}", file=sys.stderr)
+        return 1
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -302,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     from local.observe import tracker_items
 
     seen: dict[str, str] = {}
+    alarm_states = {str(a["logical_id"]): str(a["state"]) for a in stack.alarms()}
     try:
         while not stop.wait(1):
             for name, process in list(stack.processes.items()):
@@ -314,7 +407,13 @@ def main(argv: list[str] | None = None) -> int:
                     if seen.get(request) != status:
                         seen[request] = status
                         detail = item.get("output_location") if status == "SUCCEEDED" else item.get("failure_reason")
+                        if item.get("resolved_by"):
+                            detail = f"(resolved by the {item['resolved_by']}) {detail or ''}"
                         print(f"  {item.get('key')}  {item.get('mode') or '-'}  {status}  {detail or ''}", flush=True)
+                for alarm in stack.alarms():  # moto changes a state only when told (set-alarm-state)
+                    if alarm_states.get(str(alarm["logical_id"])) != alarm["state"]:
+                        alarm_states[str(alarm["logical_id"])] = str(alarm["state"])
+                        print(f"  alarm {alarm['logical_id']}: {alarm['state']} ({alarm['reason']})", flush=True)
     finally:
         stack.stop()
     return 0

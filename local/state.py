@@ -60,6 +60,13 @@ class ScheduleSpec:
     expression: str
     function: str  # logical id
     input: str | None
+    state: str = "ENABLED"
+
+    @property
+    def is_rate(self) -> bool:
+        """``rate(…)`` schedules run by themselves on the local stack's compressed clock (local.runner);
+        ``cron(…)`` ones (a time of day) run on demand."""
+        return self.expression.startswith("rate(")
 
 
 @dataclass
@@ -92,6 +99,18 @@ class StackState:
 
     def of_type(self, kind: str) -> list[str]:
         return [logical_id for logical_id, info in self.resources.items() if info["type"] == kind]
+
+    def schedule(self, name: str | None = None) -> ScheduleSpec:
+        """A schedule by its logical id (``SweeperFunctionSweep``), its physical name, or the logical id of
+        the function it runs (``SweeperFunction``); ``None`` only when there is one."""
+        if name is None:
+            if len(self.schedules) == 1:
+                return next(iter(self.schedules.values()))
+            raise KeyError(f"several schedules: name one of {', '.join(sorted(self.schedules))}")
+        for schedule in self.schedules.values():
+            if name in (schedule.logical_id, schedule.name, schedule.function):
+                return schedule
+        raise KeyError(f"no schedule {name!r}: name one of {', '.join(sorted(self.schedules)) or '(none)'}")
 
     def mapping_for(self, function: str) -> EventSourceMapping:
         for mapping in self.event_source_mappings:

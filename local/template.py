@@ -112,6 +112,9 @@ _ARN_PATTERNS = {
     "AWS::Events::Rule": "arn:{p}:events:{r}:{a}:rule/{name}",
     "AWS::Scheduler::Schedule": "arn:{p}:scheduler:{r}:{a}:schedule/default/{name}",
     "AWS::Logs::LogGroup": "arn:{p}:logs:{r}:{a}:log-group:{name}:*",
+    "AWS::CloudWatch::Alarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{name}",
+    "AWS::CloudWatch::CompositeAlarm": "arn:{p}:cloudwatch:{r}:{a}:alarm:{name}",
+    "AWS::CloudWatch::Dashboard": "arn:{p}:cloudwatch::{a}:dashboard/{name}",
 }
 _NAME_PROPERTY = {
     "AWS::SQS::Queue": "QueueName",
@@ -123,6 +126,9 @@ _NAME_PROPERTY = {
     "AWS::Events::Rule": "Name",
     "AWS::Scheduler::Schedule": "Name",
     "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::CompositeAlarm": "AlarmName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
 }
 
 

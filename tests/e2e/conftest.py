@@ -3,7 +3,13 @@
 One stack serves every test: each test works under keys of its own, and asserts on the tracker
 items, S3 objects and topic messages of its own requests. The overrides shorten the timeouts a
 test would otherwise wait minutes for (visibility timeouts, and with them the function timeouts
-and the router's claim timeout, keeping the template's order: timeout < claim < visibility).
+and the router's claim timeout, keeping the template's order: timeout < claim < visibility), and,
+through template parameters as a deployment would set them, the async deadline: RequestTTLSeconds
+60 (SageMaker's minimum) + InvocationTimeoutSeconds 5 + DeadlineGraceSeconds 0.
+
+One scenario is shared too (:func:`lost_notifications`): two files whose notification the
+SageMaker stand-in loses, started with the first test that drives files, so that their 65 s
+deadline runs out while the other tests run; ``test_sweeper.py`` asserts how the sweeper resolved them.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -36,6 +43,9 @@ E2E_OVERRIDES = Overrides(
     # The router starts a record only with its worst case left (108 s): with a 5 s timeout, 2 s here.
     environment={"RouterFunction": {"CLAIM_TIMEOUT_SECONDS": "6", "ROUTER_RECORD_BUDGET_MS": "2000"}},
 )
+E2E_PARAMETERS = {"RequestTTLSeconds": "60", "InvocationTimeoutSeconds": "5", "DeadlineGraceSeconds": "0"}
+# The sweeper's rate(5 minutes), compressed: how often it runs by itself on the e2e stack.
+SWEEP_SECONDS = 3.0
 # Deadlines for what the tests wait on: generous (a slow machine only makes them wait longer).
 WAIT = 90
 
@@ -55,6 +65,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         model_port=model_port,
         state_dir=tmp_path_factory.mktemp("local-stack"),
         overrides=E2E_OVERRIDES,
+        parameters=dict(E2E_PARAMETERS),
+        rate_schedule_seconds=SWEEP_SECONDS,
     )
     with LocalStack(config) as running:
         yield running
@@ -175,8 +187,35 @@ class Flow:
         return json.dumps({"Records": [record]})
 
 
+@dataclass(frozen=True)
+class LostNotifications:
+    """Files whose notification the stand-in lost (its fault switch), with the result object written."""
+
+    flow: Flow
+    success_key: str  # scored: the output object exists, the Completed notification is lost
+    failure_key: str  # rejected by the model (400): the failure object exists, the Failed notification is lost
+
+
+@pytest.fixture(scope="package")
+def lost_notifications(stack: LocalStack, subscriber: Subscriber) -> LostNotifications:
+    """Started by the first test that drives files: the sweeper resolves them at their deadline, 65 s
+    after submission, while the rest of the tier runs."""
+    flow = Flow(stack, subscriber, "lost-notifications")
+    success_key, failure_key = flow.key("scored.csv"), flow.key("rejected.csv")
+    stack.standin(
+        "/_local/notifications/drop",
+        {"inputLocation": f"s3://{stack.bucket}/{success_key}", "status": "Completed"},
+    )
+    stack.standin("/_local/notifications/drop", {"inputKey": failure_key, "status": "Failed"})
+    flow.put("scored.csv", csv_rows(6))
+    flow.put("rejected.csv", "1,2,3\n1,two,3\n")
+    return LostNotifications(flow, success_key, failure_key)
+
+
 @pytest.fixture
-def flow(stack: LocalStack, subscriber: Subscriber, request: pytest.FixtureRequest) -> Flow:
+def flow(
+    stack: LocalStack, subscriber: Subscriber, lost_notifications: LostNotifications, request: pytest.FixtureRequest
+) -> Flow:
     return Flow(stack, subscriber, request.node.name)
 
 

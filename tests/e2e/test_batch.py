@@ -81,7 +81,7 @@ def test_nightly_files_wait_for_the_schedule_then_share_one_job(flow: Flow, nigh
     # job's minutes of start-up guarantee: the stand-in's would otherwise finish while it is marking)
     nightly.standin("/_local/transform/pause", {})
     try:
-        assert nightly.fire_schedule()
+        assert nightly.fire_schedule("NightlyFunction")
     finally:
         nightly.standin("/_local/transform/resume", {})
 

@@ -61,15 +61,14 @@ def test_a_redelivered_result_message_is_acknowledged_and_ignored(flow: Flow) ->
     assert not [m for m in dlq.get("Messages", []) if item["request_id"] in m["Body"]]
 
 
-def test_a_poison_message_reaches_the_dlq_after_max_receive_count_tries(flow: Flow) -> None:
-    # Given a result for a request the tracker has never seen (it cannot be recorded, ever)
-    body = json.dumps(
+def _result(flow: Flow, status: str, endpoint: str) -> str:
+    return json.dumps(
         {
             "awsRegion": "us-east-1",
             "eventTime": "2026-11-28T21:14:09.873Z",
             "receivedTime": "2026-11-28T21:14:06.012Z",
-            "invocationStatus": "Completed",
-            "requestParameters": {"inputLocation": "s3://elsewhere/x.csv"},
+            "invocationStatus": status,
+            "requestParameters": {"endpointName": endpoint, "inputLocation": "s3://elsewhere/x.csv"},
             "responseParameters": {"outputLocation": "s3://elsewhere/x.out"},
             "inferenceId": f"unknown-{flow.tag}",
             "eventVersion": "1.0",
@@ -77,6 +76,33 @@ def test_a_poison_message_reaches_the_dlq_after_max_receive_count_tries(flow: Fl
             "eventName": "InferenceResult",
         }
     )
+
+
+def _in_dlq(flow: Flow, body: str) -> list[dict]:
+    response = flow.sqs.receive_message(
+        QueueUrl=flow.queue_url("TrackerDLQ"), MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+    )
+    return [m for m in response.get("Messages", []) if m["Body"] == body]
+
+
+def test_a_result_that_is_not_this_stacks_is_acknowledged_not_retried(flow: Flow) -> None:
+    # Given results the tracker cannot record: another endpoint's, and one for a request it never saw
+    endpoint = flow.stack.state.parameters["AsyncEndpointName"]
+    bodies = [_result(flow, "Completed", "someone-elses-endpoint"), _result(flow, "Completed", endpoint)]
+
+    # When they reach the tracker queue
+    for body in bodies:
+        flow.send("TrackerQueue", body)
+    flow.queue_idle("TrackerQueue")
+
+    # Then both are acknowledged at once (counted as UnknownNotifications), nothing written, nothing in the DLQ
+    assert not flow.items(f"unknown-{flow.tag}")
+    assert not [m for body in bodies for m in _in_dlq(flow, body)]
+
+
+def test_a_poison_message_reaches_the_dlq_after_max_receive_count_tries(flow: Flow) -> None:
+    # Given a result message that cannot be read (an invocationStatus SageMaker never sends)
+    body = _result(flow, "Exploded", flow.stack.state.parameters["AsyncEndpointName"])
     redrive = json.loads(
         flow.sqs.get_queue_attributes(QueueUrl=flow.queue_url("TrackerQueue"), AttributeNames=["RedrivePolicy"])[
             "Attributes"

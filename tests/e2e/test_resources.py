@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from local.resources import CREATORS, OUT_OF_SCOPE, PLAYED, coverage
+from local.resources import CREATORS, OUT_OF_SCOPE, PLAYED, Builder, coverage
 from local.stack import LOCAL_PARAMETERS, LocalStack
 from local.template import Template
 
@@ -68,7 +68,7 @@ def test_the_tracker_table_has_its_indexes_and_ttl(stack: LocalStack) -> None:
     table = dynamodb.describe_table(TableName=stack.table)["Table"]
     indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in table["GlobalSecondaryIndexes"]}
     assert indexes["ByObject"] == ["object_uri", "created_at"]
-    assert indexes["ByStatus"] == ["status", "status_since"]
+    assert indexes["InFlight"] == ["inflight", "deadline_at"]
     ttl = dynamodb.describe_time_to_live(TableName=stack.table)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
 
@@ -95,3 +95,72 @@ def test_a_port_in_use_is_named_in_the_error(stack: LocalStack) -> None:
 
     with pytest.raises(PortInUseError, match=f"port {stack.config.aws_port} .*LOCAL_AWS_PORT"):
         check_port_free(stack.config.aws_port, "LOCAL_AWS_PORT")
+
+
+def test_alarms_are_created_in_moto_as_the_template_declares_them(stack: LocalStack) -> None:
+    # The template as the stack resolved it (same stack name and parameters, hence the same names)
+    template = Template.load(
+        stack_name=stack.config.stack_name,
+        region=stack.config.region,
+        parameters=stack.config.parameters,
+        aws_endpoint=stack.aws_endpoint,
+        defaults=LOCAL_PARAMETERS,
+    )
+    declared = {r.logical_id: template.resolve(r.properties) for r in template.resources()}
+    alarms = {lid: props for lid, props in declared.items() if stack.state.resources[lid]["type"].endswith("::Alarm")}
+    assert alarms, "template.yaml declares no alarm"
+    held = {
+        a["AlarmName"]: a
+        for page in stack.client("cloudwatch").get_paginator("describe_alarms").paginate()
+        for a in page["MetricAlarms"]
+    }
+    for logical_id, props in alarms.items():
+        alarm = held[stack.state.physical(logical_id)]
+        assert alarm["AlarmArn"] == stack.state.attribute(logical_id, "Arn")
+        assert (alarm["ComparisonOperator"], alarm["EvaluationPeriods"]) == (
+            props["ComparisonOperator"],
+            int(props["EvaluationPeriods"]),
+        ), logical_id
+        assert alarm["AlarmActions"] == [stack.state.physical("AlarmTopic")], logical_id
+        if "MetricName" in props:
+            assert (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]) == (
+                props["Namespace"],
+                props["MetricName"],
+                props["Dimensions"],
+            ), logical_id
+        else:  # metric math
+            assert [q["Id"] for q in alarm["Metrics"]] == [q["Id"] for q in props["Metrics"]], logical_id
+    # moto evaluates none of them: what the stack summary says
+    assert {alarm["state"] for alarm in stack.alarms()} == {"OK"}
+
+
+def test_the_dashboard_and_the_alarm_topic_key_are_created(stack: LocalStack) -> None:
+    cloudwatch = stack.client("cloudwatch")
+    [dashboard] = stack.state.of_type("AWS::CloudWatch::Dashboard")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=stack.state.physical(dashboard))["DashboardBody"])
+    # (the body's Fn::Sub resolved to the ARNs of alarms the stack created)
+    shown = {arn for widget in body["widgets"] if widget["type"] == "alarm" for arn in widget["properties"]["alarms"]}
+    created = {a["AlarmArn"] for a in cloudwatch.describe_alarms(MaxRecords=100)["MetricAlarms"]}
+    assert shown and shown <= created
+    [key] = stack.state.of_type("AWS::KMS::Key")
+    topic = stack.client("sns").get_topic_attributes(TopicArn=stack.state.physical("AlarmTopic"))["Attributes"]
+    assert topic["KmsMasterKeyId"] == stack.state.physical(key)
+    assert stack.client("kms").describe_key(KeyId=stack.state.physical(key))["KeyMetadata"]["Enabled"]
+
+
+def test_an_email_subscription_is_listed_as_not_created_with_its_reason(stack: LocalStack) -> None:
+    # Given the template with an alarm e-mail address, built into the e2e moto under another stack name
+    template = Template.load(
+        stack_name="email-check",
+        region=stack.config.region,
+        parameters={"AlarmEmail": "ops@example.com"},
+        aws_endpoint=stack.aws_endpoint,
+        defaults=LOCAL_PARAMETERS,
+    )
+    state = Builder(template, stack.client).build(sagemaker_endpoint=stack.sagemaker_endpoint, model_url="")
+
+    # Then the subscription is not created (nothing delivers e-mail offline), and says so
+    assert "nothing delivers email offline" in state.not_created["AlarmEmailSubscription"]
+    topic = state.physical("AlarmTopic")
+    subscriptions = stack.client("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [s for s in subscriptions if s["Protocol"] == "email"] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,34 @@ def test_an_expired_notification_has_the_documented_format(flow: Flow) -> None:
     message = flow.messages(item["request_id"])[0].message
 
     assert_same_shape(message, sample("sns-async-expired.json"))
+
+
+def test_the_fault_switch_loses_the_next_matching_notification_only(flow: Flow) -> None:
+    endpoint = flow.stack.state.parameters["AsyncEndpointName"]
+    # Given a switch that loses the next Expired notification (and a rule it refuses)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        flow.stack.standin("/_local/notifications/drop", {"status": "Lost"})
+    assert refused.value.code == 400
+    flow.stack.standin("/_local/notifications/drop", {"status": "Expired", "count": 1})
+    expiry_rule = {"count": 1, "status": "Expired"}
+    assert expiry_rule in flow.stack.standin("/_local/notifications/drop")
+
+    # When a request expires in the endpoint's queue
+    flow.stack.standin(f"/_local/endpoints/{endpoint}/pause", {})
+    try:
+        key = flow.put("lost-expiry.csv", csv_rows(1))
+        item = flow.wait_status(key, "SUBMITTED")
+        flow.stack.standin(f"/_local/endpoints/{endpoint}/age", {"seconds": 10**6})
+        [run] = wait_for(lambda: flow.history(item["request_id"]), WAIT, what="the expiry")
+    finally:
+        flow.stack.standin(f"/_local/endpoints/{endpoint}/resume", {})
+
+    # Then its notification was not published (the switch is used up); the request waits for the sweeper
+    assert (run["status"], run["dropped"]) == ("Expired", True)
+    assert expiry_rule not in flow.stack.standin("/_local/notifications/drop")
+    time.sleep(1.0)
+    assert flow.subscriber.messages(item["request_id"]) == []
+    assert flow.item(key)["status"] == "SUBMITTED"
 
 
 def test_invoke_endpoint_async_answers_like_sagemaker(flow: Flow) -> None:

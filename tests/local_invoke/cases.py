@@ -103,6 +103,13 @@ _LATE = "incoming/nightly/late.csv"
 LATE_FILE = S3Object(INPUT_BUCKET, _LATE, 1024, request_id(INPUT_BUCKET, _LATE, "n3", None))
 # The per-file job of the sample over 1 GB, as the router names it.
 BIG_FILE = s3_objects(load("s3-put-over-1gb.json"))[0]
+# Requests the sweeper finds overdue (its tick's event carries only the time; it reads its own clock):
+# one scored by the endpoint whose success notification was lost (the output object is there), one
+# the router claimed and never confirmed.
+_LOST, _UNROUTED = "incoming/lost/scored.csv", "incoming/lost/unrouted.csv"
+LOST_RESULT = S3Object(INPUT_BUCKET, _LOST, 1024, request_id(INPUT_BUCKET, _LOST, "l1", None))
+LOST_OUTPUT = f"s3://{INPUT_BUCKET}/{OUTPUT_PREFIX}async/lost-scored.out"
+NOT_ROUTED = S3Object(INPUT_BUCKET, _UNROUTED, 1024, request_id(INPUT_BUCKET, _UNROUTED, "l2", None))
 
 
 def shared_objects() -> dict[str, dict[str, bytes]]:
@@ -118,6 +125,7 @@ def shared_objects() -> dict[str, dict[str, bytes]]:
     night[manifest_key.removesuffix("manifest.json") + "requests.txt"] = "".join(
         f"{f.request_id}\n" for f in NIGHT_FILES
     ).encode()
+    night[LOST_OUTPUT.removeprefix(f"s3://{INPUT_BUCKET}/")] = b"0.42\n"
     return objects
 
 
@@ -383,6 +391,32 @@ def job_result(status: Status, files: list[S3Object], *, already_done: bool = Fa
     return check
 
 
+def night_retried(outcome: Outcome) -> None:
+    """A failed night's job whose files have no output (before: every file FAILED with the job's reason):
+    nothing is announced; the files go to two retry jobs of the night (halves), SUBMITTED to them."""
+    detail = outcome.event["detail"]
+    name = detail["TransformJobName"]
+    assert outcome.response == {
+        "jobName": name,
+        "status": "Failed",
+        "files": len(NIGHT_FILES),
+        "published": 0,
+        "recorded": 0,
+        "alreadyDone": 0,
+        "withOutput": 0,
+        "retried": len(NIGHT_FILES),
+        "retryJobs": 2,
+    }
+    effects = outcome.effects
+    assert effects.success == effects.error == []
+    retries = {job for job in effects.transform_jobs if job.startswith(f"{name}-x")}
+    assert len(retries) == 2
+    for obj in NIGHT_FILES:
+        item = effects.item(obj.request_id)
+        assert item["status"] == Status.SUBMITTED.value and item["job_name"] in retries
+        assert item["output_location"] == batch_output(effects.transform_jobs[item["job_name"]].output_path, obj.key)
+
+
 def job_started(outcome: Outcome) -> None:
     """A per-file job in progress: its file moves to IN_PROGRESS; nothing is announced."""
     detail = outcome.event["detail"]
@@ -391,6 +425,61 @@ def job_started(outcome: Outcome) -> None:
     assert (item["status"], item["job_name"]) == (Status.IN_PROGRESS.value, detail["TransformJobName"])
     assert item["sagemaker_received_at"] == timeutil.iso(timeutil.parse(detail["CreationTime"]))
     assert outcome.effects.success == outcome.effects.error == []
+
+
+# ----------------------------------------------------------------------------------------- sweeper
+
+
+def overdue_requests(account: Account, _: dict[str, Any]) -> None:
+    """Two hours ago: the lost result SUBMITTED (deadline 65 s later), the unrouted file claimed."""
+    then = timeutil.iso(timeutil.now() - timedelta(hours=2))
+    adapter = received(account, LOST_RESULT, "async", then)
+    fields = {
+        "endpoint_name": declared_value("ASYNC_ENDPOINT_NAME"),
+        "output_location": LOST_OUTPUT,
+        "failure_location": f"s3://{INPUT_BUCKET}/{OUTPUT_PREFIX}async-failures/lost-scored-error.out",
+        "submitted_at": then,
+        "deadline_at": timeutil.iso(timeutil.parse(then) + timedelta(seconds=65)),
+    }
+    assert adapter.confirm(LOST_RESULT.request_id, Status.SUBMITTED, fields)
+    received(account, NOT_ROUTED, "async", then)
+
+
+def swept(outcome: Outcome) -> None:
+    """Both resolved from ground truth and announced once each, with ``resolvedBy: sweeper``: the lost
+    result SUCCEEDED from its output object, the unrouted file FAILED "not routed"."""
+    response = dict(outcome.response)
+    assert timeutil.parse(response.pop("now"))
+    assert response == {
+        "overdue": 2,
+        "resolved": {"SUCCEEDED": 1, "FAILED": 1},
+        "deadlinesMoved": 0,
+        "announcedFromOutbox": 0,
+        "overtakenByResults": 0,
+        "errors": 0,
+        "stoppedEarly": False,
+    }
+    effects = outcome.effects
+    scored = effects.item(LOST_RESULT.request_id)
+    assert (scored["status"], scored["resolved_by"], scored["output_location"]) == ("SUCCEEDED", "sweeper", LOST_OUTPUT)
+    assert "inflight" not in scored and "deadline_at" not in scored  # out of the in-flight index and the outbox
+    unrouted = effects.item(NOT_ROUTED.request_id)
+    assert (unrouted["status"], unrouted["resolved_by"]) == ("FAILED", "sweeper")
+    assert unrouted["failure_reason"].startswith("not routed:")
+    [success], [error] = effects.success, effects.error
+    assert (success["inferenceId"], success["invocationStatus"], success["resolvedBy"]) == (
+        LOST_RESULT.request_id,
+        "Completed",
+        "sweeper",
+    )
+    assert success["eventSource"] == EVENT_SOURCE
+    assert success["responseParameters"]["outputLocation"] == LOST_OUTPUT
+    assert (error["inferenceId"], error["invocationStatus"], error["resolvedBy"]) == (
+        NOT_ROUTED.request_id,
+        "Failed",
+        "sweeper",
+    )
+    assert error["failureReason"] == unrouted["failure_reason"]
 
 
 # ----------------------------------------------------------------------------------------- pairs
@@ -449,7 +538,7 @@ CASES = [
     Case(
         "BatchResultFunction",
         "transform-state-failed.json",
-        job_result(Status.FAILED, NIGHT_FILES),
+        night_retried,
         prepare=night_submitted,
     ),
     Case("BatchResultFunction", "transform-state-inprogress.json", job_started, prepare=big_file_in_job),
@@ -459,4 +548,5 @@ CASES = [
         job_result(Status.STOPPED, [BIG_FILE]),
         prepare=big_file_in_job,
     ),
+    Case("SweeperFunction", "schedule-sweeper.json", swept, prepare=overdue_requests),
 ]

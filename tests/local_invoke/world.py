@@ -152,7 +152,10 @@ class Account:
                 manifest_uri=manifest_uri,
                 output_path=job["TransformOutput"]["S3OutputPath"],
                 manifest=json.loads(manifest) if manifest else None,
-                roster=roster.split() if roster is not None else None,
+                # One "<request id> <job sequence>" line per file (a bare id in rosters written before).
+                roster=[line.split()[0] for line in roster.splitlines() if line.strip()]
+                if roster is not None
+                else None,
             )
         return jobs
 
