@@ -12,10 +12,11 @@ export SAM_CLI_TELEMETRY := 0
 .PHONY: venv test lint unit integration template local-invoke e2e build demo stack invoke-image bench clean fmt
 
 venv: $(STAMP)
-$(STAMP): requirements-dev.txt layers/orchestrator/requirements.txt
+$(STAMP): requirements-dev.txt layers/orchestrator/requirements.txt pyproject.toml
 	@test -x $(PY) || $$(scripts/find-python313) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .   # the sio command (cli/sio); its dependencies are pinned above
 	@touch $@
 
 lint: venv

@@ -21,6 +21,7 @@ from tests.support.transform import TransformStandIn, batch_env, read_manifest, 
 
 NIGHT = "sio-nightly-2026-11-28"  # events/schedule-nightly.json: scheduledTime 2026-11-28T02:00:00Z
 EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+MALFORMED = b"malformed,,\n\x00\n"  # the stand-in's model refuses it (tests/support/transform.py)
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +36,8 @@ def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def transform(interceptor) -> TransformStandIn:
-    return TransformStandIn().attach(interceptor)
+def transform(interceptor, aws) -> TransformStandIn:
+    return TransformStandIn(aws.client("s3")).attach(interceptor)
 
 
 @pytest.fixture
@@ -60,10 +61,11 @@ def s3(aws) -> Any:
 def schedule(route, upload, clock, item_for_key) -> Callable[..., list[str]]:
     """Upload files under the nightly prefix at ``when`` and route them; returns their request ids."""
 
-    def put(*names: str, when: datetime = EVENING) -> list[str]:
+    def put(*names: str, when: datetime = EVENING, body: bytes | None = None) -> list[str]:
         clock.moment = when
         keys = [f"incoming/nightly/{name}" for name in names]
-        assert failed_ids(route(sqs_event(*(upload(key) for key in keys)))) == []
+        records = [upload(key) if body is None else upload(key, body) for key in keys]
+        assert failed_ids(route(sqs_event(*records))) == []
         return [item_for_key(key)["request_id"] for key in keys]
 
     return put
@@ -93,6 +95,7 @@ def test_files_under_the_nightly_prefix_are_scheduled_and_not_invoked(route, upl
 
 
 def test_night_starts_one_job_over_its_files_and_marks_each_submitted(schedule, nightly, transform, item, s3, stack):
+    """The roster names each file with its job sequence (1: its first job), and each item the night."""
     ids = schedule("a.csv", "b.csv", "sub dir/c.csv")
     summary = nightly(load_event("schedule-nightly"))
 
@@ -106,11 +109,16 @@ def test_night_starts_one_job_over_its_files_and_marks_each_submitted(schedule, 
         "incoming/nightly/sub dir/c.csv",
     ]
     roster = job.manifest_uri.removesuffix("manifest.json") + "requests.txt"
-    assert sorted(read_text(s3, roster).split()) == sorted(ids)
+    assert sorted(line.split() for line in read_text(s3, roster).splitlines()) == sorted([i, "1"] for i in ids)
     assert job.request["TransformInput"]["ContentType"] == "text/csv"
     for request_id in ids:
         record = item(request_id)
-        assert (record["status"], record["job_name"]) == ("SUBMITTED", NIGHT)
+        assert (record["status"], record["job_name"], record["job_seq"], record["night"]) == (
+            "SUBMITTED",
+            NIGHT,
+            1,
+            "2026-11-28",
+        )
         assert record["output_location"] == f"{job.output_path}/{record['key']}.out"
     assert summary == {"date": "2026-11-28", "jobName": NIGHT, "jobCreated": True, "files": 3, "markedSubmitted": 3}
 
@@ -249,25 +257,31 @@ def test_event_without_a_scheduled_time_is_refused(nightly):
 # ---------------------------------------------------------------- the night's result
 
 
-def test_failed_night_fails_every_file_with_sagemakers_reason(schedule, nightly, finish, transform, item, published):
+def test_failed_night_announces_nothing_yet_and_retries_its_files_without_output_in_halves(
+    schedule, nightly, finish, transform, item, published
+):
+    """Given a night whose job failed before writing any output (before: every file FAILED with the
+    job's reason; now a job failure is not a file's failure), When its state change is handled, Then
+    nothing is announced, the files go to two retry jobs of the night (SUBMITTED, new job names and
+    deadlines), and once those run every good file SUCCEEDS."""
     ids = schedule("a.csv", "b.csv", "c.csv")
     nightly(load_event("schedule-nightly"))
     summary = finish(transform.finish(NIGHT, "Failed", "ClientError: See job logs for more information"))
 
-    messages = published("error")
-    assert sorted(m["inferenceId"] for m in messages) == sorted(ids)
-    for message in messages:
-        assert message["invocationStatus"] == "Failed"
-        assert (message["mode"], message["jobName"]) == ("nightly", NIGHT)
-        assert message["failureReason"] == "ClientError: See job logs for more information"
-        assert "outputLocation" not in message["responseParameters"]
+    assert published("error") == [] and published("success") == []
+    retries = sorted(set(transform.jobs) - {NIGHT})
+    assert len(retries) == 2 and all(name.startswith(f"{NIGHT}-x") and len(name) == len(NIGHT) + 8 for name in retries)
     for request_id in ids:
         record = item(request_id)
-        assert (record["status"], record["failure_reason"]) == (
-            "FAILED",
-            "ClientError: See job logs for more information",
-        )
-    assert summary["recorded"] == 3
+        assert (record["status"], record["job_seq"]) == ("SUBMITTED", 2)
+        assert record["job_name"] in retries and "failure_reason" not in record
+        assert record["inflight"].startswith("SUBMITTED#") and record["deadline_at"] > record["submitted_at"]
+        assert record["output_location"].startswith(transform.jobs[record["job_name"]].output_path)
+    assert (summary["retried"], summary["retryJobs"], summary["published"]) == (3, 2, 0)
+
+    transform.run_all(finish)
+    assert {item(i)["status"] for i in ids} == {"SUCCEEDED"}
+    assert sorted(m["inferenceId"] for m in published("success")) == sorted(ids)
 
 
 def test_stopped_night_stops_every_file(schedule, nightly, finish, transform, item, published):
@@ -318,14 +332,25 @@ def test_duplicate_event_in_epoch_millis_changes_nothing(schedule, nightly, fini
 # ---------------------------------------------------------------- re-running a failed night
 
 
+def fail_alone(schedule, nightly, finish, transform, *names: str) -> list[str]:
+    """Files the model refuses, scheduled and scored until each one FAILED alone in a retry job."""
+    ids = schedule(*names, body=MALFORMED)
+    nightly(load_event("schedule-nightly"))
+    transform.run_all(finish)
+    return ids
+
+
 def test_rerun_scores_the_failed_files_in_a_new_job_and_ignores_the_old_jobs_late_events(
     schedule, nightly, finish, transform, item, published, s3
 ):
-    ids = schedule("a.csv", "b.csv")
-    nightly(load_event("schedule-nightly"))
-    failed = transform.finish(NIGHT, "Failed", "AlgorithmError: out of memory")
-    finish(failed)
+    """Given a night whose files each FAILED alone (the model refused them) and a model fixed since,
+    When the night is re-run, Then its failed files are scored in job -r1, and a late copy of the
+    night's own Failed event changes nothing."""
+    ids = fail_alone(schedule, nightly, finish, transform, "a.csv", "b.csv")
+    assert {item(i)["status"] for i in ids} == {"FAILED"}
     published("error")
+    failed = transform.event(NIGHT)
+    transform.bad = lambda body: False  # the model was fixed
 
     summary = nightly(load_event("nightly-rerun"))
 
@@ -351,7 +376,7 @@ def test_rerun_scores_the_failed_files_in_a_new_job_and_ignores_the_old_jobs_lat
     assert {item(i)["status"] for i in ids} == {"SUBMITTED"}
     assert published("error") == []
 
-    finish(transform.finish(rerun, "Completed"))
+    finish(transform.run(rerun))
     assert {item(i)["status"] for i in ids} == {"SUCCEEDED"}
     assert len(published("success")) == 2
 
@@ -362,10 +387,9 @@ def test_first_attempts_failure_reaching_the_tracker_late_does_not_undo_the_reru
     """Given a failed night whose error messages still wait in the tracker queue, When the night is
     re-run and then the tracker handles those messages, Then the files stay the re-run's and its
     result is recorded and announced."""
-    ids = schedule("a.csv", "b.csv")
-    nightly(load_event("schedule-nightly"))
-    finish(transform.finish(NIGHT, "Failed", "AlgorithmError: out of memory"))
+    ids = fail_alone(schedule, nightly, finish, transform, "a.csv", "b.csv")
     late = published("error")
+    transform.bad = lambda body: False
     nightly(load_event("nightly-rerun"))
     rerun = f"{NIGHT}-r1"
 
@@ -374,7 +398,7 @@ def test_first_attempts_failure_reaching_the_tracker_late_does_not_undo_the_reru
     assert failed_ids(response) == []
     for request_id in ids:
         assert (item(request_id)["status"], item(request_id)["job_name"]) == ("SUBMITTED", rerun)
-    finish(transform.finish(rerun, "Completed"))
+    finish(transform.run(rerun))
     assert {item(i)["status"] for i in ids} == {"SUCCEEDED"}
     assert sorted(m["inferenceId"] for m in published("success")) == sorted(ids)
 
@@ -411,9 +435,20 @@ def test_rerun_twice_starts_one_job(schedule, nightly, finish, transform):
     assert again["jobCreated"] is False
 
 
-def test_a_completed_night_cannot_be_rerun(schedule, nightly, finish, transform):
+def test_a_completed_night_has_nothing_to_rerun(schedule, nightly, finish, transform, caplog):
+    """A re-run takes the night's files not SUCCEEDED or SKIPPED (before: only a Failed or Stopped job
+    could be re-run, and a Completed one was refused): after a Completed night there are none, so no
+    job starts and the answer says so."""
     schedule("a.csv")
     nightly(load_event("schedule-nightly"))
     finish(transform.finish(NIGHT, "Completed"))
-    with pytest.raises(BadEventError, match="only a Failed or Stopped night can be re-run"):
+    summary = nightly(load_event("nightly-rerun"))
+
+    assert (summary["jobName"], summary["files"], summary["rerun"]) == (None, 0, 1)
+    assert sorted(transform.jobs) == [NIGHT]
+    assert "no files of the night left to re-run: no transform job started" in caplog.messages
+
+
+def test_a_night_without_jobs_cannot_be_rerun(nightly, transform):
+    with pytest.raises(BadEventError, match="night 2026-11-28 has no transform job"):
         nightly(load_event("nightly-rerun"))

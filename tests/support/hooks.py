@@ -192,3 +192,39 @@ class AsyncEndpointStandIn:
             "X-Amzn-SageMaker-FailureLocation": self.failure_location(accepted.inference_id),
         }
         return response(request.url, 202, headers, json.dumps({"InferenceId": accepted.inference_id}).encode())
+
+
+class SyncEndpointStandIn:
+    """Answers InvokeEndpoint as SageMaker does (moto's answer is canned): 200 with the container's
+    body and ``Content-Type``; a container error as ``ModelError`` (HTTP 424) carrying
+    ``OriginalStatusCode``, ``OriginalMessage`` and ``LogStreamArn``; or any other error code."""
+
+    def __init__(self, answer: bytes = b"0.97\n", content_type: str = "text/csv") -> None:
+        self.answer = answer
+        self.content_type = content_type
+        self.calls: list[tuple[str, bytes, str]] = []  # (endpoint, body, content type)
+        self.model_error: tuple[int, str] | None = None  # (original status, original message)
+        self.on_invoke: Callable[[], None] | None = None
+
+    def __call__(self, request: AWSPreparedRequest) -> AWSResponse:
+        endpoint = unquote(urlsplit(request.url).path.split("/")[2])  # /endpoints/<name>/invocations
+        header = request.headers.get("Content-Type", b"")
+        body = request.body if isinstance(request.body, bytes) else (request.body or b"")
+        if not isinstance(body, bytes):
+            body = body.read() if hasattr(body, "read") else str(body).encode()
+        self.calls.append((endpoint, body, header.decode() if isinstance(header, bytes) else header))
+        if self.on_invoke is not None:
+            self.on_invoke()
+        if self.model_error is not None:
+            status, message = self.model_error
+            payload = {
+                "ErrorCode": "CLIENT_ERROR_FROM_MODEL",
+                "Message": f"Received client error ({status}) from primary with message \"{message}\".",
+                "OriginalStatusCode": status,
+                "OriginalMessage": message,
+                "LogStreamArn": f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/{endpoint}",
+            }
+            headers = {"x-amzn-ErrorType": "ModelError", "Content-Type": "application/json"}
+            return response(request.url, 424, headers, json.dumps(payload).encode())
+        headers = {"Content-Type": self.content_type, "x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+        return response(request.url, 200, headers, self.answer)

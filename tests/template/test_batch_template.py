@@ -22,7 +22,10 @@ TRANSFORM_ENV = {
     "TRANSFORM_SPLIT_TYPE", "TRANSFORM_ASSEMBLE_WITH", "TRANSFORM_ACCEPT", "TRANSFORM_CONTENT_TYPE",
     "TRANSFORM_JOIN_SOURCE", "TRANSFORM_INPUT_FILTER", "TRANSFORM_OUTPUT_FILTER",
 }  # fmt: skip
-NIGHTLY_ENV = {"TRACKER_TABLE", "RECORD_RETENTION_DAYS", "INPUT_BUCKET", "OUTPUT_PREFIX", "AWS_ENDPOINT_URL"}
+NIGHTLY_ENV = {
+    "TRACKER_TABLE", "RECORD_RETENTION_DAYS", "INPUT_BUCKET", "OUTPUT_PREFIX", "AWS_ENDPOINT_URL",
+    "ERROR_TOPIC_ARN", "NIGHTLY_SCHEDULE_TIMEZONE", "NIGHTLY_SCHEDULE_EXPRESSION",
+}  # fmt: skip
 BATCH_RESULT_ENV = {
     "TRACKER_TABLE", "RECORD_RETENTION_DAYS", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "TRANSFORM_JOB_PREFIX",
     "AWS_ENDPOINT_URL",
@@ -30,6 +33,7 @@ BATCH_RESULT_ENV = {
 POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} | DEADLINE_ENV
 JOB_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-"
 TRANSFORM_ACTIONS = {"sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob"}
+NIGHTLY_ARTIFACTS = "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*"
 
 
 def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
@@ -46,6 +50,15 @@ def granted(cfn: dict[str, Any], function: str, prefix: str) -> list[tuple[list[
         for s in role_statements(cfn, role_of(cfn, function))
         if actions(s)[0].startswith(prefix)
         for r in as_list(s["Resource"])
+    ]
+
+
+def listing_prefixes(cfn: dict[str, Any], function: str) -> list[str]:
+    """The s3:prefix conditions of the function's s3:ListBucket grants (each must have one)."""
+    return [
+        text(s["Condition"]["StringLike"]["s3:prefix"])
+        for s in role_statements(cfn, role_of(cfn, function))
+        if actions(s) == ["s3:ListBucket"]
     ]
 
 
@@ -157,6 +170,10 @@ def test_batch_functions_code_timeouts_and_environment_follow_the_design_referen
     router = props(cfn, ROUTER)["Environment"]["Variables"]
     for name in TRANSFORM_ENV:  # the router and the nightly function start jobs with the same options
         assert router[name] == props(cfn, NIGHTLY)["Environment"]["Variables"][name], name
+    nightly = props(cfn, NIGHTLY)["Environment"]["Variables"]
+    assert nightly["NIGHTLY_SCHEDULE_TIMEZONE"] == {"Ref": "NightlyScheduleTimezone"}  # nights named in it
+    assert nightly["NIGHTLY_SCHEDULE_EXPRESSION"] == {"Ref": "NightlyScheduleExpression"}
+    assert nightly["ERROR_TOPIC_ARN"] == {"Ref": "ErrorTopic"}
 
 
 # ---------------------------------------------------------------- least privilege
@@ -164,8 +181,9 @@ def test_batch_functions_code_timeouts_and_environment_follow_the_design_referen
 
 def test_transform_jobs_are_granted_only_under_the_stacks_job_prefix_and_no_role_is_passed(cfn):
     """Given every role, then transform-job actions name the stack's lowercase job prefix only, only the
-    router and the nightly function may start jobs (the sweeper only describes them), and no role may
-    pass a role (CreateTransformJob takes none: the model's execution role runs the job)."""
+    router, the nightly function and the batch-result function (retry jobs of a failed night, nightly
+    jobs only) may start jobs (the sweeper only describes them), and no role may pass a role
+    (CreateTransformJob takes none: the model's execution role runs the job)."""
     holders = set()
     for name in of_type(cfn, "AWS::IAM::Role"):
         for statement in role_statements(cfn, name):
@@ -177,8 +195,14 @@ def test_transform_jobs_are_granted_only_under_the_stacks_job_prefix_and_no_role
                 else:
                     assert set(actions(statement)) == TRANSFORM_ACTIONS, name
                 assert text(statement["Resource"]) in (JOB_ARN + "*", JOB_ARN + "nightly-*"), name
-    assert holders == {role_of(cfn, ROUTER), role_of(cfn, NIGHTLY), role_of(cfn, "SweeperFunction")}
-    assert granted(cfn, NIGHTLY, "sagemaker:") == [(sorted(TRANSFORM_ACTIONS), JOB_ARN + "nightly-*")]
+    assert holders == {
+        role_of(cfn, ROUTER),
+        role_of(cfn, NIGHTLY),
+        role_of(cfn, BATCH_RESULT),
+        role_of(cfn, "SweeperFunction"),
+    }
+    for function in (NIGHTLY, BATCH_RESULT):
+        assert granted(cfn, function, "sagemaker:") == [(sorted(TRANSFORM_ACTIONS), JOB_ARN + "nightly-*")]
 
 
 def test_router_starts_per_file_jobs_only_with_a_transform_model(cfn):
@@ -195,24 +219,39 @@ def test_router_starts_per_file_jobs_only_with_a_transform_model(cfn):
 
 
 def test_nightly_function_queries_the_in_flight_index_and_writes_only_its_artifacts(cfn):
+    """It writes and reads its own artifacts, lists them only to find a night's jobs (a re-run), and
+    publishes on the error topic only (a superseded version of a key is SKIPPED)."""
     assert sorted(granted(cfn, NIGHTLY, "dynamodb:")) == [
         (["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], "${TrackerTable.Arn}"),
         (["dynamodb:Query"], "${TrackerTable.Arn}/index/InFlight"),
     ]
-    assert granted(cfn, NIGHTLY, "s3:") == [
-        (["s3:GetObject", "s3:PutObject"], "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*")
+    assert sorted(granted(cfn, NIGHTLY, "s3:")) == [
+        (["s3:GetObject", "s3:PutObject"], NIGHTLY_ARTIFACTS),
+        (["s3:ListBucket"], "${InputBucket.Arn}"),
     ]
-    assert granted(cfn, NIGHTLY, "sns:") == []
+    assert listing_prefixes(cfn, NIGHTLY) == ["${OutputPrefix}batch/${TransformJobPrefix}-nightly-*"]
+    topics = [
+        name
+        for s in role_statements(cfn, role_of(cfn, NIGHTLY))
+        if actions(s) == ["sns:Publish"]
+        for name in references(s["Resource"])
+    ]
+    assert topics == ["ErrorTopic"]
 
 
 def test_batch_result_function_reads_rosters_updates_items_and_publishes_results(cfn):
+    """Besides rosters, items and topics: a failed night's outputs are looked up (GetObject for
+    HeadObject, ListBucket so a missing one is a 404) and its retry jobs started, with their manifests
+    and rosters written, all under the nightly jobs' names only."""
     assert granted(cfn, BATCH_RESULT, "dynamodb:") == [
         (["dynamodb:BatchGetItem", "dynamodb:UpdateItem"], "${TrackerTable.Arn}")
     ]
-    assert granted(cfn, BATCH_RESULT, "s3:") == [
-        (["s3:GetObject"], "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*")
+    assert sorted(granted(cfn, BATCH_RESULT, "s3:")) == [
+        (["s3:GetObject", "s3:PutObject"], NIGHTLY_ARTIFACTS),
+        (["s3:ListBucket"], "${InputBucket.Arn}"),
     ]
-    assert granted(cfn, BATCH_RESULT, "sagemaker:") == []
+    assert listing_prefixes(cfn, BATCH_RESULT) == ["${OutputPrefix}batch/${TransformJobPrefix}-nightly-*"]
+    assert granted(cfn, BATCH_RESULT, "sagemaker:") == [(sorted(TRANSFORM_ACTIONS), JOB_ARN + "nightly-*")]
     topics = [
         name
         for s in role_statements(cfn, role_of(cfn, BATCH_RESULT))
@@ -339,8 +378,17 @@ def test_good_transform_parameter_values_are_accepted(source_template, name, val
 
 
 def test_the_longest_prefix_still_fits_every_job_name(source_template):
+    """Per-file jobs, the night's re-runs and retry jobs, with a night named by its local time on the
+    second pass of an autumn hour (orchestrator.nights), all fit SageMaker's 63 characters."""
+    from orchestrator import nights
+
     longest = "a" * 30
     assert accepts(source_template["Parameters"]["TransformJobPrefix"], longest)
-    assert len(f"{longest}-{'0' * 32}") <= 63
-    assert len(f"{longest}-nightly-2026-11-28-r99") <= 63
-    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", f"{longest}-nightly-2026-11-28-r99")
+    night = "2026-10-25-0230b"
+    names = [
+        f"{longest}-{'0' * 32}",
+        nights.rerun_job(longest, night, 99),
+        nights.retry_job(longest, night, nights.rerun_job(longest, night, 99), ["a" * 32]),
+    ]
+    for name in names:
+        assert len(name) <= 63 and re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name), name

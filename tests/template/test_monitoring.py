@@ -263,7 +263,9 @@ def test_every_dead_letter_queue_has_an_alarm_on_its_visible_messages(cfn):
     """Given every queue that holds what failed elsewhere, then an alarm fires when one message is visible."""
     watching = _watching(cfn, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
     watched = {queue for queues in watching.values() for queue in queues}
-    assert dead_letter_queues(cfn) == {"RouterDLQ", "TrackerDLQ", "NightlyDLQ", "BatchResultDLQ", "SweeperDLQ"}
+    assert dead_letter_queues(cfn) == {
+        "RouterDLQ", "TrackerDLQ", "NightlyDLQ", "BatchResultDLQ", "SweeperDLQ", "ScorerDLQ",
+    }
     assert dead_letter_queues(cfn) <= watched
     for alarm in watching:
         p = cfn["Resources"][alarm]["Properties"]

@@ -24,7 +24,7 @@ from tests.template.cfn import (
     text,
 )
 
-ROUTER, TRACKER = "RouterFunction", "TrackerFunction"
+ROUTER, TRACKER, SCORER = "RouterFunction", "TrackerFunction", "ScorerFunction"
 NIGHTLY, BATCH_RESULT = "NightlyFunction", "BatchResultFunction"  # more in test_batch_template.py
 
 # AWS managed policies SAM attaches, each with resources "*" by its nature (documented exceptions):
@@ -39,7 +39,7 @@ STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # The wildcard shapes allowed in a resource: S3 objects under a configured prefix, and transform jobs
 # (and their S3 artifacts) named with the stack's job prefix.
 PREFIX_OBJECTS = re.compile(
-    r"/\$\{(InputPrefix|OutputPrefix)\}(async/|async-failures/)?\*$"
+    r"/\$\{(InputPrefix|OutputPrefix)\}(async/|async-failures/|realtime/|serverless/)?\*$"
     r"|/\$\{TransformJobPrefix\}-(nightly-)?\*(/output/\*)?$"
 )
 
@@ -48,6 +48,7 @@ DEADLINE_ENV = {
     "CLAIM_TIMEOUT_SECONDS", "ROUTER_VISIBILITY_TIMEOUT_SECONDS", "ROUTER_MAX_RECEIVES", "REQUEST_TTL_SECONDS",
     "INVOCATION_TIMEOUT_SECONDS", "TRANSFORM_MAX_RUNTIME_SECONDS", "NIGHTLY_INTERVAL_SECONDS",
     "NIGHTLY_RETRY_WINDOW_SECONDS", "DEADLINE_GRACE_SECONDS",
+    "SCORER_VISIBILITY_TIMEOUT_SECONDS", "SCORER_MAX_RECEIVES",
 }  # fmt: skip
 ROUTER_ENV = {
     "TRACKER_TABLE", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "ASYNC_ENDPOINT_NAME",
@@ -58,6 +59,7 @@ ROUTER_ENV = {
     "TRANSFORM_MAX_PAYLOAD_MB", "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "TRANSFORM_BATCH_STRATEGY",
     "TRANSFORM_SPLIT_TYPE", "TRANSFORM_ASSEMBLE_WITH", "TRANSFORM_ACCEPT", "TRANSFORM_CONTENT_TYPE",
     "TRANSFORM_JOIN_SOURCE", "TRANSFORM_INPUT_FILTER", "TRANSFORM_OUTPUT_FILTER",
+    "REALTIME_ENDPOINT_NAME", "SERVERLESS_ENDPOINT_NAME", "SCORER_QUEUE_URL", "ROUTING_RULES",
 }  # fmt: skip
 TRACKER_ENV = {
     "TRACKER_TABLE", "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL", "ASYNC_ENDPOINT_NAME", "TRANSFORM_JOB_PREFIX",
@@ -221,7 +223,7 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_after_at_least_5_recei
     """Given every queue that is not itself a DLQ, then it redrives to a DLQ with maxReceiveCount >= 5."""
     dlqs = dead_letter_queues(cfn)
     work_queues = set(of_type(cfn, "AWS::SQS::Queue")) - dlqs
-    assert work_queues == {"RouterQueue", "TrackerQueue"}
+    assert work_queues == {"RouterQueue", "TrackerQueue", "ScorerQueue"}
     for name in work_queues:
         redrive = props(cfn, name)["RedrivePolicy"]
         assert references(redrive["deadLetterTargetArn"]) <= dlqs, name
@@ -246,7 +248,7 @@ def test_every_work_queue_visibility_is_at_least_6_times_its_consumer_timeout(cf
 def test_event_source_mappings_report_partial_failures_and_cap_concurrency(cfn):
     """Given each SQS event source mapping, then it reports batch item failures and has MaximumConcurrency."""
     mappings = of_type(cfn, "AWS::Lambda::EventSourceMapping")
-    assert {m["Properties"]["FunctionName"]["Ref"] for m in mappings.values()} == {ROUTER, TRACKER}
+    assert {m["Properties"]["FunctionName"]["Ref"] for m in mappings.values()} == {ROUTER, TRACKER, SCORER}
     for name, mapping in mappings.items():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
         assert mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"], name
@@ -379,7 +381,7 @@ def test_functions_run_python_313_with_the_shared_layer_and_active_tracing(cfn):
     """Given every Lambda function, then it runs python3.13 on the Architecture parameter, uses the
     shared layer, and has Lambda active tracing."""
     functions = of_type(cfn, "AWS::Lambda::Function")
-    assert set(functions) == {ROUTER, TRACKER, NIGHTLY, BATCH_RESULT, "SweeperFunction"}
+    assert set(functions) == {ROUTER, TRACKER, NIGHTLY, BATCH_RESULT, "SweeperFunction", SCORER}
     [layer] = of_type(cfn, "AWS::Lambda::LayerVersion")
     assert props(cfn, layer)["CompatibleRuntimes"] == ["python3.13"]
     for name, function in functions.items():
@@ -526,7 +528,10 @@ def test_router_reads_objects_only_when_object_metadata_lookup_is_on(cfn):
         plain = [item] if "Fn::If" not in item else []
         assert not any(a.startswith("s3:") for s in plain for a in actions(s)), item
     # Per-file transform manifests (HasTransformModel) are checked in test_batch_template.py.
-    guarded = [item["Fn::If"] for item in raw if "Fn::If" in item and item["Fn::If"][0] != "HasTransformModel"]
+    # The scorer's queue (HasSyncEndpoint) is checked in test_sync_template.py.
+    guarded = [
+        item["Fn::If"] for item in raw if "Fn::If" in item and item["Fn::If"][0] not in ("HasTransformModel", "HasSyncEndpoint")
+    ]
     assert guarded and all(condition == "ReadsObjectMetadata" for condition, _, _ in guarded)
     assert cfn["Conditions"]["ReadsObjectMetadata"] == {"Fn::Equals": [{"Ref": "ReadObjectMetadata"}, "true"]}
 

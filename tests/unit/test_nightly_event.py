@@ -26,16 +26,23 @@ def test_scheduled_time_with_an_offset_is_read_in_utc():
 
 
 @pytest.mark.parametrize(
-    ("rerun", "job", "source"),
+    ("rerun", "job"),
     [
-        (1, "sio-nightly-2026-11-28-r1", "sio-nightly-2026-11-28"),
-        (True, "sio-nightly-2026-11-28-r1", "sio-nightly-2026-11-28"),
-        (3, "sio-nightly-2026-11-28-r3", "sio-nightly-2026-11-28-r2"),
+        (1, "sio-nightly-2026-11-28-r1"),
+        (True, "sio-nightly-2026-11-28-r1"),
+        (3, "sio-nightly-2026-11-28-r3"),
     ],
 )
-def test_rerun_n_takes_over_the_previous_attempt(rerun, job, source):
+def test_rerun_n_names_its_own_job(rerun, job):
+    """A re-run takes the night's files by the night (before: re-run n took over re-run n-1's roster),
+    so the event names only the re-run's own job."""
     night = night_from_event({"rerun": rerun, "date": "2026-11-28"}, "sio")
-    assert (night.job_name, night.source_job, night.rerun, night.until) == (job, source, int(rerun), None)
+    assert (night.job_name, night.rerun, night.until) == (job, int(rerun), None)
+
+
+def test_rerun_of_a_night_named_by_its_time():
+    night = night_from_event({"rerun": 2, "date": "2026-10-25-0230b"}, "sio")
+    assert (night.date, night.job_name) == ("2026-10-25-0230b", "sio-nightly-2026-10-25-0230b-r2")
 
 
 def test_the_sample_rerun_event_is_the_first_rerun():
@@ -59,6 +66,8 @@ def test_longest_prefix_and_rerun_still_fit_a_job_name():
         ({"rerun": 1}, "needs the night's date"),
         ({"rerun": 1, "date": "28/11/2026"}, "needs the night's date"),
         ({"rerun": 1, "date": "2026-02-30"}, "needs the night's date"),
+        ({"rerun": 1, "date": "2026-11-28-2460"}, "needs the night's date"),
+        ({"rerun": 1, "date": "2026-11-28-0200c"}, "needs the night's date"),
         ([], "not a JSON object"),
     ],
 )

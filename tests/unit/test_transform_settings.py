@@ -118,14 +118,27 @@ def test_payload_times_concurrency_of_exactly_100_is_fine():
     assert TransformSettings.from_env(env) is not None
 
 
-def test_nightly_function_needs_a_model_and_the_bucket():
-    env = {"TRACKER_TABLE": "tracker", "INPUT_BUCKET": "bucket"}
+def test_nightly_function_needs_a_model_the_bucket_and_the_error_topic():
+    """The error topic is new: a superseded version of a key is announced (SKIPPED) by the nightly run."""
+    env = {"TRACKER_TABLE": "tracker", "INPUT_BUCKET": "bucket", "ERROR_TOPIC_ARN": ROUTER["ERROR_TOPIC_ARN"]}
     with pytest.raises(ConfigError, match=r"TRANSFORM_MODEL_NAME .*TransformModelName.* is required by the nightly"):
         NightlySettings.from_env(env)
     with pytest.raises(ConfigError, match="INPUT_BUCKET"):
         NightlySettings.from_env({"TRACKER_TABLE": "tracker", **MODEL})
+    with pytest.raises(ConfigError, match="ERROR_TOPIC_ARN"):
+        NightlySettings.from_env({"TRACKER_TABLE": "tracker", "INPUT_BUCKET": "bucket", **MODEL})
     settings = NightlySettings.from_env({**env, **MODEL})
     assert (settings.input_bucket, settings.output_prefix) == ("bucket", "results/")
+    assert (settings.schedule_timezone, settings.schedule_expression) == ("UTC", "")
+
+
+def test_nightly_schedule_time_zone_is_checked_at_cold_start():
+    env = {"TRACKER_TABLE": "tracker", "INPUT_BUCKET": "bucket", "ERROR_TOPIC_ARN": ROUTER["ERROR_TOPIC_ARN"], **MODEL}
+    paris = {**env, "NIGHTLY_SCHEDULE_TIMEZONE": "Europe/Paris", "NIGHTLY_SCHEDULE_EXPRESSION": "rate(6 hours)"}
+    settings = NightlySettings.from_env(paris)
+    assert (settings.schedule_timezone, settings.schedule_expression) == ("Europe/Paris", "rate(6 hours)")
+    with pytest.raises(ConfigError, match=r"NIGHTLY_SCHEDULE_TIMEZONE .*NightlyScheduleTimezone.*'Mars/Olympus'"):
+        NightlySettings.from_env({**env, "NIGHTLY_SCHEDULE_TIMEZONE": "Mars/Olympus"})
 
 
 def test_batch_result_function_needs_topics_and_reads_the_prefix():

@@ -7,32 +7,49 @@ for a per-file job the request id is in the job name), 100 at a time: one BatchG
 left to announce), PublishBatch calls of 10, then one conditional write per file, in parallel.
 Memory is one chunk, whatever the job's size.
 
+**A poison file never fails a night.** SageMaker fails a whole job for one bad file, yet keeps
+going with the other files and writes each output it completes (``<S3OutputPath>/<key>.out``). So
+after a nightly job ends Failed, each of its files still waiting is looked up (one HeadObject):
+an output means SUCCEEDED; the others are *retried*, never announced as failed in between: they
+move to retry jobs of the night (orchestrator.nights: names, rounds) holding halves of them, with
+a new job name and deadline, until a file that fails alone in its job is FAILED with that job's
+reason. A job that was Stopped (a person's decision) is not retried: its files without output are
+STOPPED, and a re-run takes them. The sweeper resolves a lost event through :meth:`BatchResults.handle`
+too, so it retries the same way.
+
 Duplicates: SageMaker may send several events per state change. A file already in a terminal state
-(or taken over by a re-run's job) is neither announced nor written again; only two copies of an
-event handled at the very same moment can announce a file twice (SNS is at-least-once anyway:
-subscribers key on ``inferenceId``). Writes are conditional on the status rank, so the tracker
-never moves twice.
+(or taken over by a later job) is neither announced nor written again; only two copies of an event
+handled at the very same moment can announce a file twice (SNS is at-least-once anyway: subscribers
+key on ``inferenceId``). Writes are conditional (status rank, and for nightly files the job sequence
+of night_jobs), so the tracker never moves twice; retry jobs are named from their files, so a
+duplicate event meets ``ResourceInUse`` and marks the same files for the same jobs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from itertools import batched
-from typing import Any
+from dataclasses import dataclass, field
+from functools import partial
+from itertools import batched, islice
+from typing import IO, Any
 
-from orchestrator import manifest, timeutil
+from orchestrator import manifest, nights, result_objects, timeutil
 from orchestrator.announce import STATUS_METRIC
-from orchestrator.errors import BadEventError, RetryableError
+from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.messages import build_result
+from orchestrator.night_jobs import NightJobs, is_current, pending
 from orchestrator.notifications import PUBLISH_BATCH_MAX, Publisher
 from orchestrator.observability import Recorder, logger
 from orchestrator.routing import Mode
 from orchestrator.settings import BatchResultSettings
 from orchestrator.status import TERMINAL, Status
 from orchestrator.tracker import BATCH_GET_MAX, Tracker
-from orchestrator.transform import manifest_of
+from orchestrator.transform import TransformJobs, manifest_of, retry_request
 
 DETAIL_TYPE = "SageMaker Transform Job State Change"
 # TransformJobStatus → the tracker status of every file of the job.
@@ -40,6 +57,7 @@ OUTCOMES = {"Completed": Status.SUCCEEDED, "Failed": Status.FAILED, "Stopped": S
 SAFETY_MARGIN_MS = 60_000
 WORKERS = 8
 _ITEM_FIELDS = ("status", "job_name", "key", "object_uri", "content_type", "mode")
+_NIGHT_FIELDS = (*_ITEM_FIELDS, "job_seq")
 _REQUEST_ID_HEX = frozenset("0123456789abcdef")
 _TERMINAL_VALUES = frozenset(status.value for status in TERMINAL)
 
@@ -57,6 +75,9 @@ class StateChange:
     started: str | None
     ended: str | None
     event_time: str
+    # The job's parameters as the event (or DescribeTransformJob, for the sweeper) carries them: a
+    # retry job repeats them.
+    detail: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _stamp(value: Any, field: str) -> str | None:
@@ -89,6 +110,7 @@ def parse_state_change(event: Any) -> StateChange:
         started=_stamp(detail.get("TransformStartTime"), "TransformStartTime"),
         ended=_stamp(detail.get("TransformEndTime"), "TransformEndTime"),
         event_time=event_time,
+        detail=detail,
     )
 
 
@@ -113,6 +135,54 @@ def belongs(item: dict[str, Any], job_name: str) -> bool:
     return item.get("job_name") in (None, job_name)
 
 
+Pair = tuple[dict[str, Any], int]  # a tracker item of a nightly job and its sequence in that job
+
+
+class _Remainder:
+    """A failed job's files left without an output, spooled to ``/tmp`` (one JSON line each)."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.count = 0
+        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by __exit__
+
+    def __enter__(self) -> _Remainder:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._file.close()
+
+    def add(self, pairs: Iterable[Pair], job_name: str) -> None:
+        for item, seq in pairs:
+            kept: dict[str, Any] = {
+                k: item[k] for k in ("request_id", "key", "object_uri", "content_type", "mode") if k in item
+            }
+            kept["marked"] = is_current(item, job_name, seq)  # else still where the job's roster found it
+            self._file.write(json.dumps([kept, seq]) + "\n")
+            self.count += 1
+
+    def read(self) -> Iterator[Pair]:
+        self._file.flush()
+        self._file.seek(0)
+        for line in self._file:
+            item, seq = json.loads(line)
+            yield item, int(seq)
+
+
+def artifacts_of(manifest_uri: str, job_name: str) -> tuple[str, str]:
+    """``(bucket, OUTPUT_PREFIX)`` of a nightly job's manifest ``s3://<bucket>/<prefix>batch/<job>/<run>/…``:
+    where the job's retry jobs keep theirs."""
+    match = re.match(rf"^s3://([^/]+)/(.*)batch/{re.escape(job_name)}/[^/]+/{manifest.MANIFEST_NAME}$", manifest_uri)
+    if match is None:
+        raise ConfigError(
+            f"transform job {job_name} reads {manifest_uri}, not a manifest this stack wrote: "
+            "its files are not retried",
+            {"job": job_name, "manifest": manifest_uri},
+        )
+    return match[1], match[2]
+
+
 class BatchResults:
     def __init__(
         self,
@@ -122,6 +192,7 @@ class BatchResults:
         publisher: Publisher,
         s3: Any,
         region: str,
+        jobs: TransformJobs | None = None,
         recorder: Recorder | None = None,
         workers: int = WORKERS,
     ) -> None:
@@ -132,6 +203,16 @@ class BatchResults:
         self.region = region
         self.recorder = recorder or Recorder()
         self.workers = workers
+        self._jobs = jobs
+
+    @property
+    def jobs(self) -> TransformJobs:
+        """SageMaker, for retry jobs only: made on first use (most events never need it)."""
+        if self._jobs is None:
+            from orchestrator import clients
+
+            self._jobs = TransformJobs(clients.client("sagemaker"))
+        return self._jobs
 
     def handle(self, event: Any, remaining_ms: RemainingMillis | None = None) -> dict[str, Any]:
         change = parse_state_change(event)
@@ -149,12 +230,11 @@ class BatchResults:
             logger.info("job state noted", extra={"status": change.status})
             return {"jobName": change.job_name, "status": change.status}
         if request_id is not None:
-            request_ids: Iterable[str] = [request_id]
+            totals = self._announce(change, status, mode, [request_id], remaining_ms)
         elif change.manifest_uri:
-            request_ids = manifest.read_roster(self.s3, manifest.roster_uri(change.manifest_uri))
+            totals = self._night_result(change, status, remaining_ms)
         else:
             raise BadEventError("nightly job state change names no manifest", {"job": change.job_name})
-        totals = self._announce(change, status, mode, request_ids, remaining_ms)
         self.recorder.timing("ProcessingTime", timeutil.millis_between(change.started, change.ended), mode=mode.value)
         summary = {"jobName": change.job_name, "status": change.status, **totals}
         logger.info("job result recorded", extra=summary)
@@ -170,6 +250,8 @@ class BatchResults:
         logger.info("transform job in progress", extra={"recorded": recorded})
         return {"jobName": change.job_name, "status": change.status, "recorded": int(recorded)}
 
+    # ---------------------------------------------------------------- a per-file job
+
     def _announce(
         self,
         change: StateChange,
@@ -182,18 +264,10 @@ class BatchResults:
         try:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 for chunk in batched(request_ids, BATCH_GET_MAX, strict=False):
-                    if remaining_ms is not None and remaining_ms() < SAFETY_MARGIN_MS:
-                        raise RetryableError(
-                            f"announced {totals['files']} files of {change.job_name} before the Lambda timeout; "
-                            "a retry continues",
-                            {"job": change.job_name, **totals},
-                        )
+                    self._check_time(change, totals, remaining_ms)
                     self._announce_chunk(change, status, chunk, pool, totals)
         finally:  # what was done counts, even when a retry has to finish the job
-            if totals["recorded"]:
-                self.recorder.count(STATUS_METRIC[status], mode=mode.value, value=totals["recorded"])
-            if totals["alreadyDone"]:
-                self.recorder.count("StaleResultsIgnored", value=totals["alreadyDone"])
+            self._count(Counter({status: totals["recorded"]}), mode, totals)
         return totals
 
     def _announce_chunk(
@@ -208,21 +282,241 @@ class BatchResults:
         items = self.tracker.get_many(chunk, _ITEM_FIELDS)
         if missing := len(set(chunk)) - len(items):
             logger.warning("files of the job have no tracker item", extra={"missing": missing})
-        pending = [i for i in items if belongs(i, change.job_name) and i.get("status") not in _TERMINAL_VALUES]
-        messages = [self._message(change, status, item) for item in pending]
-        # Every message of the chunk is out before any of its writes: a crash in between repeats
-        # messages (at least once), never loses one. PublishBatch calls of 10 run side by side.
-        groups = [messages[n : n + PUBLISH_BATCH_MAX] for n in range(0, len(messages), PUBLISH_BATCH_MAX)]
-        success = status is Status.SUCCEEDED
-        list(pool.map(lambda group: self.publisher.publish_batch(group, success=success), groups))
-        pairs = zip(pending, messages, strict=True)
+        waiting = [i for i in items if belongs(i, change.job_name) and i.get("status") not in _TERMINAL_VALUES]
+        messages = self._publish(change, status, waiting, pool)
+        pairs = zip(waiting, messages, strict=True)
         recorded = sum(pool.map(lambda pair: self._record(change, status, *pair), pairs))
         totals["files"] += len(chunk)
         totals["published"] += len(messages)
         totals["recorded"] += recorded
-        totals["alreadyDone"] += len(chunk) - len(pending)
+        totals["alreadyDone"] += len(chunk) - len(waiting)
 
-    def _message(self, change: StateChange, status: Status, item: dict[str, Any]) -> dict[str, Any]:
+    def _record(self, change: StateChange, status: Status, item: dict[str, Any], message: dict[str, Any]) -> bool:
+        return self.tracker.apply_job_outcome(item["request_id"], change.job_name, status, self._fields(message))
+
+    # ---------------------------------------------------------------- a nightly job
+
+    def _night_result(
+        self, change: StateChange, status: Status, remaining_ms: RemainingMillis | None
+    ) -> dict[str, int]:
+        """Every file of the job still waiting for it: announced and recorded, or (a Failed job's files
+        without output) handed to retry jobs."""
+        assert change.manifest_uri is not None
+        entries = manifest.read_entries(self.s3, manifest.roster_uri(change.manifest_uri))
+        totals = {"files": 0, "published": 0, "recorded": 0, "alreadyDone": 0}
+        if status is not Status.SUCCEEDED:
+            totals |= {"withOutput": 0, "retried": 0, "retryJobs": 0}
+        tally: Counter[Status] = Counter()
+        try:
+            with _Remainder() as remainder, ThreadPoolExecutor(max_workers=self.workers) as pool:
+                settle = partial(self._settle, change, pool=pool, totals=totals, tally=tally)
+                for chunk in batched(entries, BATCH_GET_MAX, strict=False):
+                    self._check_time(change, totals, remaining_ms)
+                    self._night_chunk(change, status, chunk, pool, totals, remainder, settle)
+                if remainder.count:
+                    self._follow_up(change, remainder, totals, settle, pool, remaining_ms)
+        finally:  # what was done counts, even when a retry has to finish the job
+            self._count(tally, Mode.NIGHTLY, totals)
+        return totals
+
+    def _night_chunk(
+        self,
+        change: StateChange,
+        status: Status,
+        chunk: tuple[manifest.RosterEntry, ...],
+        pool: ThreadPoolExecutor,
+        totals: dict[str, int],
+        remainder: _Remainder,
+        settle: Callable[..., None],
+    ) -> None:
+        seqs = {entry.request_id: entry.seq for entry in chunk}
+        items = self.tracker.get_many(list(seqs), _NIGHT_FIELDS)
+        if missing := len(seqs) - len(items):
+            logger.warning("files of the job have no tracker item", extra={"missing": missing})
+        waiting = [(i, seqs[i["request_id"]]) for i in items if pending(i, change.job_name, seqs[i["request_id"]])]
+        totals["files"] += len(chunk)
+        totals["alreadyDone"] += len(chunk) - len(waiting)
+        if status is Status.SUCCEEDED:
+            settle(Status.SUCCEEDED, waiting)
+            return
+        # SageMaker kept going after the failure: every output it wrote is a result (HeadObject each).
+        found = list(pool.map(lambda pair: self._has_output(change, pair[0]), waiting))
+        with_output = [pair for pair, exists in zip(waiting, found, strict=True) if exists]
+        without = [pair for pair, exists in zip(waiting, found, strict=True) if not exists]
+        totals["withOutput"] += len(with_output)
+        settle(Status.SUCCEEDED, with_output)
+        if status is Status.STOPPED:  # a person stopped it: no retry; a re-run takes these
+            settle(Status.STOPPED, without)
+            return
+        remainder.add(without, change.job_name)
+
+    def _has_output(self, change: StateChange, item: dict[str, Any]) -> bool:
+        if not change.output_path:
+            return False
+        return result_objects.exists(self.s3, manifest.output_location(change.output_path, item["key"]))
+
+    def _adopt(self, change: StateChange, item: dict[str, Any], seq: int) -> bool:
+        moment = self.tracker.now()
+        night = nights.parse_job(self.settings.job_prefix, change.job_name)
+        fields = {
+            "submitted_at": timeutil.iso(moment),
+            "deadline_at": self.settings.deadlines.after(moment, self.settings.deadlines.submitted_batch),
+            "night": night.night if night else None,
+        }
+        if change.output_path:
+            fields["output_location"] = manifest.output_location(change.output_path, item["key"])
+        return self.tracker.mark_for_job(item["request_id"], change.job_name, seq, fields)
+
+    def _follow_up(
+        self,
+        change: StateChange,
+        remainder: _Remainder,
+        totals: dict[str, int],
+        settle: Callable[..., None],
+        pool: ThreadPoolExecutor,
+        remaining_ms: RemainingMillis | None,
+    ) -> None:
+        """A failed job's files without output: the job's one file is FAILED with the job's reason;
+        otherwise they are retried in jobs of the next round."""
+        if remainder.count == 1 and totals["files"] == 1:
+            settle(Status.FAILED, list(remainder.read()))
+            return
+        split_round = nights.round_of(change.manifest_uri) + 1
+        if split_round > nights.MAX_SPLIT_ROUNDS:  # only a manifest not split by this product gets here
+            reason = self._failure_reason(change, Status.FAILED)
+            reason += f" (not isolated within {nights.MAX_SPLIT_ROUNDS} rounds of retry jobs)"
+            settle(Status.FAILED, list(remainder.read()), reason=reason)
+            return
+        self._retry(change, remainder, split_round, totals, pool, remaining_ms)
+
+    def _retry(
+        self,
+        change: StateChange,
+        remainder: _Remainder,
+        split_round: int,
+        totals: dict[str, int],
+        pool: ThreadPoolExecutor,
+        remaining_ms: RemainingMillis | None,
+    ) -> None:
+        assert change.manifest_uri is not None
+        prefix, parent = self.settings.job_prefix, change.job_name
+        night = nights.parse_job(prefix, parent)
+        if night is None:
+            raise BadEventError(f"{parent} is not named like a job of a night", {"job": parent})
+        bucket, output_prefix = artifacts_of(change.manifest_uri, parent)
+        # The job's own parameters (DescribeTransformJob); the event's copy of them if it is gone.
+        described = self.jobs.describe(parent) or change.detail
+        if not described.get("ModelName"):
+            raise RetryableError(f"transform job {parent} cannot be described", {"job": parent})
+        sizes = nights.part_sizes(remainder.count, split_round)
+        logger.warning(
+            "files without output retried in smaller jobs",
+            extra={"files": remainder.count, "jobs": len(sizes), "round": split_round},
+        )
+        # Each retry job takes its files from this job: a file this job's marking has not reached yet
+        # (it failed within seconds) is marked for it first, so a retry job's result finds every one
+        # of its files either marked for it or still at this job.
+        unmarked = (pair for pair in remainder.read() if not pair[0]["marked"])
+        for chunk in batched(unmarked, BATCH_GET_MAX, strict=False):
+            list(pool.map(lambda pair: self._adopt(change, *pair), chunk))
+        night_jobs = NightJobs(
+            tracker=self.tracker,
+            jobs=self.jobs,
+            s3=self.s3,
+            deadlines=self.settings.deadlines,
+            recorder=self.recorder,
+            clock=self.tracker.now,
+            workers=self.workers,
+        )
+        pairs = remainder.read()
+        for size in sizes:
+            with manifest.Spool(bucket) as spool:
+                for item, seq in islice(pairs, size):
+                    spool.add(item["key"], item["request_id"], seq + 1)
+                name = nights.retry_job(prefix, night.night, parent, spool.request_ids())
+
+                def request_for(manifest_uri: str, output_path: str, name: str = name) -> dict[str, Any]:
+                    return retry_request(described, name=name, manifest_uri=manifest_uri, output_path=output_path)
+
+                started = night_jobs.start(
+                    spool,
+                    name=name,
+                    output_prefix=output_prefix,
+                    folder=nights.run_folder(uuid.uuid4().hex[:12], split_round),
+                    request_for=request_for,
+                )
+                if started.created:
+                    self.recorder.count("TransformJobsStarted", mode=Mode.NIGHTLY.value)
+                    entries: Iterable[manifest.RosterEntry] = spool.entries()
+                else:  # a duplicate event started it already: the same files (the name says so)
+                    existing = started.manifest_uri or ""
+                    artifacts_of(existing, name)
+                    entries = manifest.read_entries(self.s3, manifest.roster_uri(existing))
+                output = manifest.output_path(bucket, output_prefix, name)
+                totals["retried"] += night_jobs.mark(name, night.night, output, entries, remaining_ms)
+                totals["retryJobs"] += 1
+
+    # ---------------------------------------------------------------- shared
+
+    def _settle(
+        self,
+        change: StateChange,
+        status: Status,
+        pairs: list[Pair],
+        *,
+        pool: ThreadPoolExecutor,
+        totals: dict[str, int],
+        tally: Counter[Status],
+        reason: str | None = None,
+    ) -> None:
+        """Announce then record an outcome for files of a nightly job (conditional on the sequence)."""
+        messages = self._publish(change, status, [item for item, _ in pairs], pool, reason=reason)
+
+        def record(args: tuple[Pair, dict[str, Any]]) -> bool:
+            (item, seq), message = args
+            fields = self._fields(message)
+            return self.tracker.record_job_result(item["request_id"], change.job_name, seq, status, fields)
+
+        recorded = sum(pool.map(record, zip(pairs, messages, strict=True)))
+        totals["published"] += len(messages)
+        totals["recorded"] += recorded
+        tally[status] += recorded
+
+    def _publish(
+        self,
+        change: StateChange,
+        status: Status,
+        items: list[dict[str, Any]],
+        pool: ThreadPoolExecutor,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The messages of ``items``, published (PublishBatch calls of 10 side by side) before any of
+        their writes: a crash in between repeats messages (at least once), never loses one."""
+        messages = [self._message(change, status, item, reason) for item in items]
+        groups = [messages[n : n + PUBLISH_BATCH_MAX] for n in range(0, len(messages), PUBLISH_BATCH_MAX)]
+        success = status is Status.SUCCEEDED
+        list(pool.map(lambda group: self.publisher.publish_batch(group, success=success), groups))
+        return messages
+
+    def _check_time(self, change: StateChange, totals: dict[str, int], remaining_ms: RemainingMillis | None) -> None:
+        if remaining_ms is not None and remaining_ms() < SAFETY_MARGIN_MS:
+            raise RetryableError(
+                f"announced {totals['files']} files of {change.job_name} before the Lambda timeout; a retry continues",
+                {"job": change.job_name, **totals},
+            )
+
+    def _count(self, tally: Counter[Status], mode: Mode, totals: dict[str, int]) -> None:
+        for outcome, value in tally.items():
+            if value:
+                self.recorder.count(STATUS_METRIC[outcome], mode=mode.value, value=value)
+        if totals["alreadyDone"]:
+            self.recorder.count("StaleResultsIgnored", value=totals["alreadyDone"])
+        if totals.get("retried"):
+            self.recorder.count("FilesRetried", mode=mode.value, value=totals["retried"])
+
+    def _message(
+        self, change: StateChange, status: Status, item: dict[str, Any], reason: str | None = None
+    ) -> dict[str, Any]:
         success = status is Status.SUCCEEDED
         output = manifest.output_location(change.output_path, item["key"]) if success and change.output_path else None
         return build_result(
@@ -235,7 +529,7 @@ class BatchResults:
             content_type=item.get("content_type"),
             mode=item.get("mode"),
             output_location=output,
-            failure_reason=None if success else self._failure_reason(change, status),
+            failure_reason=None if success else reason or self._failure_reason(change, status),
             extra={"jobName": change.job_name},
         )
 
@@ -246,11 +540,11 @@ class BatchResults:
             return f"transform job {change.job_name} was stopped"
         return f"transform job {change.job_name} failed without a reason"
 
-    def _record(self, change: StateChange, status: Status, item: dict[str, Any], message: dict[str, Any]) -> bool:
-        fields = {
+    @staticmethod
+    def _fields(message: dict[str, Any]) -> dict[str, Any]:
+        return {
             "output_location": message["responseParameters"].get("outputLocation"),
             "failure_reason": message.get("failureReason"),
             "sagemaker_received_at": message["receivedTime"],
             "completed_at": message["eventTime"],
         }
-        return self.tracker.apply_job_outcome(item["request_id"], change.job_name, status, fields)

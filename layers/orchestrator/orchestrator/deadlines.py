@@ -10,6 +10,8 @@ status             deadline
 RECEIVED           claim + ``ClaimTimeoutSeconds`` + router visibility timeout x max receives
 SUBMITTED (async)  submitted + ``RequestTTLSeconds`` + ``InvocationTimeoutSeconds`` + grace
 SUBMITTED (batch)  submitted + ``TransformMaxRuntimeSeconds`` + grace (moved while still running)
+SUBMITTED /        handed to the scorer (or claimed by it) + scorer visibility timeout x max
+IN_PROGRESS (sync) receives + grace: every redelivery the scorer queue allows
 SCHEDULED          scheduled + ``NightlyIntervalSeconds`` + the schedule's retry window + grace
 =================  ==========================================================================
 
@@ -71,6 +73,8 @@ class DeadlineSettings:
     nightly_interval_seconds: int = 86400
     nightly_retry_window_seconds: int = 86400
     grace_seconds: int = 900
+    scorer_visibility_timeout_seconds: int = 1080
+    scorer_max_receives: int = 5
 
     @property
     def received(self) -> int:
@@ -80,6 +84,11 @@ class DeadlineSettings:
     @property
     def submitted_async(self) -> int:
         return self.request_ttl_seconds + self.invocation_timeout_seconds + self.grace_seconds
+
+    @property
+    def submitted_sync(self) -> int:
+        """A real-time / serverless file: every delivery the scorer queue makes, then grace."""
+        return self.scorer_visibility_timeout_seconds * self.scorer_max_receives + self.grace_seconds
 
     @property
     def submitted_batch(self) -> int:

@@ -87,7 +87,8 @@ class RosterEntry:
     is the job's once its ``job_seq`` is ``seq``"; the job may take it only from ``seq - 1`` (see
     :meth:`orchestrator.tracker.Tracker.mark_for_job`). So a job's result applies to a file whether
     or not the job's marking has happened yet, and never once a later job has taken the file.
-    A roster written before sequences existed has bare request ids: they read as ``seq`` 1.
+    A roster written before sequences existed has bare request ids: they read as ``seq`` 1 (files
+    of a night in flight while this version was deployed are then matched without their job name).
     """
 
     request_id: str

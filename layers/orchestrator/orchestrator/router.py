@@ -34,6 +34,7 @@ def policy_from(settings: RouterSettings, available: frozenset[Mode] = frozenset
         nightly_prefix=settings.nightly_prefix,
         batch_prefix=settings.batch_prefix,
         async_max_bytes=settings.async_max_bytes,
+        rules=settings.routing_rules,
     )
 
 

@@ -1,17 +1,42 @@
 """The decision framework (DESIGN §1): which inference mode a file gets. Pure: plain data in and out.
 
-Order: an explicit request (metadata, when the lookup is on) beats a prefix rule, which beats the
-size rule. A mode the deployment has not configured is never chosen silently: the file is skipped
-with a reason that says what is missing.
+The framework is data: an ordered list of :class:`Rule`. The first rule that matches a file decides
+its mode; a rule marked ``ifConfigured`` is passed over when its mode is not configured in this
+stack, any other rule whose mode is not configured skips the file with a reason naming the missing
+template parameter (a mode is never chosen silently). Every decision names the rule that matched
+(``route_reason`` on the tracker item).
+
+The list is the user's rules (template parameter ``RoutingRules``, a JSON list, validated at cold
+start by :func:`parse_rules`) followed by :func:`default_rules`, which reproduce the framework the
+product always had: the requested mode (``x-amz-meta-inference-mode``, when metadata is read), the
+nightly prefix, the batch prefix, small files to a synchronous endpoint when one is configured,
+≤ 1 GB to async, larger to a batch transform job of its own.
+
+Rule syntax (JSON object; every key optional except as noted)::
+
+    {"name": "urgent",            # shown in route_reason; default RoutingRules[<index>]
+     "prefix": "incoming/urgent/", # the key starts with it
+     "minBytes": 0, "maxBytes": 1048576,   # inclusive size bounds
+     "requested": "realtime" | "*",        # x-amz-meta-inference-mode equals it ("*": any value)
+     "mode": "realtime" | "serverless" | "async" | "batch" | "nightly",
+                                   # required, unless "requested" is given (then: the requested mode)
+     "ifConfigured": false}        # true: pass over this rule when its mode is not configured
+
+After a mode is chosen, its payload limit still applies (real-time 6,291,456 B, serverless
+4,194,304 B, async 1 GB): a file over it is skipped, never sent.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
+from typing import Any
 
-from orchestrator.settings import ASYNC_MAX_BYTES, REALTIME_MAX_BYTES
+from orchestrator.errors import ConfigError
+from orchestrator.settings import ASYNC_MAX_BYTES, REALTIME_MAX_BYTES, SERVERLESS_MAX_BYTES
 
 
 class Mode(StrEnum):
@@ -22,6 +47,46 @@ class Mode(StrEnum):
     NIGHTLY = "nightly"
 
 
+SYNC_MODES = frozenset({Mode.REALTIME, Mode.SERVERLESS})
+ANY_REQUESTED = "*"
+
+# The template parameter that switches each mode on: named when a file is skipped for want of it.
+MODE_PARAMETERS = {
+    Mode.REALTIME: "RealtimeEndpointName",
+    Mode.SERVERLESS: "ServerlessEndpointName",
+    Mode.ASYNC: "AsyncEndpointName",
+    Mode.BATCH: "TransformModelName",
+    Mode.NIGHTLY: "TransformModelName",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    mode: Mode | None = None  # None only with ``requested``: the mode the object asks for
+    prefix: str = ""
+    min_bytes: int | None = None
+    max_bytes: int | None = None
+    requested: str | None = None
+    if_configured: bool = False
+    name: str = ""
+    # Why it matched, with ``{size}`` and ``{limit}`` (the mode's payload limit) filled in; the
+    # default rules say it in words, a user's rule by its conditions.
+    because: str = ""
+
+    def matches(self, facts: FileFacts) -> bool:
+        if self.prefix and not facts.key.startswith(self.prefix):
+            return False
+        if self.min_bytes is not None and facts.size < self.min_bytes:
+            return False
+        if self.max_bytes is not None and facts.size > self.max_bytes:
+            return False
+        if self.requested is not None:
+            asked = (facts.requested_mode or "").strip().lower()
+            if not asked or (self.requested != ANY_REQUESTED and asked != self.requested):
+                return False
+        return True
+
+
 @dataclass(frozen=True)
 class RoutingPolicy:
     content_types: dict[str, str]
@@ -30,8 +95,21 @@ class RoutingPolicy:
     batch_prefix: str = ""
     async_max_bytes: int = ASYNC_MAX_BYTES
     realtime_max_bytes: int = REALTIME_MAX_BYTES
-    # REALTIME or SERVERLESS: which kind of synchronous endpoint is configured, if any.
+    # Which synchronous mode the default rules try first when both endpoints are configured.
     sync_mode: Mode = Mode.REALTIME
+    serverless_max_bytes: int = SERVERLESS_MAX_BYTES
+    # The user's rules (RoutingRules), tried before the default rules.
+    rules: tuple[Rule, ...] = ()
+
+    def limit(self, mode: Mode) -> int | None:
+        return {
+            Mode.REALTIME: self.realtime_max_bytes,
+            Mode.SERVERLESS: self.serverless_max_bytes,
+            Mode.ASYNC: self.async_max_bytes,
+        }.get(mode)
+
+    def all_rules(self) -> tuple[Rule, ...]:
+        return self.rules + default_rules(self)
 
 
 @dataclass(frozen=True)
@@ -47,11 +125,36 @@ class Decision:
     mode: Mode | None  # None: the file is skipped
     content_type: str | None
     reason: str
+    rule: str = ""  # the rule that matched (also at the start of ``reason``)
 
     @property
     def skipped(self) -> bool:
         return self.mode is None
 
+
+def default_rules(policy: RoutingPolicy) -> tuple[Rule, ...]:
+    """The seed's framework, as rules (README "Which mode a file gets" shows this table)."""
+    first, second = (Mode.SERVERLESS, Mode.REALTIME) if policy.sync_mode is Mode.SERVERLESS else SYNC_ORDER
+    rules = [Rule(requested=ANY_REQUESTED, name="default: requested")]
+    if policy.nightly_prefix:
+        why = f"under the nightly prefix {policy.nightly_prefix!r}"
+        rules.append(Rule(Mode.NIGHTLY, prefix=policy.nightly_prefix, name="default: nightly prefix", because=why))
+    if policy.batch_prefix:
+        why = f"under the batch prefix {policy.batch_prefix!r}"
+        rules.append(Rule(Mode.BATCH, prefix=policy.batch_prefix, name="default: batch prefix", because=why))
+    for mode in (first, second):
+        why = "{size} B fits the " + mode.value + " limit ({limit} B)"
+        rules.append(
+            Rule(mode, max_bytes=policy.limit(mode), if_configured=True, name=f"default: {mode.value}", because=why)
+        )
+    why = "{size} B fits the async limit ({limit} B)"
+    rules.append(Rule(Mode.ASYNC, max_bytes=policy.async_max_bytes, name="default: async", because=why))
+    why = "{size} B is over the async limit (" + str(policy.async_max_bytes) + " B)"
+    rules.append(Rule(Mode.BATCH, name="default: batch", because=why))
+    return tuple(rules)
+
+
+SYNC_ORDER = (Mode.REALTIME, Mode.SERVERLESS)
 
 # A stored Content-Type this generic says nothing; the extension mapping decides instead.
 _GENERIC_CONTENT_TYPES = frozenset({"", "binary/octet-stream", "application/octet-stream"})
@@ -66,40 +169,138 @@ def content_type_for(facts: FileFacts, content_types: dict[str, str]) -> str | N
 
 def decide(facts: FileFacts, policy: RoutingPolicy) -> Decision:
     if facts.size <= 0:
-        return Decision(None, None, "empty object (0 bytes): nothing to score")
+        return Decision(None, None, "empty object (0 bytes): nothing to score", "empty object")
     content_type = content_type_for(facts, policy.content_types)
     if content_type is None:
         suffix = PurePosixPath(facts.key).suffix or "(none)"
         supported = ", ".join(sorted(policy.content_types))
-        return Decision(None, None, f"unsupported file extension {suffix!r}; supported: {supported}")
+        reason = f"unsupported file extension {suffix!r}; supported: {supported}"
+        return Decision(None, None, reason, "content type")
 
-    mode, why = _choose(facts, policy)
-    if mode is None:
-        return Decision(None, content_type, why)
-    if mode not in policy.available_modes:
-        return Decision(None, content_type, f"{why}, but mode {mode.value!r} is not configured in this stack")
-    if mode in (Mode.REALTIME, Mode.SERVERLESS) and facts.size > policy.realtime_max_bytes:
-        return Decision(
-            None, content_type, f"{why}, but {facts.size} B exceeds the {policy.realtime_max_bytes} B limit"
-        )
-    if mode is Mode.ASYNC and facts.size > policy.async_max_bytes:
-        return Decision(None, content_type, f"{why}, but {facts.size} B exceeds the async limit")
-    return Decision(mode, content_type, why)
+    for rule in policy.all_rules():
+        if not rule.matches(facts):
+            continue
+        mode, why = _mode_of(rule, facts, policy)
+        label = rule.name
+        if mode is not None and mode not in policy.available_modes and rule.if_configured:
+            continue
+        if mode is None:
+            return Decision(None, content_type, f"[{label}] {why}", label)
+        if mode not in policy.available_modes:
+            why = (
+                f"{why}, but mode {mode.value!r} is not configured in this stack "
+                f"(template parameter {MODE_PARAMETERS[mode]} is empty)"
+            )
+            return Decision(None, content_type, f"[{label}] {why}", label)
+        limit = policy.limit(mode)
+        if limit is not None and facts.size > limit:
+            noun = "the async limit" if mode is Mode.ASYNC else f"the {limit} B limit"
+            why = f"{why}, but {facts.size} B exceeds {noun} of {mode.value}"
+            return Decision(None, content_type, f"[{label}] {why}", label)
+        return Decision(mode, content_type, f"[{label}] {why}", label)
+    # Unreachable with the default rules (the last one matches everything); kept for custom policies.
+    return Decision(None, content_type, "no routing rule matched", "none")
 
 
-def _choose(facts: FileFacts, policy: RoutingPolicy) -> tuple[Mode | None, str]:
-    if facts.requested_mode:
+def _mode_of(rule: Rule, facts: FileFacts, policy: RoutingPolicy) -> tuple[Mode | None, str]:
+    if rule.mode is None:  # the requested mode
         try:
-            return Mode(facts.requested_mode.strip().lower()), "requested by x-amz-meta-inference-mode"
+            return Mode((facts.requested_mode or "").strip().lower()), "requested by x-amz-meta-inference-mode"
         except ValueError:
             valid = ", ".join(m.value for m in Mode)
             return None, f"x-amz-meta-inference-mode {facts.requested_mode!r} is not one of: {valid}"
-    if policy.nightly_prefix and facts.key.startswith(policy.nightly_prefix):
-        return Mode.NIGHTLY, f"under the nightly prefix {policy.nightly_prefix!r}"
-    if policy.batch_prefix and facts.key.startswith(policy.batch_prefix):
-        return Mode.BATCH, f"under the batch prefix {policy.batch_prefix!r}"
-    if policy.sync_mode in policy.available_modes and facts.size <= policy.realtime_max_bytes:
-        return policy.sync_mode, f"{facts.size} B fits the {policy.sync_mode.value} limit"
-    if facts.size <= policy.async_max_bytes:
-        return Mode.ASYNC, f"{facts.size} B fits the async limit ({policy.async_max_bytes} B)"
-    return Mode.BATCH, f"{facts.size} B is over the async limit ({policy.async_max_bytes} B)"
+    if rule.because:
+        return rule.mode, rule.because.format(size=facts.size, limit=policy.limit(rule.mode))
+    if rule.requested is not None:
+        return rule.mode, f"x-amz-meta-inference-mode {facts.requested_mode!r} → {rule.mode.value}"
+    return rule.mode, _describe(rule, facts)
+
+
+def _describe(rule: Rule, facts: FileFacts) -> str:
+    parts = []
+    if rule.prefix:
+        parts.append(f"under {rule.prefix!r}")
+    if rule.min_bytes is not None:
+        parts.append(f"{facts.size} B ≥ {rule.min_bytes} B")
+    if rule.max_bytes is not None:
+        parts.append(f"{facts.size} B ≤ {rule.max_bytes} B")
+    return (", ".join(parts) or "matches every file") + f" → {rule.mode.value if rule.mode else 'requested'}"
+
+
+# ---------------------------------------------------------------- parsing (cold start)
+
+_KEYS = {"name", "prefix", "minBytes", "maxBytes", "requested", "mode", "ifConfigured"}
+_SETTING = "ROUTING_RULES (template parameter RoutingRules)"
+
+
+def parse_rules(raw: str) -> tuple[Rule, ...]:
+    """The ``RoutingRules`` JSON list → rules; a :class:`ConfigError` names the bad rule and field."""
+    if not raw.strip():
+        return ()
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{_SETTING} is not valid JSON: {exc}", {"variable": "ROUTING_RULES"}) from None
+    if not isinstance(data, list):
+        raise ConfigError(f"{_SETTING} must be a JSON list of rules", {"variable": "ROUTING_RULES"})
+    return tuple(_rule(index, entry) for index, entry in enumerate(data))
+
+
+def _bad(index: int, field: str, problem: str) -> ConfigError:
+    where = f"RoutingRules[{index}]" + (f".{field}" if field else "")
+    gap = "" if problem.startswith("=") else " "
+    return ConfigError(
+        f"{_SETTING}: {where}{gap}{problem}", {"variable": "ROUTING_RULES", "rule": index, "field": field or None}
+    )
+
+
+def _rule(index: int, entry: Any) -> Rule:
+    if not isinstance(entry, dict):
+        raise _bad(index, "", "must be a JSON object")
+    unknown = sorted(set(entry) - _KEYS)
+    if unknown:
+        raise _bad(index, unknown[0], f"is not a rule field; fields: {', '.join(sorted(_KEYS))}")
+    modes = ", ".join(m.value for m in Mode)
+    mode = entry.get("mode")
+    if mode is not None:
+        if not isinstance(mode, str) or mode not in {m.value for m in Mode}:
+            raise _bad(index, "mode", f"={mode!r} is not one of: {modes}")
+        mode = Mode(mode)
+    requested = entry.get("requested")
+    if requested is not None and (
+        not isinstance(requested, str) or requested not in {ANY_REQUESTED, *(m.value for m in Mode)}
+    ):
+        raise _bad(index, "requested", f"={requested!r} must be '*' or one of: {modes}")
+    if mode is None and requested is None:
+        raise _bad(index, "mode", "is required (or give 'requested' to use the mode the object asks for)")
+    prefix = entry.get("prefix", "")
+    if not isinstance(prefix, str):
+        raise _bad(index, "prefix", f"={prefix!r} must be a string")
+    bounds = {}
+    for field in ("minBytes", "maxBytes"):
+        value = entry.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise _bad(index, field, f"={value!r} must be a whole number of bytes ≥ 0")
+        bounds[field] = value
+    low, high = bounds["minBytes"], bounds["maxBytes"]
+    if low is not None and high is not None and low > high:
+        raise _bad(index, "maxBytes", f"={high} is below minBytes={low}: the rule can never match")
+    limits = {Mode.REALTIME: REALTIME_MAX_BYTES, Mode.SERVERLESS: SERVERLESS_MAX_BYTES, Mode.ASYNC: ASYNC_MAX_BYTES}
+    if mode in limits and high is not None and high > limits[mode]:
+        raise _bad(index, "maxBytes", f"={high} exceeds the {mode.value} payload limit ({limits[mode]} B)")
+    if_configured = entry.get("ifConfigured", False)
+    if not isinstance(if_configured, bool):
+        raise _bad(index, "ifConfigured", f"={if_configured!r} must be true or false")
+    name = entry.get("name") or f"RoutingRules[{index}]"
+    if not isinstance(name, str):
+        raise _bad(index, "name", f"={name!r} must be a string")
+    return Rule(mode, prefix, low, high, requested, if_configured, name)
+
+
+def describe_rules(rules: Sequence[Rule]) -> list[str]:
+    """One line per rule (logged at cold start, so the log says which table decided)."""
+    lines = []
+    for rule in rules:
+        what = _describe(rule, FileFacts(rule.prefix, 0)) if rule.mode else "the requested mode"
+        lines.append(f"{rule.name}: {what}{' (if configured)' if rule.if_configured else ''}")
+    return lines

@@ -83,3 +83,88 @@ def translate(exc: ClientError, endpoint_name: str) -> Exception:
     # Throttling, 5xx and anything unexpected (e.g. AccessDenied after a bad deploy): the record
     # goes back to the queue and, if it keeps failing, to the DLQ for a redrive once fixed.
     return RetryableError(f"SageMaker call failed: {code}", details)
+
+
+# ---------------------------------------------------------------- InvokeEndpoint (real-time, serverless)
+
+# Codes SageMaker answers when it could not take the call now: the record goes back to the queue
+# (botocore's standard mode already retried throttling and 5xx with backoff and jitter).
+_NOT_NOW = frozenset(
+    {"ModelNotReadyException", "ThrottlingException", "ServiceUnavailable", "InternalFailure", "InternalDependencyException"}
+)
+# Characters of the container's OriginalMessage kept in a failure reason.
+ORIGINAL_MESSAGE_EXCERPT = 500
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    body: bytes
+    content_type: str
+    invoked_variant: str | None = None
+
+
+class SyncInvoker:
+    """``InvokeEndpoint`` on a real-time or serverless endpoint (DESIGN §6.4: ≤ 6 MB / 4 MB, 60 s)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def invoke(self, *, endpoint_name: str, body: bytes, content_type: str, inference_id: str) -> SyncResult:
+        try:
+            response = self._client.invoke_endpoint(
+                EndpointName=endpoint_name, Body=body, ContentType=content_type, InferenceId=inference_id
+            )
+        except ClientError as exc:
+            raise translate_sync(exc, endpoint_name) from exc
+        except BotoCoreError as exc:  # connect / read timeout (70 s): the container may still answer
+            raise RetryableError(f"InvokeEndpoint did not complete: {exc}", {"endpoint": endpoint_name}) from exc
+        return SyncResult(
+            body=response["Body"].read(),
+            content_type=response.get("ContentType") or "application/octet-stream",
+            invoked_variant=response.get("InvokedProductionVariant"),
+        )
+
+
+def model_error_reason(error_response: dict[str, Any]) -> str:
+    """``ModelError``'s documented fields, kept in the failure reason: the container's status code,
+    an excerpt of its message, and the log stream to read."""
+    error = error_response.get("Error", {})
+    status = error_response.get("OriginalStatusCode", error.get("OriginalStatusCode"))
+    original = str(error_response.get("OriginalMessage", error.get("OriginalMessage", error.get("Message", ""))))
+    if len(original) > ORIGINAL_MESSAGE_EXCERPT:
+        original = original[:ORIGINAL_MESSAGE_EXCERPT] + " …"
+    log_stream = error_response.get("LogStreamArn", error.get("LogStreamArn"))
+    reason = f"ModelError: the model answered {status}: {original}"
+    if log_stream:
+        reason += f" (log stream {log_stream})"
+    return reason
+
+
+def original_status(error_response: dict[str, Any]) -> int | None:
+    raw = error_response.get("OriginalStatusCode", error_response.get("Error", {}).get("OriginalStatusCode"))
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def translate_sync(exc: ClientError, endpoint_name: str) -> Exception:
+    """``ModelError`` with a 4xx from the container → the file FAILED (the model refused this input);
+    5xx, not ready, throttled, unavailable → retried, never FAILED on the first try."""
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "")
+    message = str(error.get("Message", code))
+    details = {"code": code, "endpoint": endpoint_name}
+    if code == "ModelError":
+        status = original_status(exc.response)
+        reason = model_error_reason(exc.response)
+        if status is not None and 400 <= status < 500:
+            return InvocationRejectedError(reason, {**details, "original_status": status})
+        return RetryableError(reason, {**details, "original_status": status})
+    if code in _REJECTED and endpoint_missing(message):
+        return RetryableError(f"endpoint {endpoint_name!r} does not exist: {message}", details)
+    if code in _REJECTED:
+        return InvocationRejectedError(f"SageMaker rejected the request: {message}", details)
+    # _NOT_NOW, and anything unexpected (e.g. AccessDenied after a bad deploy): back to the queue,
+    # then the scorer DLQ (alarmed), and the sweeper's verdict by the deadline.
+    return RetryableError(f"SageMaker call failed: {code}", {**details, "transient": code in _NOT_NOW})

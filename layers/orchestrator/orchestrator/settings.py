@@ -6,13 +6,18 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from orchestrator import timing
 from orchestrator.deadlines import DeadlineSettings
 from orchestrator.errors import ConfigError
 
+if TYPE_CHECKING:
+    from orchestrator.routing import Rule
+
 DEFAULT_CONTENT_TYPES = "csv=text/csv,json=application/json,jsonl=application/jsonlines,txt=text/plain"
-REALTIME_MAX_BYTES = 6_291_456
+REALTIME_MAX_BYTES = 6_291_456  # InvokeEndpoint request body (DESIGN §6.4)
+SERVERLESS_MAX_BYTES = 4_194_304  # a serverless endpoint's payload limit: 4 MB
 ASYNC_MAX_BYTES = 1_073_741_824
 
 
@@ -114,6 +119,10 @@ def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
             env, "NIGHTLY_RETRY_WINDOW_SECONDS", defaults.nightly_retry_window_seconds, 0, 86400
         ),
         grace_seconds=_integer(env, "DEADLINE_GRACE_SECONDS", defaults.grace_seconds, 0, 86400),
+        scorer_visibility_timeout_seconds=_integer(
+            env, "SCORER_VISIBILITY_TIMEOUT_SECONDS", defaults.scorer_visibility_timeout_seconds, 1, 43200
+        ),
+        scorer_max_receives=_integer(env, "SCORER_MAX_RECEIVES", defaults.scorer_max_receives, 1, 1000),
     )
 
 
@@ -161,9 +170,17 @@ class RouterSettings:
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     # None: no transform model configured, so the batch and nightly modes are off.
     transform: TransformSettings | None = None
+    # The synchronous modes: each exists only when its endpoint is named (and the scorer queue is set).
+    realtime_endpoint_name: str | None = None
+    serverless_endpoint_name: str | None = None
+    scorer_queue_url: str | None = None
+    # RoutingRules, validated here at cold start (orchestrator.routing.parse_rules).
+    routing_rules: tuple[Rule, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterSettings:
+        from orchestrator.routing import parse_rules  # routing imports this module's limits
+
         env = os.environ if env is None else env
         return cls(
             tracker=TrackerSettings.from_env(env),
@@ -187,6 +204,56 @@ class RouterSettings:
             record_budget_ms=_integer(env, "ROUTER_RECORD_BUDGET_MS", timing.record_budget_ms(), 0, 900_000),
             deadlines=deadline_settings(env),
             transform=TransformSettings.from_env(env),
+            realtime_endpoint_name=env.get("REALTIME_ENDPOINT_NAME", "").strip() or None,
+            serverless_endpoint_name=env.get("SERVERLESS_ENDPOINT_NAME", "").strip() or None,
+            scorer_queue_url=env.get("SCORER_QUEUE_URL", "").strip() or None,
+            routing_rules=parse_rules(env.get("ROUTING_RULES", "")),
+        )
+
+    def sync_endpoints(self) -> dict[str, str]:
+        """``{"realtime": <endpoint>, "serverless": <endpoint>}`` for the configured synchronous modes."""
+        return sync_endpoints(self.realtime_endpoint_name, self.serverless_endpoint_name)
+
+
+def sync_endpoints(realtime: str | None, serverless: str | None) -> dict[str, str]:
+    return {mode: name for mode, name in (("realtime", realtime), ("serverless", serverless)) if name}
+
+
+@dataclass(frozen=True)
+class ScorerSettings:
+    """The scorer function: the synchronous modes' endpoints, where results go, how long a claim lasts."""
+
+    tracker: TrackerSettings
+    success_topic_arn: str
+    error_topic_arn: str
+    endpoints: dict[str, str]  # mode → endpoint name (at least one)
+    output_prefix: str = "results/"
+    # Longer than one invocation (a running claim is never taken over), shorter than the queue's
+    # visibility timeout (the redelivery finds it expired).
+    claim_timeout_seconds: int = 210
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ScorerSettings:
+        env = os.environ if env is None else env
+        endpoints = sync_endpoints(
+            env.get("REALTIME_ENDPOINT_NAME", "").strip() or None,
+            env.get("SERVERLESS_ENDPOINT_NAME", "").strip() or None,
+        )
+        if not endpoints:
+            raise ConfigError(
+                "REALTIME_ENDPOINT_NAME or SERVERLESS_ENDPOINT_NAME (template parameters RealtimeEndpointName, "
+                "ServerlessEndpointName) must name an endpoint for the scorer to have work",
+                {"variable": "REALTIME_ENDPOINT_NAME"},
+            )
+        return cls(
+            tracker=TrackerSettings.from_env(env),
+            success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
+            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
+            endpoints=endpoints,
+            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
+            claim_timeout_seconds=_integer(env, "SCORER_CLAIM_TIMEOUT_SECONDS", 210, 1, 43200),
+            deadlines=deadline_settings(env),
         )
 
 

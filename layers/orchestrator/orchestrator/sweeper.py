@@ -13,6 +13,9 @@ resolves each from ground truth, never from a guess:
 - SUBMITTED / IN_PROGRESS with a transform job → ``DescribeTransformJob``: a finished job goes
   through the batch-result function's own code path (the same outcome its completion event would
   have produced); a job still running moves the deadline on;
+- SUBMITTED / IN_PROGRESS real-time or serverless (handed to the scorer) → ``HeadObject`` on
+  ``<OutputPrefix><mode>/<request id>.out``: SUCCEEDED, else FAILED "not scored: <last error>"
+  (the scorer's message is in its dead-letter queue);
 - SCHEDULED past its night → the next night takes it (deadline moved, counted overdue), or FAILED
   when nights are disabled (no transform model).
 
@@ -63,6 +66,7 @@ _ATTRIBUTES = (
     "completed_at",
 )
 _FINISHED_JOB = frozenset({"Completed", "Failed", "Stopped"})
+_SYNC_MODES = frozenset({"realtime", "serverless"})
 
 RemainingMillis = Callable[[], int]
 
@@ -176,6 +180,8 @@ class Sweeper:
             self._past_its_night(item, moment, totals)
         elif item.get("job_name"):
             self._job(item, status, moment, totals)
+        elif item.get("mode") in _SYNC_MODES:
+            self._sync(item, status, totals)
         else:
             self._async(item, status, totals)
 
@@ -220,6 +226,22 @@ class Sweeper:
         if item.get("submission_uncertain"):
             reason += " (the router could not tell whether SageMaker received the request)"
         self._verdict(item, status, Status.EXPIRED, totals, reason=reason)
+
+    def _sync(self, item: dict[str, Any], status: Status, totals: SweepTotals) -> None:
+        """The scorer writes the result before it announces it: a result object with no outcome
+        recorded is a success whose announcement was lost; no object means the file was not scored."""
+        from orchestrator.scorer import output_key
+
+        key = output_key(self.settings.output_prefix, str(item["mode"]), str(item["request_id"]))
+        location = f"s3://{item.get('bucket') or self.settings.input_bucket}/{key}"
+        if result_objects.exists(self.s3, location):
+            self._verdict(item, status, Status.SUCCEEDED, totals, output_location=location)
+            return
+        cause = item.get("last_error") or (
+            "the scorer did not finish it within the scorer queue's redelivery window; its message is in "
+            "ScorerDLQ (redrive it once the cause is fixed)"
+        )
+        self._verdict(item, status, Status.FAILED, totals, reason=f"not scored: {cause}")
 
     def _job(self, item: dict[str, Any], status: Status, moment: datetime, totals: SweepTotals) -> None:
         name = str(item["job_name"])

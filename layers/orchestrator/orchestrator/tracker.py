@@ -170,6 +170,59 @@ class Tracker:
             raise UnknownRequestError(f"no tracker item for request {request_id}", {"request_id": request_id})
         return result
 
+    # ---------------------------------------------------------------- synchronous modes (the scorer)
+
+    def start_scoring(
+        self, request_id: str, fields: dict[str, Any], claim_timeout_seconds: int, deadline_seconds: int
+    ) -> dict[str, Any] | None:
+        """The scorer's claim: RECEIVED / SUBMITTED → IN_PROGRESS, or an IN_PROGRESS claim that
+        expired (a scorer that died between invoke and confirm), in one conditional write. Returns
+        the item after the write; None for a duplicate delivery (held, finished or unknown)."""
+        moment = self._clock()
+        names, values, expression = self._set_clause(
+            request_id,
+            Status.IN_PROGRESS,
+            {
+                **fields,
+                "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds,
+                "deadline_at": timeutil.iso(moment + timedelta(seconds=deadline_seconds)),
+            },
+        )
+        expression = expression.replace("SET ", "SET scoring_attempts = if_not_exists(scoring_attempts, :zero) + :one, ", 1)
+        names["#status"] = "status"
+        values.update(
+            {
+                ":received": {"S": Status.RECEIVED.value},
+                ":submitted": {"S": Status.SUBMITTED.value},
+                ":in_progress": {"S": Status.IN_PROGRESS.value},
+                ":now": {"N": str(int(moment.timestamp()))},
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+            }
+        )
+        condition = (
+            "attribute_exists(request_id) AND (#status IN (:received, :submitted)"
+            " OR (#status = :in_progress AND claim_expires_at < :now))"
+        )
+        result = self._update(request_id, expression, condition, names, values, "start scoring")
+        return result.item if result is not None and result.applied else None
+
+    def release_scoring(self, request_id: str, reason: str) -> bool:
+        """The scorer's call failed and the record goes back to the queue: its redelivery may take
+        the claim over at once (the model did not produce a result)."""
+        return self._conditional_update(
+            request_id,
+            "SET last_error = :reason, claim_expires_at = :zero",
+            "#status = :in_progress",
+            {"#status": "status"},
+            {
+                ":reason": {"S": reason[:1000]},
+                ":zero": {"N": "0"},
+                ":in_progress": {"S": Status.IN_PROGRESS.value},
+            },
+            "release scoring claim",
+        )
+
     # ---------------------------------------------------------------- batch transform jobs
 
     def in_status(
@@ -336,7 +389,7 @@ class Tracker:
         names, values, expression = self._set_clause(
             request_id, Status.SUBMITTED, {**fields, "job_name": job_name, "job_seq": seq}, remove=clear
         )
-        condition = self._taken_from(names, values, job_name, seq)
+        condition = self._taken_from(names, values, seq)
         return self._conditional_update(request_id, expression, condition, names, values, "mark for job")
 
     def record_job_result(
@@ -354,23 +407,19 @@ class Tracker:
             {"N": str(rank(Status.SUCCEEDED))},
         )
         current = "(#seqc = :seqc AND #jobc = :jobc AND status_rank < :terminal)"
-        condition = (
-            f"attribute_exists(request_id) AND ({current} OR ({self._taken_from(names, values, job_name, seq)}))"
-        )
+        condition = f"attribute_exists(request_id) AND ({current} OR ({self._taken_from(names, values, seq)}))"
         return self._conditional_update(request_id, expression, condition, names, values, "record job result")
 
     @staticmethod
-    def _taken_from(names: dict[str, str], values: dict[str, Any], job_name: str, seq: int) -> str:
-        """The condition "the file is where ``job_name``'s roster found it" (sequence ``seq - 1``)."""
+    def _taken_from(names: dict[str, str], values: dict[str, Any], seq: int) -> str:
+        """The condition "the file is where the roster giving it ``seq`` found it" (``seq - 1``)."""
         names["#stat"], names["#seqp"] = "status", "job_seq"
         values[":good"], values[":skipped"] = {"S": Status.SUCCEEDED.value}, {"S": Status.SKIPPED.value}
         open_ = "NOT (#stat IN (:good, :skipped))"
         if seq > 1:
             values[":seqp"] = {"N": str(seq - 1)}
             return f"#seqp = :seqp AND {open_}"
-        # Never in a job yet (or marked by a version that kept no sequence: then only this job's).
-        names["#jobp"], values[":jobp"] = "job_name", {"S": job_name}
-        return f"attribute_not_exists(#seqp) AND (attribute_not_exists(#jobp) OR #jobp = :jobp) AND {open_}"
+        return f"attribute_not_exists(#seqp) AND {open_}"  # never in a nightly job yet
 
     # ---------------------------------------------------------------- sweeper
 

@@ -62,6 +62,35 @@ def job_request(
     return request
 
 
+# DescribeTransformJob fields that are CreateTransformJob parameters: a retry job repeats them.
+_REPEATED = (
+    "ModelName",
+    "MaxConcurrentTransforms",
+    "ModelClientConfig",
+    "MaxPayloadInMB",
+    "BatchStrategy",
+    "Environment",
+    "TransformInput",
+    "TransformOutput",
+    "DataCaptureConfig",
+    "TransformResources",
+    "DataProcessing",
+    "ExperimentConfig",
+)
+
+
+def retry_request(described: dict[str, Any], *, name: str, manifest_uri: str, output_path: str) -> dict[str, Any]:
+    """A job like the ``described`` one (same model, options and resources) over another manifest,
+    writing to ``output_path``: a retry of part of its files runs exactly as the job itself did."""
+    request: dict[str, Any] = {key: described[key] for key in _REPEATED if described.get(key) not in (None, {}, "")}
+    transform_input = dict(request.get("TransformInput") or {})
+    transform_input["DataSource"] = {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": manifest_uri}}
+    transform_output = dict(request.get("TransformOutput") or {})
+    transform_output["S3OutputPath"] = output_path
+    request.update(TransformJobName=name, TransformInput=transform_input, TransformOutput=transform_output)
+    return request
+
+
 def payload_problem(settings: TransformSettings, size: int) -> str | None:
     """Why one unsplit file of ``size`` bytes would fail its job, or None.
 

@@ -24,6 +24,7 @@ from orchestrator.tracker import Tracker
 if TYPE_CHECKING:
     from orchestrator.batch_results import BatchResults
     from orchestrator.nightly import Nightly
+    from orchestrator.scorer import Scorer
     from orchestrator.sweeper import Sweeper
 
 
@@ -49,7 +50,52 @@ def router() -> Router:
     )
     if settings.transform is not None:
         _register_batch_modes(built)
+    if settings.scorer_queue_url and settings.sync_endpoints():
+        _register_sync_modes(built)
     return built
+
+
+def _register_sync_modes(router: Router) -> None:
+    """REALTIME and SERVERLESS exist only with their endpoint named: the file goes to the scorer's queue."""
+    from orchestrator.scorer import Handoff
+
+    settings = router.settings
+    assert settings.scorer_queue_url is not None
+    endpoints = settings.sync_endpoints()
+    handoff = Handoff(
+        sqs=clients.client("sqs"),
+        queue_url=settings.scorer_queue_url,
+        endpoints=endpoints,
+        tracker=router.tracker,
+        deadline_seconds=settings.deadlines.submitted_sync,
+        recorder=router.recorder,
+    )
+    for mode in endpoints:
+        router.register(Mode(mode), handoff)
+
+
+@cache
+def scorer() -> Scorer:
+    from orchestrator.announce import Announcer
+    from orchestrator.sagemaker import SyncInvoker
+    from orchestrator.scorer import Scorer
+    from orchestrator.settings import ScorerSettings
+
+    settings = ScorerSettings.from_env()
+    sns = clients.client("sns")
+    tracker = Tracker(
+        settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
+    )
+    publisher = Publisher(sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn)
+    return Scorer(
+        settings,
+        tracker=tracker,
+        # Containers answer within 60 s (DESIGN §6.5): a 70 s read timeout, and one retry at most so
+        # that a slow model is not invoked three times; throttling retries with backoff and jitter.
+        invoker=SyncInvoker(clients.client("sagemaker-runtime", read_timeout=70, attempts=2)),
+        s3=clients.client("s3"),
+        announcer=Announcer(publisher, tracker, region=sns.meta.region_name or os.environ.get("AWS_REGION", "")),
+    )
 
 
 class _LazyClient:
@@ -103,17 +149,23 @@ def outcome_recorder() -> OutcomeRecorder:
 
 @cache
 def nightly() -> Nightly:
+    from orchestrator.announce import Announcer
     from orchestrator.nightly import Nightly
     from orchestrator.transform import TransformJobs
 
     settings = NightlySettings.from_env()
+    tracker = Tracker(
+        settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
+    )
+    sns = _LazyClient("sns")  # only a superseded version of a key is announced from here
+    # The nightly function announces SKIPPED files only: both topics are the error topic (its one grant).
+    publisher = Publisher(sns, success_topic_arn=settings.error_topic_arn, error_topic_arn=settings.error_topic_arn)
     return Nightly(
         settings,
-        tracker=Tracker(
-            settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
-        ),
+        tracker=tracker,
         jobs=TransformJobs(clients.client("sagemaker")),
         s3=clients.client("s3"),
+        announcer=Announcer(publisher, tracker, region=os.environ.get("AWS_REGION", "")),
     )
 
 
@@ -149,6 +201,7 @@ def sweeper() -> Sweeper:
 @cache
 def batch_results() -> BatchResults:
     from orchestrator.batch_results import BatchResults
+    from orchestrator.transform import TransformJobs
 
     settings = BatchResultSettings.from_env()
     sns = clients.client("sns")
@@ -162,4 +215,6 @@ def batch_results() -> BatchResults:
         ),
         s3=clients.client("s3"),
         region=sns.meta.region_name or os.environ.get("AWS_REGION", ""),
+        # Retry jobs for a failed night's files without output: rare, so SageMaker's client is made on use.
+        jobs=TransformJobs(_LazyClient("sagemaker")),
     )

@@ -1,0 +1,5 @@
+"""``python -m sio``."""
+
+from sio.cli import main
+
+main()

@@ -1,0 +1,204 @@
+"""Reading the tracker table, always through its key or an index, never a Scan (except the one
+documented exception, :func:`scan_since`, for ``--from-tracker``).
+
+- a request id → ``GetItem`` (``BatchGetItem`` for many);
+- an S3 key → ``ByObject`` (``object_uri`` + ``created_at``): every version of the object, newest
+  first, ``--since`` in the key condition;
+- an in-flight status → ``InFlight``, its 16 shards (``<STATUS>#00`` … ``#15``), ``--since`` on
+  ``status_since`` as a filter;
+- a terminal status on its own → no index holds terminal items (``InFlight`` is sparse: terminal
+  writes remove the key, so nights and the sweeper never read history): :class:`NoIndexError`.
+
+Pages are at most :data:`PAGE_SIZE` items (and DynamoDB's 1 MB), read one at a time, so a key with
+10,000 versions costs ⌈10,000 / 1,000⌉ + 1 Query calls and one page of memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sio.errors import SioError
+from sio.product import BY_OBJECT_INDEX, IN_FLIGHT, IN_FLIGHT_INDEX, TERMINAL, inflight_partitions
+
+PAGE_SIZE = 1000
+BATCH_GET_MAX = 100
+
+
+class NoIndexError(SioError):
+    """The question has no index to answer it without a Scan."""
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB's Decimals as int or float, recursively: items fit for JSON."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return {name: plain(deserializer.deserialize(value)) for name, value in item.items()}
+
+
+class TrackerReader:
+    def __init__(self, client: Any, table: str, *, page_size: int = PAGE_SIZE) -> None:
+        self.client = client
+        self.table = table
+        self.page_size = page_size
+
+    # ------------------------------------------------------------ by key
+
+    def get(self, request_id: str) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table, Key={"request_id": {"S": request_id}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return None if item is None else _deserialize(item)
+
+    def get_many(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The items of these requests that exist, by request id (``BatchGetItem``, 100 keys a call)."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(request_ids))
+        for start in range(0, len(unique), BATCH_GET_MAX):
+            request: dict[str, Any] = {
+                self.table: {"Keys": [{"request_id": {"S": rid}} for rid in unique[start : start + BATCH_GET_MAX]]}
+            }
+            for attempt in range(8):
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    plain_item = _deserialize(item)
+                    found[str(plain_item["request_id"])] = plain_item
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+        return found
+
+    # ------------------------------------------------------------ by object
+
+    def history(
+        self,
+        object_uri: str,
+        *,
+        since: str | None = None,
+        status: str | None = None,
+        mode: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every version of one S3 object, newest first (``ByObject``)."""
+        values: dict[str, Any] = {":u": {"S": object_uri}}
+        condition = "object_uri = :u"
+        if since:
+            condition += " AND created_at >= :since"
+            values[":since"] = {"S": since}
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": BY_OBJECT_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }
+        self._filters(params, status=status, mode=mode)
+        yield from self._pages(params, limit)
+
+    # ------------------------------------------------------------ by status
+
+    def in_status(
+        self, status: str, *, since: str | None = None, mode: str | None = None, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Items now in an in-flight status (``InFlight``, shard after shard; each shard by deadline)."""
+        if status in TERMINAL:
+            raise NoIndexError(
+                f"no index lists {status} items: the InFlight index holds only in-flight items (RECEIVED, "
+                "SCHEDULED, SUBMITTED, IN_PROGRESS) and terminal writes leave it, and sio never scans the table. "
+                f"Ask for one file (sio status KEY --status {status}), or follow results as they arrive "
+                "(sio watch, or a subscription to the topics)",
+                {"status": status},
+            )
+        if status not in IN_FLIGHT:
+            raise SioError(f"unknown status {status!r}: one of {', '.join((*IN_FLIGHT, *sorted(TERMINAL)))}")
+        remaining = limit
+        for partition in inflight_partitions(status):
+            params: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": IN_FLIGHT_INDEX,
+                "KeyConditionExpression": "inflight = :p",
+                "ExpressionAttributeValues": {":p": {"S": partition}},
+            }
+            self._filters(params, since=since, mode=mode)
+            for item in self._pages(params, remaining):
+                yield item
+                if remaining is not None:
+                    remaining -= 1
+            if remaining is not None and remaining <= 0:
+                return
+
+    # ------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _filters(
+        params: dict[str, Any], *, since: str | None = None, status: str | None = None, mode: str | None = None
+    ) -> None:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = params["ExpressionAttributeValues"]
+        clauses = []
+        if since:
+            names["#since"] = "status_since"
+            values[":fsince"] = {"S": since}
+            clauses.append("#since >= :fsince")
+        if status:
+            names["#status"] = "status"
+            values[":fstatus"] = {"S": status}
+            clauses.append("#status = :fstatus")
+        if mode:
+            names["#mode"] = "mode"
+            values[":fmode"] = {"S": mode}
+            clauses.append("#mode = :fmode")
+        if clauses:
+            params["FilterExpression"] = " AND ".join(clauses)
+            params["ExpressionAttributeNames"] = names
+
+    def _pages(self, params: dict[str, Any], limit: int | None) -> Iterator[dict[str, Any]]:
+        params = {**params, "Limit": self.page_size}
+        count = 0
+        while True:
+            page = self.client.query(**params)
+            for item in page.get("Items", []):
+                yield _deserialize(item)
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            params["ExclusiveStartKey"] = last
+
+
+def scan_since(client: Any, table: str, since: str, attributes: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Items created since ``since``: a Scan, the one place sio reads the whole table, for
+    ``sio cost --from-tracker`` (the workload's history has no index; the read is about one read unit
+    per 8 KB of table, stated in the command's output)."""
+    names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(["created_at", *attributes]))}
+    params: dict[str, Any] = {
+        "TableName": table,
+        "ProjectionExpression": ", ".join(names),
+        "ExpressionAttributeNames": names,
+        "FilterExpression": "#a0 >= :since",
+        "ExpressionAttributeValues": {":since": {"S": since}},
+    }
+    while True:
+        page = client.scan(**params)
+        for item in page.get("Items", []):
+            yield _deserialize(item)
+        if not page.get("LastEvaluatedKey"):
+            return
+        params["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,15 @@
+"""Scorer: files routed to a real-time or serverless endpoint (via its SQS queue) → InvokeEndpoint → result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator import wiring
+from orchestrator.batch import process_sqs
+from orchestrator.observability import logger, metrics
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_sqs(event, context, wiring.scorer().handle_body)

@@ -1,0 +1,141 @@
+"""Starting a job of the nightly batch and marking its files: the nightly function's night and re-run
+jobs and the batch-result function's retry jobs go through this one path.
+
+Start, then mark. The manifest and the roster (``<id> <seq>`` per file, manifest.RosterEntry) are
+uploaded from the spool, the job is created, then each file still where the roster found it is
+marked SUBMITTED with the job's name, its sequence, the night, its output location and a deadline.
+A job may finish before its marking: its result applies to a file not yet marked for it
+(``pending``), and the marking that comes after finds the file moved on and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from itertools import batched
+from typing import Any
+
+from orchestrator import manifest, timeutil
+from orchestrator.deadlines import DeadlineSettings
+from orchestrator.errors import RetryableError
+from orchestrator.observability import Recorder
+from orchestrator.routing import Mode
+from orchestrator.status import TERMINAL, Status
+from orchestrator.tracker import BATCH_GET_MAX, Tracker
+from orchestrator.transform import JobStarted, TransformJobs
+
+# Stop marking this long before the Lambda timeout; the retry carries on.
+SAFETY_MARGIN_MS = 60_000
+# Concurrent conditional writes while marking (botocore's connection pool holds 10).
+WORKERS = 8
+# What an earlier attempt left on the item: a new job's marking removes it.
+CLEARED = ("failure_reason", "failure_location", "completed_at")
+ITEM_FIELDS = ("status", "job_name", "job_seq", "key")
+_DONE = frozenset({Status.SUCCEEDED.value, Status.SKIPPED.value})  # never scored again
+_TERMINAL = frozenset(status.value for status in TERMINAL)
+
+RemainingMillis = Callable[[], int]
+
+
+def _seq(item: Mapping[str, Any]) -> int | None:
+    value = item.get("job_seq")
+    return None if value is None else int(value)
+
+
+def takeable(item: Mapping[str, Any], seq: int) -> bool:
+    """The file is where a roster giving it sequence ``seq`` found it: not taken by any job since
+    (``seq - 1``), and not SUCCEEDED or SKIPPED (the same rule as ``Tracker.mark_for_job``)."""
+    if item.get("status") in _DONE:
+        return False
+    return _seq(item) == (seq - 1 if seq > 1 else None)
+
+
+def is_current(item: Mapping[str, Any], job_name: str, seq: int) -> bool:
+    """The file is marked for ``job_name`` at ``seq``."""
+    return _seq(item) == seq and item.get("job_name") == job_name
+
+
+def pending(item: Mapping[str, Any], job_name: str, seq: int) -> bool:
+    """``job_name``'s result applies to the file (the rule of ``Tracker.record_job_result``)."""
+    if is_current(item, job_name, seq):
+        return item.get("status") not in _TERMINAL
+    return takeable(item, seq)
+
+
+class NightJobs:
+    def __init__(
+        self,
+        *,
+        tracker: Tracker,
+        jobs: TransformJobs,
+        s3: Any,
+        deadlines: DeadlineSettings,
+        recorder: Recorder | None = None,
+        clock: Callable[[], datetime] = timeutil.now,
+        workers: int = WORKERS,
+    ) -> None:
+        self.tracker = tracker
+        self.jobs = jobs
+        self.s3 = s3
+        self.deadlines = deadlines
+        self.recorder = recorder or Recorder()
+        self.clock = clock
+        self.workers = workers
+
+    def start(
+        self,
+        spool: manifest.Spool,
+        *,
+        name: str,
+        output_prefix: str,
+        folder: str,
+        request_for: Callable[[str, str], dict[str, Any]],
+    ) -> JobStarted:
+        """Upload the spool to ``<OUTPUT_PREFIX>batch/<name>/<folder>/`` and create job ``name`` with
+        ``request_for(manifest_uri, output_path)``; ``ResourceInUse`` returns the existing job."""
+        prefix = f"{manifest.job_key_prefix(output_prefix, name)}{folder}/"
+        spool.upload(self.s3, prefix + manifest.MANIFEST_NAME, prefix + manifest.ROSTER_NAME)
+        manifest_uri = f"s3://{spool.bucket}/{prefix}{manifest.MANIFEST_NAME}"
+        output_path = manifest.output_path(spool.bucket, output_prefix, name)
+        return self.jobs.start(request_for(manifest_uri, output_path))
+
+    def mark(
+        self,
+        job_name: str,
+        night: str,
+        output_path: str,
+        entries: Iterable[manifest.RosterEntry],
+        remaining_ms: RemainingMillis | None = None,
+    ) -> int:
+        """SUBMITTED to ``job_name`` for every file of the job still where its roster found it;
+        returns how many. Stops with ``RetryableError`` when the Lambda timeout nears."""
+        moment = self.clock()
+        base = {
+            "submitted_at": timeutil.iso(moment),
+            "deadline_at": self.deadlines.after(moment, self.deadlines.submitted_batch),
+            "night": night,
+        }
+
+        def submit(pair: tuple[dict[str, Any], int]) -> bool:
+            item, seq = pair
+            fields = {**base, "output_location": manifest.output_location(output_path, item["key"])}
+            return self.tracker.mark_for_job(item["request_id"], job_name, seq, fields, clear=CLEARED)
+
+        marked = 0
+        try:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                for chunk in batched(entries, BATCH_GET_MAX, strict=False):
+                    if remaining_ms is not None and remaining_ms() < SAFETY_MARGIN_MS:
+                        raise RetryableError(
+                            f"marked {marked} files of {job_name} before the Lambda timeout; a retry continues",
+                            {"job": job_name, "marked": marked},
+                        )
+                    seqs = {entry.request_id: entry.seq for entry in chunk}
+                    items = self.tracker.get_many(list(seqs), ITEM_FIELDS)
+                    todo = [(i, seqs[i["request_id"]]) for i in items if takeable(i, seqs[i["request_id"]])]
+                    marked += sum(pool.map(submit, todo))
+        finally:  # what was marked counts, even when a retry has to finish the marking
+            if marked:
+                self.recorder.count("RequestsSubmitted", mode=Mode.NIGHTLY.value, value=marked)
+        return marked

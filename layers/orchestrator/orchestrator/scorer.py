@@ -1,0 +1,228 @@
+"""The synchronous modes, real-time and serverless (DESIGN §1; README "Four modes side by side").
+
+A 60 s model call does not belong in the router (its time budget, its cold start): the router
+hands a sync file to the scorer's queue (:class:`Handoff`, one SendMessage, then SUBMITTED with the
+scorer queue's redelivery window as deadline), and the scorer function (:class:`Scorer`) does
+claim → GetObject → InvokeEndpoint → PutObject ``<OutputPrefix><mode>/<request id>.out`` →
+announce SUCCEEDED through :class:`Announcer` (publish, then record), like every other mode.
+
+The claim is one conditional write (SUBMITTED → IN_PROGRESS with a claim expiry shorter than the
+queue's visibility timeout): a duplicate delivery stops there (one call); a scorer that dies
+between invoke and confirm leaves a claim that expires before the redelivery, which scores the
+file again (at most one extra invocation) and announces it once (the outcome write is forward-only).
+
+AWS calls per file (``tests/bench/calls.py``): router 3 (PutItem claim, SendMessage, UpdateItem);
+scorer happy path 6 (UpdateItem claim, GetObject, InvokeEndpoint, PutObject, Publish, UpdateItem),
+duplicate 1 (the claim), a model's 4xx 5 (no PutObject).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from orchestrator import timeutil
+from orchestrator.announce import Announcer
+from orchestrator.errors import BadEventError, InvocationRejectedError, RetryableError
+from orchestrator.observability import Recorder, logger
+from orchestrator.routing import MODE_PARAMETERS, Decision, Mode
+from orchestrator.s3_events import ObjectCreated
+from orchestrator.sagemaker import SyncInvoker
+from orchestrator.settings import ScorerSettings
+from orchestrator.status import Status
+from orchestrator.tracker import Tracker
+
+_ABSENT = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
+
+
+def output_key(output_prefix: str, mode: str, request_id: str) -> str:
+    """Where a synchronous result is written (and where the sweeper looks for it)."""
+    return f"{output_prefix}{mode}/{request_id}.out"
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """The scorer queue's message body (small JSON; the payload itself stays in S3)."""
+
+    requestId: str  # noqa: N815 - the wire names
+    bucket: str
+    key: str
+    versionId: str | None  # noqa: N815
+    contentType: str  # noqa: N815
+    mode: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, body: str) -> ScoreRequest:
+        try:
+            data = json.loads(body)
+            request = cls(
+                requestId=str(data["requestId"]),
+                bucket=str(data["bucket"]),
+                key=str(data["key"]),
+                versionId=data.get("versionId") or None,
+                contentType=str(data["contentType"]),
+                mode=str(data["mode"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadEventError(f"not a scorer request: {exc}", {"body": body[:200]}) from exc
+        if request.mode not in (Mode.REALTIME, Mode.SERVERLESS):
+            raise BadEventError(f"mode {request.mode!r} is not a synchronous mode", {"body": body[:200]})
+        return request
+
+
+class Handoff:
+    """``Router.register(Mode.REALTIME | Mode.SERVERLESS, Handoff(...))``: one SendMessage, then SUBMITTED.
+
+    A crash between the two: the retry takes the expired claim over and sends again; the scorer's
+    claim stops the second message."""
+
+    def __init__(
+        self,
+        *,
+        sqs: Any,
+        queue_url: str,
+        endpoints: dict[str, str],
+        tracker: Tracker,
+        deadline_seconds: int,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.endpoints = endpoints
+        self.tracker = tracker
+        self.deadline_seconds = deadline_seconds
+        self.recorder = recorder or Recorder()
+
+    def __call__(self, request_id: str, event: ObjectCreated, decision: Decision) -> None:
+        assert decision.mode is not None and decision.content_type is not None
+        request = ScoreRequest(
+            requestId=request_id,
+            bucket=event.bucket,
+            key=event.key,
+            versionId=event.version_id,
+            contentType=decision.content_type,
+            mode=decision.mode.value,
+        )
+        try:
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=request.to_json())
+        except (ClientError, BotoCoreError) as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+            raise RetryableError(f"handing the file to the scorer failed: {code}", {"key": event.key}) from exc
+        moment = self.tracker.now()
+        now = timeutil.iso(moment)
+        confirmed = self.tracker.confirm(
+            request_id,
+            Status.SUBMITTED,
+            {
+                "submitted_at": now,
+                "deadline_at": timeutil.iso(moment + timedelta(seconds=self.deadline_seconds)),
+                "endpoint_name": self.endpoints.get(decision.mode.value),
+            },
+        )
+        if not confirmed:  # the scorer overtook the confirmation: the tracker already has it
+            logger.info("the scorer started before confirmation; keeping its status")
+        self.recorder.count("RequestsRouted", mode=decision.mode.value)
+        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now), mode=decision.mode.value)
+
+
+class Scorer:
+    def __init__(
+        self,
+        settings: ScorerSettings,
+        *,
+        tracker: Tracker,
+        invoker: SyncInvoker,
+        s3: Any,
+        announcer: Announcer,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.tracker = tracker
+        self.invoker = invoker
+        self.s3 = s3
+        self.announcer = announcer
+        self.recorder = recorder or Recorder()
+
+    def handle_body(self, body: str) -> None:
+        request = ScoreRequest.parse(body)
+        logger.set_correlation_id(request.requestId)
+        endpoint = self.settings.endpoints.get(request.mode)
+        started = self.tracker.now()
+        item = self.tracker.start_scoring(
+            request.requestId,
+            {"endpoint_name": endpoint, "sagemaker_received_at": timeutil.iso(started)},
+            self.settings.claim_timeout_seconds,
+            self.settings.deadlines.submitted_sync,
+        )
+        if item is None:
+            logger.info("duplicate delivery acknowledged", extra={"key": request.key})
+            self.recorder.count("DuplicateDeliveries")
+            return
+        if endpoint is None:  # the parameter was emptied after the file was routed
+            parameter = MODE_PARAMETERS[Mode(request.mode)]
+            reason = f"mode {request.mode!r} is not configured (template parameter {parameter} is empty)"
+            self.announcer.announce(item, Status.SKIPPED, reason=reason)
+            return
+        payload = self._read(request, item)
+        if payload is None:
+            return
+        clock = time.monotonic()
+        try:
+            result = self.invoker.invoke(
+                endpoint_name=endpoint, body=payload, content_type=request.contentType, inference_id=request.requestId
+            )
+        except InvocationRejectedError as exc:
+            self.announcer.announce(item, Status.FAILED, reason=exc.message)
+            logger.warning("the model refused the file", extra={"reason": exc.message, **exc.details})
+            return
+        except RetryableError as exc:
+            self._release(request.requestId, exc)
+            raise
+        processing_ms = int((time.monotonic() - clock) * 1000)
+        key = output_key(self.settings.output_prefix, request.mode, request.requestId)
+        try:
+            self.s3.put_object(Bucket=request.bucket, Key=key, Body=result.body, ContentType=result.content_type)
+        except (ClientError, BotoCoreError) as exc:
+            error = RetryableError(f"writing the result failed: {exc}", {"key": key})
+            self._release(request.requestId, error)
+            raise error from exc
+        location = f"s3://{request.bucket}/{key}"
+        self.announcer.announce(
+            item,
+            Status.SUCCEEDED,
+            output_location=location,
+            extra={"processingTimeMs": processing_ms, "outputContentType": result.content_type},
+            record={"processing_ms": processing_ms, "output_content_type": result.content_type},
+        )
+        self.recorder.timing("ProcessingTime", processing_ms, mode=request.mode)
+        logger.info("scored", extra={"mode": request.mode, "processing_ms": processing_ms, "output": location})
+
+    def _read(self, request: ScoreRequest, item: dict[str, Any]) -> bytes | None:
+        params = {"Bucket": request.bucket, "Key": request.key}
+        if request.versionId:
+            params["VersionId"] = request.versionId
+        try:
+            return bytes(self.s3.get_object(**params)["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _ABSENT:
+                self.announcer.announce(item, Status.FAILED, reason="the input object no longer exists")
+                return None
+            error = RetryableError(f"reading the input failed: {exc}", {"key": request.key})
+        except BotoCoreError as exc:
+            error = RetryableError(f"reading the input failed: {exc}", {"key": request.key})
+        self._release(request.requestId, error)
+        raise error
+
+    def _release(self, request_id: str, exc: RetryableError) -> None:
+        try:
+            self.tracker.release_scoring(request_id, exc.message)
+        except RetryableError as release_failed:  # the claim then expires by itself
+            logger.warning("could not release the scoring claim", extra={"reason": release_failed.message})

@@ -1,0 +1,242 @@
+"""The synchronous modes (real-time, serverless): router → scorer queue → scorer → result, on moto.
+
+AWS calls per file (README "Calls per file"): router 3 (PutItem, SendMessage, UpdateItem); scorer
+happy path 6 (UpdateItem, GetObject, InvokeEndpoint, PutObject, Publish, UpdateItem); a duplicate
+delivery 1 (UpdateItem); a model's 4xx 5 (no PutObject).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from orchestrator import wiring
+
+from tests.support.events import sqs_event
+from tests.support.hooks import SimulatedCrash, SyncEndpointStandIn
+from tests.support.lambda_runtime import failed_ids, invoker
+
+REALTIME = "demo-realtime-endpoint"
+SERVERLESS = "demo-serverless-endpoint"
+
+ROUTER_CALLS = ["dynamodb.PutItem", "sqs.SendMessage", "dynamodb.UpdateItem"]
+SCORER_HAPPY = [
+    "dynamodb.UpdateItem",
+    "s3.GetObject",
+    "sagemaker-runtime.InvokeEndpoint",
+    "s3.PutObject",
+    "sns.Publish",
+    "dynamodb.UpdateItem",
+]
+SCORER_MODEL_ERROR = ["dynamodb.UpdateItem", "s3.GetObject", "sagemaker-runtime.InvokeEndpoint", "sns.Publish", "dynamodb.UpdateItem"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_scorer():
+    wiring.scorer.cache_clear()
+    yield
+    wiring.scorer.cache_clear()
+
+
+@pytest.fixture
+def scorer_queue(stack, sqs, monkeypatch) -> str:
+    url = sqs.create_queue(QueueName="scorer-queue")["QueueUrl"]
+    monkeypatch.setenv("SCORER_QUEUE_URL", url)
+    monkeypatch.setenv("REALTIME_ENDPOINT_NAME", REALTIME)
+    monkeypatch.setenv("SERVERLESS_ENDPOINT_NAME", SERVERLESS)
+    return url
+
+
+@pytest.fixture
+def endpoint(interceptor, stack) -> SyncEndpointStandIn:
+    stand_in = SyncEndpointStandIn()
+    interceptor.respond("sagemaker-runtime.InvokeEndpoint", stand_in)
+    return stand_in
+
+
+@pytest.fixture
+def score(scorer_queue, endpoint, calls, clock):
+    return invoker("scorer")
+
+
+def _handed(sqs, url: str) -> list[dict[str, Any]]:
+    """The scorer queue's messages as the event source mapping would deliver them."""
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [{"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs"} for m in messages]
+
+
+def _route_one(route, upload, sqs, url, key, body=b"age,income\n42,1000\n", **extra):
+    route(sqs_event(upload(key, body, **extra)))
+    return _handed(sqs, url)
+
+
+def test_small_file_is_handed_to_the_scorer_and_submitted(scorer_queue, route, upload, sqs, item_for_key, calls):
+    calls.reset()
+    [record] = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    assert calls.calls == ROUTER_CALLS
+    item = item_for_key("incoming/a.csv")
+    assert (item["status"], item["mode"], item["endpoint_name"]) == ("SUBMITTED", "realtime", REALTIME)
+    assert item["route_reason"].startswith("[default: realtime] ")
+    assert json.loads(record["body"]) == {
+        "requestId": item["request_id"],
+        "bucket": item["bucket"],
+        "key": "incoming/a.csv",
+        "versionId": item["version_id"],
+        "contentType": "text/csv",
+        "mode": "realtime",
+    }
+    # deadline = the scorer queue's redelivery window: 1080 s x 5 + 900 s grace
+    assert item["deadline_at"] > item["submitted_at"]
+
+
+@pytest.mark.parametrize(("rules", "mode", "endpoint_name"), [("", "realtime", REALTIME), ('[{"mode":"serverless"}]', "serverless", SERVERLESS)])
+def test_the_scorer_writes_the_result_and_announces_success(
+    rules, mode, endpoint_name, monkeypatch, scorer_queue, route, score, upload, sqs, item_for_key, calls, endpoint, published, aws, stack
+):
+    monkeypatch.setenv("ROUTING_RULES", rules)
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    calls.reset()
+    response = score(sqs_event(*records))
+
+    assert failed_ids(response) == []
+    assert calls.calls == SCORER_HAPPY
+    item = item_for_key("incoming/a.csv")
+    location = f"s3://{stack.bucket}/results/{mode}/{item['request_id']}.out"
+    assert (item["status"], item["mode"], item["output_location"]) == ("SUCCEEDED", mode, location)
+    assert "inflight" not in item and "claim_expires_at" not in item
+    [(called, body, content_type)] = endpoint.calls
+    assert (called, body, content_type) == (endpoint_name, b"age,income\n42,1000\n", "text/csv")
+    result = aws.client("s3").get_object(Bucket=stack.bucket, Key=f"results/{mode}/{item['request_id']}.out")
+    assert (result["Body"].read(), result["ContentType"]) == (b"0.97\n", "text/csv")
+    [message] = published("success")
+    assert (message["mode"], message["invocationStatus"]) == (mode, "Completed")
+    assert message["responseParameters"]["outputLocation"] == location
+    assert isinstance(message["processingTimeMs"], int)
+
+
+def test_a_duplicate_delivery_stops_at_the_claim(scorer_queue, route, score, upload, sqs, calls, endpoint):
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    score(sqs_event(*records))
+    calls.reset()
+    response = score(sqs_event(*records))
+    assert failed_ids(response) == []
+    assert calls.calls == ["dynamodb.UpdateItem"]
+    assert len(endpoint.calls) == 1
+
+
+def test_a_model_4xx_fails_the_file_with_the_models_reason(scorer_queue, route, score, upload, sqs, calls, endpoint, item_for_key, published):
+    endpoint.model_error = (400, "feature 'age' must be a number")
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    calls.reset()
+    response = score(sqs_event(*records))
+
+    assert failed_ids(response) == []
+    assert calls.calls == SCORER_MODEL_ERROR
+    item = item_for_key("incoming/a.csv")
+    assert item["status"] == "FAILED"
+    assert "answered 400" in item["failure_reason"]
+    assert "feature 'age' must be a number" in item["failure_reason"]
+    assert "log-group:/aws/sagemaker/Endpoints/" + REALTIME in item["failure_reason"]
+    [message] = published("error")
+    assert message["failureReason"] == item["failure_reason"]
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("ModelError", 424), ("ModelNotReadyException", 429), ("ThrottlingException", 400), ("ServiceUnavailable", 503)],
+)
+def test_transient_errors_send_the_record_back_never_failed(
+    code, status, scorer_queue, route, score, upload, sqs, interceptor, endpoint, item_for_key, calls
+):
+    if code == "ModelError":
+        endpoint.model_error = (503, "worker died")
+    else:
+        interceptor.fail("sagemaker-runtime.InvokeEndpoint", status=status, code=code, message="not now")
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    # The one record failed: the invocation errors, and the record goes back to the queue
+    with pytest.raises(BatchProcessingError):
+        score(sqs_event(*records))
+
+    item = item_for_key("incoming/a.csv")
+    assert item["status"] == "IN_PROGRESS"
+    assert item["claim_expires_at"] == 0  # released: the redelivery takes it over at once
+    assert item["last_error"]
+
+    # When the endpoint recovers, the redelivery scores it
+    interceptor.clear_faults()
+    endpoint.model_error = None
+    assert failed_ids(score(sqs_event(*records))) == []
+    assert item_for_key("incoming/a.csv")["status"] == "SUCCEEDED"
+
+
+def test_a_crash_between_invoke_and_confirm_costs_one_extra_invocation(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, published
+):
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+
+    def crash() -> None:
+        endpoint.on_invoke = None
+        raise SimulatedCrash
+
+    endpoint.on_invoke = crash
+    with pytest.raises(SimulatedCrash):
+        score(sqs_event(*records))
+    # The redelivery before the claim expired stops at the claim; after it, the file is scored.
+    score(sqs_event(*records))
+    assert len(endpoint.calls) == 1
+    clock.advance(211)
+    assert failed_ids(score(sqs_event(*records))) == []
+    assert len(endpoint.calls) == 2
+    assert item_for_key("incoming/a.csv")["status"] == "SUCCEEDED"
+    assert len(published("success")) == 1
+
+
+def test_a_result_over_256_kb_is_written_to_s3_and_only_its_location_announced(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, published, aws, stack
+):
+    endpoint.answer = b"9" * 300_000
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    score(sqs_event(*records))
+    item = item_for_key("incoming/a.csv")
+    [message] = published("success")
+    assert len(json.dumps(message)) < 4_096
+    body = aws.client("s3").get_object(Bucket=stack.bucket, Key=f"results/realtime/{item['request_id']}.out")["Body"]
+    assert len(body.read()) == 300_000
+
+
+def test_a_sync_mode_without_its_endpoint_is_skipped_naming_the_parameter(scorer_queue, route, upload, item_for_key, monkeypatch):
+    monkeypatch.delenv("SERVERLESS_ENDPOINT_NAME")
+    monkeypatch.setenv("ROUTING_RULES", '[{"prefix":"incoming/spiky/","mode":"serverless"}]')
+    route(sqs_event(upload("incoming/spiky/a.csv")))
+    item = item_for_key("incoming/spiky/a.csv")
+    assert item["status"] == "SKIPPED"
+    assert "ServerlessEndpointName" in item["failure_reason"]
+
+
+def test_a_bad_routing_rule_stops_the_cold_start_naming_it(scorer_queue, route, upload, monkeypatch):
+    from orchestrator.errors import ConfigError
+
+    monkeypatch.setenv("ROUTING_RULES", '[{"mode":"async"},{"mode":"realtime","maxBytes":7000000}]')
+    with pytest.raises(ConfigError, match=r"RoutingRules\[1\]\.maxBytes"):
+        route(sqs_event(upload("incoming/a.csv")))
+
+
+def test_the_sweeper_resolves_an_overdue_sync_file_from_its_result_object(
+    scorer_queue, route, upload, sqs, item_for_key, clock, stack, aws, published, monkeypatch
+):
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
+    _route_one(route, upload, sqs, scorer_queue, "incoming/done.csv")
+    _route_one(route, upload, sqs, scorer_queue, "incoming/lost.csv")
+    done = item_for_key("incoming/done.csv")
+    # The scorer wrote the result and died before announcing it
+    aws.client("s3").put_object(Bucket=stack.bucket, Key=f"results/realtime/{done['request_id']}.out", Body=b"1\n")
+    clock.advance(1080 * 5 + 900 + 1)
+    invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
+
+    assert item_for_key("incoming/done.csv")["status"] == "SUCCEEDED"
+    lost = item_for_key("incoming/lost.csv")
+    assert lost["status"] == "FAILED"
+    assert lost["failure_reason"].startswith("not scored: ")
+    assert [m["resolvedBy"] for m in published("success")] == ["sweeper"]
