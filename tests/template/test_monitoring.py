@@ -264,7 +264,12 @@ def test_every_dead_letter_queue_has_an_alarm_on_its_visible_messages(cfn):
     watching = _watching(cfn, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
     watched = {queue for queues in watching.values() for queue in queues}
     assert dead_letter_queues(cfn) == {
-        "RouterDLQ", "TrackerDLQ", "NightlyDLQ", "BatchResultDLQ", "SweeperDLQ", "ScorerDLQ",
+        "RouterDLQ",
+        "TrackerDLQ",
+        "NightlyDLQ",
+        "BatchResultDLQ",
+        "SweeperDLQ",
+        "ScorerDLQ",
     }
     assert dead_letter_queues(cfn) <= watched
     for alarm in watching:

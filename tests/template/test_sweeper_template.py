@@ -37,7 +37,7 @@ def test_sweeper_stops_well_before_its_timeout(cfn):
 def test_sweeper_may_do_exactly_what_it_does_and_nothing_more(cfn):
     """Query the in-flight index; update and batch-get items; read results under the output prefix
     (and list them, so a missing result is a 404, not a 403); describe this stack's jobs; publish;
-    send a failed run to its dead-letter queue."""
+    send a failed run to its dead-letter queue; start a night's retry jobs (batch-result path)."""
     role = props(cfn, SWEEPER)["Role"]["Fn::GetAtt"][0]
     statements = role_statements(cfn, role)
     publish = [s for s in statements if actions(s) == ["sns:Publish"]]
@@ -54,6 +54,12 @@ def test_sweeper_may_do_exactly_what_it_does_and_nothing_more(cfn):
                 "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-*",
             ),
             (("sqs:SendMessage",), "${SweeperDLQ.Arn}"),  # the on-failure destination (SAM adds it)
+            # A lost completion event of a failed night: the batch-result path splits off its poison file.
+            (
+                ("sagemaker:CreateTransformJob",),
+                "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-nightly-*",
+            ),
+            (("s3:PutObject",), "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*"),
         ]
     )
 

@@ -530,7 +530,9 @@ def test_router_reads_objects_only_when_object_metadata_lookup_is_on(cfn):
     # Per-file transform manifests (HasTransformModel) are checked in test_batch_template.py.
     # The scorer's queue (HasSyncEndpoint) is checked in test_sync_template.py.
     guarded = [
-        item["Fn::If"] for item in raw if "Fn::If" in item and item["Fn::If"][0] not in ("HasTransformModel", "HasSyncEndpoint")
+        item["Fn::If"]
+        for item in raw
+        if "Fn::If" in item and item["Fn::If"][0] not in ("HasTransformModel", "HasSyncEndpoint")
     ]
     assert guarded and all(condition == "ReadsObjectMetadata" for condition, _, _ in guarded)
     assert cfn["Conditions"]["ReadsObjectMetadata"] == {"Fn::Equals": [{"Ref": "ReadObjectMetadata"}, "true"]}

@@ -82,9 +82,17 @@ def test_with_publisher_roles_only_the_announcing_functions_and_those_roles_may_
     allowed = _join_split(statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"])
     roles = {item["Fn::GetAtt"][0] for item in allowed if "Fn::GetAtt" in item}
     assert [item["Fn::GetAtt"][1] for item in allowed if "Fn::GetAtt" in item] == ["Arn"] * len(roles)
-    assert roles == publishing_roles(cfn) == {
-        "RouterFunctionRole", "BatchResultFunctionRole", "SweeperFunctionRole", "ScorerFunctionRole",
-    }
+    assert (
+        roles
+        == publishing_roles(cfn)
+        == {
+            "RouterFunctionRole",
+            "BatchResultFunctionRole",
+            "NightlyFunctionRole",
+            "SweeperFunctionRole",
+            "ScorerFunctionRole",
+        }
+    )
     assert {"Ref": "ResultPublisherRoleArns"} in allowed
 
 
