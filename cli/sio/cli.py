@@ -1035,7 +1035,7 @@ def recommend(app: App, needs: str, **options: Any) -> None:
         out.print(f"  note: {note}")
     out.print(f"  today: {data['today']}")
     out.print(
-        "  for the upcoming RoutingRules parameter (not in this stack yet; the format may change): "
+        "  RoutingRules value (for stacks that have that parameter; first match wins): "
         + json.dumps(data["routing_rules"])
     )
     out.print("The decision framework as the router applies it today (orchestrator/routing.py), per file:")

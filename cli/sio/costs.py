@@ -23,8 +23,8 @@ The orchestration (the product's own AWS bill) is counted per file from the call
 (README "Performance and cost"): SQS requests, SNS publishes, Lambda requests and GB-seconds,
 DynamoDB write units (each write also writes the ``ByObject`` copy and adds, moves or removes the
 ``InFlight`` copy), log bytes; plus fixed monthly costs (alarms, dashboard, KMS key, idle queue
-polling, the sweeper's runs). Real-time and serverless go through a scorer function that waits for
-the endpoint (the shape the synchronous modes are planned with; not in this stack yet).
+polling, the sweeper's runs). Real-time and serverless go through a scorer function (its own queue)
+that waits for the endpoint, as the synchronous modes are built.
 """
 
 from __future__ import annotations

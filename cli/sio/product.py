@@ -7,7 +7,6 @@ fails a test here instead of silently drifting.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 # ---------------------------------------------------------------- statuses (orchestrator.status)
@@ -56,59 +55,18 @@ DEFAULT_CONTENT_TYPES = "csv=text/csv,json=application/json,jsonl=application/js
 MODES = ("realtime", "serverless", "async", "batch", "nightly")
 
 
-# ---------------------------------------------------------------- the decision framework today (orchestrator.routing)
-@dataclass(frozen=True)
-class Route:
-    mode: str | None  # None: SKIPPED
-    reason: str
-    rule: str  # which step of the framework decided
+# ---------------------------------------------------------------- what the router skips (orchestrator.routing)
 
 
-def route(
-    key: str,
-    size: int,
-    *,
-    content_types: dict[str, str],
-    available: frozenset[str],
-    nightly_prefix: str = "",
-    batch_prefix: str = "",
-    requested_mode: str | None = None,
-    sync_mode: str = "realtime",
-) -> Route:
-    """What today's router decides for one file (orchestrator.routing.decide, step for step).
-
-    The order: empty or unsupported → SKIPPED; the requested mode (metadata, when read); the
-    nightly, then the batch prefix; ≤ the real-time limit with a synchronous endpoint; ≤ 1 GB →
-    async; larger → batch. A mode the stack has not configured is SKIPPED, saying so.
-    """
+def skip_reason(key: str, size: int, content_types: dict[str, str]) -> str | None:
+    """Why the router will SKIP this file whatever the routing rules say (empty, or an extension
+    ContentTypes does not map), or None. Said by ``sio submit`` before the file is sent."""
     if size <= 0:
-        return Route(None, "empty object (0 bytes): nothing to score", "empty")
-    suffix = PurePosixPath(key).suffix.lower().lstrip(".")
-    if suffix not in content_types:
-        return Route(None, f"unsupported file extension {PurePosixPath(key).suffix or '(none)'!r}", "content type")
-    if requested_mode:
-        mode: str | None = requested_mode.strip().lower()
-        rule, why = "metadata", "requested by x-amz-meta-inference-mode"
-        if mode not in MODES:
-            return Route(None, f"x-amz-meta-inference-mode {requested_mode!r} is not one of: {', '.join(MODES)}", rule)
-    elif nightly_prefix and key.startswith(nightly_prefix):
-        mode, rule, why = "nightly", "nightly prefix", f"under the nightly prefix {nightly_prefix!r}"
-    elif batch_prefix and key.startswith(batch_prefix):
-        mode, rule, why = "batch", "batch prefix", f"under the batch prefix {batch_prefix!r}"
-    elif sync_mode in available and size <= REALTIME_MAX_BYTES:
-        mode, rule, why = sync_mode, "size: synchronous", f"{size} B fits the {sync_mode} limit"
-    elif size <= ASYNC_MAX_BYTES:
-        mode, rule, why = "async", "size: async", f"{size} B fits the async limit ({ASYNC_MAX_BYTES} B)"
-    else:
-        mode, rule, why = "batch", "size: over the async limit", f"{size} B is over the async limit"
-    assert mode is not None
-    if mode not in available:
-        return Route(None, f"{why}, but mode {mode!r} is not configured in this stack", rule)
-    if mode in ("realtime", "serverless") and size > REALTIME_MAX_BYTES:
-        return Route(None, f"{why}, but {size} B exceeds the {REALTIME_MAX_BYTES} B limit", rule)
-    if mode == "async" and size > ASYNC_MAX_BYTES:
-        return Route(None, f"{why}, but {size} B exceeds the async limit", rule)
-    return Route(mode, why, rule)
+        return "empty object (0 bytes): nothing to score"
+    suffix = PurePosixPath(key).suffix
+    if suffix.lower().lstrip(".") not in content_types:
+        return f"unsupported file extension {suffix or '(none)'!r}; supported: {', '.join(sorted(content_types))}"
+    return None
 
 
 def parse_content_types(raw: str) -> dict[str, str]:

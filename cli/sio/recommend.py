@@ -10,9 +10,9 @@ The framework (DESIGN §1), at the level of a workload, first matching rule wins
 3. ``async``: payload ≤ 1 GB and processing ≤ 1 h → an asynchronous endpoint that scales to zero;
 4. ``batch``: anything larger → a batch transform job of its own.
 
-The router applies its own, per-file version of it today (``orchestrator/routing.py``,
-:data:`TODAY`); a later change makes the rules a ``RoutingRules`` parameter, for which
-:func:`routing_rules` suggests a value.
+The router applies its own, per-file version of it (``orchestrator/routing.py``, :data:`TODAY`);
+the change that adds the synchronous modes makes the rules a ``RoutingRules`` parameter, for which
+:func:`routing_rules` suggests a value (``{"maxBytes", "mode"}`` entries, first match wins).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ TODAY = (
     "zero-byte object or unknown extension → SKIPPED",
     "x-amz-meta-inference-mode (only with ReadObjectMetadata=true)",
     "under NightlyPrefix → nightly; under BatchPrefix → batch (a job of its own)",
-    "≤ 6 MB and a real-time/serverless endpoint configured → that endpoint (none is configurable yet)",
+    "≤ 6 MB and a real-time/serverless endpoint configured → that endpoint",
     "≤ 1 GB → async",
     "larger → batch",
 )
@@ -154,6 +154,8 @@ def how_today(mode: str) -> str:
         "async": "the default: upload under InputPrefix (sio submit PATH)",
         "nightly": "upload under NightlyPrefix (sio submit --mode nightly PATH)",
         "batch": "upload under BatchPrefix (sio submit --mode batch PATH)",
-        "realtime": "not routable yet: this stack has no real-time endpoint (files ≤ 1 GB go to async)",
-        "serverless": "not routable yet: this stack has no serverless endpoint (files ≤ 1 GB go to async)",
+        "realtime": "needs a real-time endpoint in the stack (RealtimeEndpointName, in stacks that have that "
+        "parameter); without one, files ≤ 1 GB go to async",
+        "serverless": "needs a serverless endpoint in the stack (ServerlessEndpointName, in stacks that have that "
+        "parameter); without one, files ≤ 1 GB go to async",
     }[mode]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sio.errors import SioError
-from sio.product import ASYNC_MAX_BYTES, MODES, TERMINAL, parse_content_types, request_id, route
+from sio.product import ASYNC_MAX_BYTES, MODES, TERMINAL, parse_content_types, request_id, skip_reason
 from sio.stack import Stack
 from sio.tracker import TrackerReader
 
@@ -117,18 +117,9 @@ def warnings_for(stack: Stack, uploads: Sequence[Upload], mode: str | None) -> l
     content_types = parse_content_types(stack.parameter("ContentTypes"))
     found: list[str] = []
     for upload in uploads:
-        decision = route(
-            upload.key,
-            upload.size,
-            content_types=content_types,
-            available=frozenset(MODES),
-            nightly_prefix=stack.parameter("NightlyPrefix"),
-            batch_prefix=stack.parameter("BatchPrefix"),
-            requested_mode=mode if stack.parameter("ReadObjectMetadata").lower() == "true" else None,
-            sync_mode="none",
-        )
-        if decision.mode is None:
-            found.append(f"{upload.path}: will be SKIPPED ({decision.reason})")
+        reason = skip_reason(upload.key, upload.size, content_types)
+        if reason is not None:
+            found.append(f"{upload.path}: will be SKIPPED ({reason})")
         elif mode == "async" and upload.size > ASYNC_MAX_BYTES:
             found.append(f"{upload.path}: over 1 GB, the router sends it to a batch transform job")
     return found

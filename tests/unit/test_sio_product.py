@@ -45,48 +45,20 @@ def test_limits_and_default_content_types_match_the_layer() -> None:
 
 
 CONTENT = settings.parse_content_types(settings.DEFAULT_CONTENT_TYPES)
-ALL = frozenset(Mode)
 
 
 @pytest.mark.parametrize(
-    ("key", "size", "available", "requested", "sync"),
+    ("key", "size"),
     [
-        ("incoming/a.csv", 10, frozenset({Mode.ASYNC}), None, Mode.REALTIME),
-        ("incoming/a.csv", 0, frozenset({Mode.ASYNC}), None, Mode.REALTIME),
-        ("incoming/a.md", 10, frozenset({Mode.ASYNC}), None, Mode.REALTIME),
-        ("incoming/nightly/a.csv", 10, ALL, None, Mode.REALTIME),
-        ("incoming/batch/a.csv", 10, ALL, None, Mode.REALTIME),
-        ("incoming/nightly/a.csv", 10, frozenset({Mode.ASYNC}), None, Mode.REALTIME),
-        ("incoming/a.csv", 6_291_456, ALL, None, Mode.REALTIME),
-        ("incoming/a.csv", 6_291_457, ALL, None, Mode.SERVERLESS),
-        ("incoming/a.csv", 100, ALL, None, Mode.SERVERLESS),
-        ("incoming/a.csv", settings.ASYNC_MAX_BYTES, frozenset({Mode.ASYNC}), None, Mode.REALTIME),
-        ("incoming/a.csv", settings.ASYNC_MAX_BYTES + 1, ALL, None, Mode.REALTIME),
-        ("incoming/a.csv", settings.ASYNC_MAX_BYTES + 1, frozenset({Mode.ASYNC}), None, Mode.REALTIME),
-        ("incoming/a.csv", 10, ALL, "Batch", Mode.REALTIME),
-        ("incoming/a.csv", 10, ALL, "turbo", Mode.REALTIME),
-        ("incoming/a.csv", 7_000_000, ALL, "realtime", Mode.REALTIME),
-        ("incoming/a.csv", settings.ASYNC_MAX_BYTES + 1, ALL, "async", Mode.REALTIME),
-        ("incoming/nightly/a.csv", 10, ALL, "async", Mode.REALTIME),
+        ("incoming/a.csv", 10),
+        ("incoming/a.CSV", 10),
+        ("incoming/a.csv", 0),
+        ("incoming/a.md", 10),
+        ("incoming/noextension", 10),
+        ("incoming/nightly/a.jsonl", 2_000_000_000),
     ],
 )
-def test_the_decision_framework_copy_decides_as_the_router(
-    key: str, size: int, available: frozenset[Mode], requested: str | None, sync: Mode
-) -> None:
-    # Given one file and one stack configuration / When both copies decide / Then they agree
-    policy = RoutingPolicy(
-        CONTENT, available, nightly_prefix="incoming/nightly/", batch_prefix="incoming/batch/", sync_mode=sync
-    )
-    theirs = routing.decide(FileFacts(key, size, requested_mode=requested), policy)
-    ours = product.route(
-        key,
-        size,
-        content_types=CONTENT,
-        available=frozenset(m.value for m in available),
-        nightly_prefix="incoming/nightly/",
-        batch_prefix="incoming/batch/",
-        requested_mode=requested,
-        sync_mode=sync.value,
-    )
-    assert ours.mode == (theirs.mode.value if theirs.mode else None)
-    assert (ours.mode is None) == theirs.skipped
+def test_submit_warns_of_exactly_the_files_the_router_skips_whatever_the_rules(key: str, size: int) -> None:
+    # Given every mode configured (no skip for a missing mode) / When both decide / Then they agree
+    decision = routing.decide(FileFacts(key, size), RoutingPolicy(CONTENT, frozenset(Mode)))
+    assert (product.skip_reason(key, size, CONTENT) is not None) == decision.skipped
