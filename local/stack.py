@@ -37,7 +37,26 @@ from local.template import REPO, TEMPLATE, Template
 
 # Parameter values of the local stack, for the parameters template.yaml declares: the endpoint the
 # stand-in serves, and the model transform jobs use (the demo model, whatever the name).
-LOCAL_PARAMETERS = {"AsyncEndpointName": "demo-async-endpoint", "TransformModelName": "demo-model"}
+# Both synchronous endpoints are configured too; RoutingRules sends only two prefixes to them and keeps
+# everything else where the default table put it before (so the async tests see async files).
+LOCAL_ROUTING_RULES = json.dumps(
+    [
+        {"name": "local: realtime prefix", "prefix": "incoming/realtime/", "mode": "realtime"},
+        {"name": "local: serverless prefix", "prefix": "incoming/serverless/", "mode": "serverless"},
+        {"name": "local: requested", "requested": "*"},
+        {"name": "local: nightly prefix", "prefix": "incoming/nightly/", "mode": "nightly"},
+        {"name": "local: batch prefix", "prefix": "incoming/batch/", "mode": "batch"},
+        {"name": "local: async", "maxBytes": 1073741824, "mode": "async"},
+    ],
+    separators=(",", ":"),
+)
+LOCAL_PARAMETERS = {
+    "AsyncEndpointName": "demo-async-endpoint",
+    "TransformModelName": "demo-model",
+    "RealtimeEndpointName": "demo-realtime-endpoint",
+    "ServerlessEndpointName": "demo-serverless-endpoint",
+    "RoutingRules": LOCAL_ROUTING_RULES,
+}
 
 
 @dataclass
@@ -323,6 +342,7 @@ def describe(stack: LocalStack) -> str:
         f"  logs                {stack.directory / 'logs'}",
         *(f"  parameter           {k}={v}" for k, v in stack.config.parameters.items()),
         *(f"  override            {line}" for line in overrides),
+        *topic_and_queue_lines(state),
         "",
         "Drop a file and watch it flow:",
         f"  {env} aws --endpoint-url {stack.aws_endpoint} s3 cp local/samples/customers.csv "
@@ -342,6 +362,25 @@ def describe(stack: LocalStack) -> str:
     lines += ["", *alarm_lines(stack)]
     lines.append("Ctrl-C stops the stack.")
     return "\n".join(lines)
+
+
+def topic_and_queue_lines(state: StackState) -> list[str]:
+    """Every topic and queue output of the template, and two ways to subscribe to the results."""
+    outputs = state.outputs
+    topics = [(name, value) for name, value in sorted(outputs.items()) if name.endswith("TopicArn")]
+    queues = [(name, value) for name, value in sorted(outputs.items()) if name.endswith("QueueUrl")]
+    lines = [f"  {name:<32} {value}" for name, value in topics + queues]
+    env = f"AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={state.region}"
+    if "SuccessTopicArn" in outputs:
+        lines += [
+            "",
+            "Subscribe to the results (a live view; its queue and subscriptions are removed on exit):",
+            "  .venv/bin/sio --local watch",
+            "  or by hand: "
+            f"{env} aws --endpoint-url {state.aws_endpoint} sns subscribe --topic-arn {outputs['SuccessTopicArn']} "
+            "--protocol sqs --notification-endpoint <your queue ARN> --attributes RawMessageDelivery=true",
+        ]
+    return ["", "Topics and queues:", *lines] if lines else []
 
 
 def fire_command(stack: LocalStack, schedule_id: str) -> str:

@@ -139,3 +139,13 @@ def test_an_unknown_schedule_is_refused_with_the_names_to_use(flow: Flow) -> Non
     assert done.returncode == 2
     assert "NightlyFunctionNightly" in done.stderr and "SweeperFunctionSweep" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_make_stack_prints_every_topic_and_queue_and_how_to_subscribe(flow: Flow) -> None:
+    """A new user needs the topic ARNs, the DLQ URLs and a ready subscription command (issue 11)."""
+    printed = describe(flow.stack)
+    outputs = flow.stack.state.outputs
+    for name in ("SuccessTopicArn", "ErrorTopicArn", "RouterDeadLetterQueueUrl", "TrackerDeadLetterQueueUrl"):
+        assert outputs[name] in printed, name
+    assert ".venv/bin/sio --local watch" in printed
+    assert f"sns subscribe --topic-arn {outputs['SuccessTopicArn']}" in printed
