@@ -90,10 +90,13 @@ class FunctionHost:
         )
         log = directory / "logs" / f"{self.spec.logical_id}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        # What the process itself prints when it dies (an import error at init): kept to be reported.
+        stderr = (directory / "logs" / f"{self.spec.logical_id}.stderr.log").open("a", encoding="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local.function_host", "--spec", str(spec_file), "--log", str(log)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=stderr,
             cwd=REPO,
             text=True,
             bufsize=1,
@@ -146,7 +149,21 @@ class FunctionHost:
             }
         except (RuntimeError, BrokenPipeError, OSError, ValueError) as exc:
             self.stop()
-            return {"ok": False, "errorType": "Runtime.ExitError", "errorMessage": str(exc)}
+            return {"ok": False, "errorType": "Runtime.ExitError", "errorMessage": f"{exc}{self._last_words()}"}
+
+    def _last_words(self) -> str:
+        """The real error of a process that died (e.g. ``ModuleNotFoundError``), not only that it died:
+        the host's own output (it failed before the function's log was set up), else the last error
+        line of the function's log (the handler's module failed at import)."""
+        directory = Path(self.state.state_dir) / "logs"
+        for path in (directory / f"{self.spec.logical_id}.stderr.log", directory / f"{self.spec.logical_id}.log"):
+            if not path.exists():
+                continue
+            lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]
+            errors = [line for line in lines if line.split(":", 1)[0].endswith(("Error", "Exception"))]
+            if errors:
+                return f": {errors[-1]} (full output: {path})"
+        return ""
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
