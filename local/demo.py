@@ -1,12 +1,13 @@
 """``make demo``: the whole product, offline, on the local stack, in about a minute and a half.
 
-Starts the stack, subscribes a demo queue to every topic, drops the sample files (async, a file
-with a batch transform job of its own, two files for the nightly batch, a malformed file, a file
-type the router does not score, and one file whose success notification the SageMaker stand-in
-loses, as SNS might), shows each file's progress, runs the nightly schedule once the nightly files
-wait for it, waits for the sweeper to resolve the file whose notification was lost (from its
-output object, at its deadline), and ends with the tracker table, the messages the subscriber
-received on each topic, the alarms and ``demo: N succeeded (K resolved by the sweeper), M failed,
+Starts the stack, subscribes a demo queue to every topic, drops the sample files (async, real-time
+and serverless through the scorer, one real-time file malformed, a file with a batch transform job
+of its own, two files for the nightly batch, a malformed file, a file type the router does not
+score, and one file whose success notification the SageMaker stand-in loses, as SNS might), shows
+each file's progress, runs the nightly schedule once the nightly files wait for it, waits for the
+sweeper to resolve the file whose notification was lost (from its output object, at its deadline),
+and ends with the tracker table, the messages the subscriber received on each topic, the alarms,
+the latency each file saw per mode and ``demo: N succeeded (K resolved by the sweeper), M failed,
 S skipped``. Exit 0 only if every file reached the outcome it should.
 
 The deadlines are shortened with template parameters, as a deployment would set them (nothing in
@@ -54,6 +55,9 @@ FILES = (
     DemoFile("nightly-store-2.csv", "nightly/store-2.csv", "nightly", "SUCCEEDED", "waits for the nightly job"),
     DemoFile("malformed.csv", "malformed.csv", "async", "FAILED", "row 4 is not numeric: the model answers 400"),
     DemoFile("notes.md", "notes.md", None, "SKIPPED", "no content type for .md"),
+    DemoFile("customers.csv", "realtime/customers.csv", "realtime", "SUCCEEDED", "a rule: InvokeEndpoint, real-time"),
+    DemoFile("orders.csv", "serverless/orders.csv", "serverless", "SUCCEEDED", "a rule: serverless, cold start first"),
+    DemoFile("malformed.csv", "realtime/malformed.csv", "realtime", "FAILED", "the model answers 400: ModelError"),
     DemoFile(
         "sensors.csv",
         "sensors.csv",
@@ -249,6 +253,8 @@ class Demo:
         if wrong:
             print(f"not as expected: {', '.join(wrong)}", file=self.out)
         print(f"(files flowed in {elapsed:.1f} s)", file=self.out)
+        for line in latency_lines(items, keys):
+            print(line, file=self.out)
         by_sweeper = f" ({swept} resolved by the sweeper)" if swept else ""
         print(
             f"demo: {counts['SUCCEEDED']} succeeded{by_sweeper}, {counts['FAILED']} failed, "
@@ -271,6 +277,16 @@ class Demo:
         if len(announced) != 1 or (expected.lost and announced[0].message.get("resolvedBy") != "sweeper"):
             return f"announced {len(announced)} times, expected once"
         return ""
+
+
+def latency_lines(items: dict[str, dict[str, Any]], keys: dict[str, DemoFile]) -> list[str]:
+    """Per mode, the latency each file saw (S3 event → outcome), in the order the files were dropped."""
+    by_mode: dict[str, list[str]] = {}
+    for key in keys:
+        item = items.get(key, {})
+        if item.get("mode") and item.get("status") in TERMINAL:
+            by_mode.setdefault(str(item["mode"]), []).append(_latency(item))
+    return [f"latency {mode:<10} {', '.join(seen)}" for mode, seen in by_mode.items()]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -651,6 +651,13 @@ def _metric_query(query: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# Serverless behaviour offline, shortened: a cold start of 0.8 s after 30 s idle, MaxConcurrency 2.
+SYNC_ENDPOINT_DEFAULTS: dict[str, dict[str, Any]] = {
+    "realtime": {},
+    "serverless": {"max_concurrency": 2, "cold_start_seconds": 0.8, "idle_seconds": 30},
+}
+
+
 def endpoint_config(state: StackState, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The SageMaker stand-in's configuration: the async endpoint named by the template's
     ``AsyncEndpointName`` parameter, configured as the template's outputs document it (the output
@@ -675,6 +682,12 @@ def endpoint_config(state: StackState, overrides: Mapping[str, Any] | None = Non
         "aws_endpoint": state.aws_endpoint,
         "model_url": state.model_url,
         "endpoints": {name: endpoint},
+        # The synchronous endpoints the template's RealtimeEndpointName / ServerlessEndpointName name.
+        "sync_endpoints": {
+            state.parameters[parameter]: {"kind": kind, **(SYNC_ENDPOINT_DEFAULTS[kind])}
+            for parameter, kind in (("RealtimeEndpointName", "realtime"), ("ServerlessEndpointName", "serverless"))
+            if state.parameters.get(parameter)
+        },
     }
     config.update(overrides or {})
     return config

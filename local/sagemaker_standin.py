@@ -198,6 +198,26 @@ class Endpoint:
     queue: collections.deque[AsyncRequest] = field(default_factory=collections.deque)
 
 
+@dataclass
+class SyncEndpoint:
+    """A real-time or serverless endpoint (InvokeEndpoint only). Serverless: 4 MB payloads, a cold
+    start on the first call after ``idle_seconds`` without one, ThrottlingException above
+    ``max_concurrency`` calls at once (SageMaker's MaxConcurrency)."""
+
+    name: str
+    kind: str  # "realtime" | "serverless"
+    model_url: str
+    max_concurrency: int = 0  # 0: no limit (a real-time endpoint's instances)
+    cold_start_seconds: float = 0.0
+    idle_seconds: float = 60.0
+    in_flight: int = 0
+    last_call: float | None = None
+
+    @property
+    def payload_limit(self) -> int:
+        return 4 * MB if self.kind == "serverless" else 6 * MB
+
+
 class StandIn:
     def __init__(self, config: dict[str, Any]) -> None:
         self.region = config["region"]
@@ -218,6 +238,17 @@ class StandIn:
                 int(spec.get("concurrency", config.get("async_concurrency", 2))),
             )
             for name, spec in config.get("endpoints", {}).items()
+        }
+        self.sync_endpoints = {
+            name: SyncEndpoint(
+                name,
+                spec.get("kind", "realtime"),
+                spec.get("model_url") or self.model_url,
+                int(spec.get("max_concurrency", 0)),
+                float(spec.get("cold_start_seconds", 0.0)),
+                float(spec.get("idle_seconds", 60.0)),
+            )
+            for name, spec in config.get("sync_endpoints", {}).items()
         }
         self.jobs: dict[str, dict[str, Any]] = {}
         self.job_stop: dict[str, threading.Event] = {}
@@ -282,18 +313,32 @@ class StandIn:
         return {"InferenceId": inference_id}, response_headers
 
     def invoke(self, name: str, body: bytes, headers: dict[str, str]) -> tuple[ModelResponse, dict[str, str]]:
-        endpoint = self._endpoint(name)
-        if len(body) > 6 * MB:
-            raise validation_error("Request payload size exceeds the 6291456 bytes limit of InvokeEndpoint")
+        sync = self.sync_endpoints.get(name)
+        endpoint = sync or self._endpoint(name)
+        limit = sync.payload_limit if sync else 6 * MB
+        if len(body) > limit:
+            raise validation_error(f"Request payload size exceeds the {limit} bytes limit of InvokeEndpoint")
+        cold = self._enter(sync) if sync else False
+        started = time.monotonic()
         try:
+            if cold:
+                time.sleep(sync.cold_start_seconds)  # type: ignore[union-attr]  # provisioning a container
             response = call_model(endpoint.model_url, body, headers.get("content-type"), headers.get("accept"), 60)
         except OSError as exc:
             raise ApiError(424, "ModelError", f"Model did not respond: {exc}", {"OriginalStatusCode": 0}) from exc
+        finally:
+            if sync:
+                with self.lock:
+                    sync.in_flight -= 1
+                    sync.last_call = time.monotonic()
         self._log(
             "InvokeEndpoint",
             endpoint=name,
             inferenceId=headers.get("x-amzn-sagemaker-inference-id"),
             status=response.status,
+            kind=sync.kind if sync else "async",
+            coldStart=cold,
+            ms=int((time.monotonic() - started) * 1000),
         )
         if response.status >= 300:
             kind = "client" if response.status < 500 else "server"
@@ -313,6 +358,16 @@ class StandIn:
                 },
             )
         return response, {"x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+
+    def _enter(self, sync: SyncEndpoint) -> bool:
+        """Take a concurrency slot (ThrottlingException when none is left); True when cold."""
+        with self.lock:
+            if sync.max_concurrency and sync.in_flight >= sync.max_concurrency:
+                self._log("InvokeEndpoint", endpoint=sync.name, status="ThrottlingException")
+                raise ApiError(400, "ThrottlingException", f"Rate exceeded: MaxConcurrency {sync.max_concurrency}")
+            sync.in_flight += 1
+            idle = sync.last_call is None or time.monotonic() - sync.last_call > sync.idle_seconds
+            return sync.kind == "serverless" and idle and sync.cold_start_seconds > 0
 
     def _endpoint(self, name: str) -> Endpoint:
         endpoint = self.endpoints.get(name)

@@ -43,6 +43,18 @@ SCENARIOS: list[tuple[str, str, str, list[str]]] = [
     ("zero-byte file (SKIPPED, error topic)", "router", "s3-put-zero-byte.json", [PUT, PUBLISH, UPDATE]),
     ("S3 test event", "router", "s3-test-event.json", []),
 ]
+# The synchronous modes (README "Calls per file"): the router hands the file to the scorer's queue
+# (3 calls, like async), the scorer does claim → GetObject → InvokeEndpoint → PutObject → announce.
+SEND = "sqs.SendMessage"
+GET = "s3.GetObject"
+PUT_OBJECT = "s3.PutObject"
+INVOKE_SYNC = "sagemaker-runtime.InvokeEndpoint"
+SYNC_SCENARIOS: list[tuple[str, str, list[str]]] = [
+    ("realtime: router hands the file over", "router", [PUT, SEND, UPDATE]),
+    ("realtime: scorer happy path", "scorer", [UPDATE, GET, INVOKE_SYNC, PUT_OBJECT, PUBLISH, UPDATE]),
+    ("realtime: duplicate delivery to the scorer", "scorer", [UPDATE]),
+    ("realtime: model error 4xx (FAILED)", "scorer-model-error", [UPDATE, GET, INVOKE_SYNC, PUBLISH, UPDATE]),
+]
 # What the scenarios leave in the tracker (read back uncounted).
 FINAL_STATUS = {"s3-put.json": "SUCCEEDED", "s3-put-zero-byte.json": "SKIPPED"}
 
@@ -108,7 +120,81 @@ def run(options: argparse.Namespace) -> list[Row]:
                 wiring.router.cache_clear()
                 wiring.outcome_recorder.cache_clear()
                 boto3.DEFAULT_SESSION = None
-            return rows + _final_states(setup, env["TRACKER_TABLE"])
+            rows += _final_states(setup, env["TRACKER_TABLE"])
+    return rows + _run_sync()
+
+
+def _run_sync() -> list[Row]:
+    """The real-time scenarios on a table of their own: the router (ROUTING_RULES sends every file to
+    realtime), then the scorer on the message it sent; InvokeEndpoint answered by a botocore hook as
+    SageMaker does (moto's answer is canned), a ModelError 400 for the last scenario."""
+    import boto3
+    from moto import mock_aws
+    from orchestrator import wiring
+
+    from tests.support.hooks import Interceptor, SyncEndpointStandIn
+
+    with patched_environ(function_env()), mock_aws():
+        setup = boto3.Session(region_name=REGION)
+        env = _create_resources(setup)
+        s3, sqs = setup.client("s3"), setup.client("sqs")
+        s3.create_bucket(Bucket="bench-input")
+        s3.put_bucket_versioning(Bucket="bench-input", VersioningConfiguration={"Status": "Enabled"})
+        queue = sqs.create_queue(QueueName="bench-scorer")["QueueUrl"]
+        env.update(
+            {
+                "REALTIME_ENDPOINT_NAME": "demo-realtime-endpoint",
+                "SCORER_QUEUE_URL": queue,
+                "ROUTING_RULES": '[{"mode":"realtime"}]',
+            }
+        )
+        with patched_environ(env):
+            boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+            endpoint = SyncEndpointStandIn()
+            Interceptor().attach(session.events).respond("sagemaker-runtime.InvokeEndpoint", endpoint)
+            for cached in (wiring.router, wiring.scorer):
+                cached.cache_clear()
+            try:
+                return _sync_scenarios(session, s3, sqs, queue, endpoint)
+            finally:
+                for cached in (wiring.router, wiring.scorer):
+                    cached.cache_clear()
+                boto3.DEFAULT_SESSION = None
+
+
+def _sync_scenarios(session: Any, s3: Any, sqs: Any, queue: str, endpoint: Any) -> list[Row]:
+    from tests.support.events import s3_put_record, sqs_event
+
+    handlers = {fn: load_handler(fn).lambda_handler for fn in ("router", "scorer")}
+    rows: list[Row] = []
+    messages: list[dict[str, Any]] = []
+    with CallCounter().attach(session.events) as counter, quiet_powertools(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for scenario, step, expected in SYNC_SCENARIOS:
+            if step == "router" or step == "scorer-model-error":
+                key = f"incoming/{len(rows)}.csv"
+                version = s3.put_object(Bucket="bench-input", Key=key, Body=b"1,2\n")["VersionId"]
+                record = s3_put_record(key, size=4, version_id=version, bucket="bench-input")
+                if step == "router":
+                    counter.take()
+                    response = handlers["router"](sqs_event(record), LambdaContext())
+                else:
+                    handlers["router"](sqs_event(record), LambdaContext())
+                received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+                messages = [{"messageId": m["MessageId"], "body": m["Body"]} for m in received]
+            if step != "router":
+                endpoint.model_error = (400, "feature 'age' must be a number") if step == "scorer-model-error" else None
+                counter.take()
+                response = handlers["scorer"](sqs_event(*messages), LambdaContext())
+            calls = counter.take()
+            failures = response.get("batchItemFailures")
+            note = f"expect {len(expected)}: {_short(expected)}"
+            if failures:
+                note += f"; batch item failures: {json.dumps(failures)}"
+            ok = calls == expected and not failures
+            rows.append(Row(SECTION, f"{scenario}", f"{len(calls)} ({_short(calls)})", note, ok, True))
+    return rows
 
 
 def _run_scenarios(session: Any) -> list[Row]:

@@ -38,8 +38,8 @@ from tests.bench.common import LAYER, ROOT, Row, function_env
 
 SECTION = "coldstart"
 CHILD = Path(__file__).with_name("coldstart_child.py")
-TARGET = {"router": 1.25}  # the issue's target; the tracker has none
-FUNCTIONS = ("router", "tracker")
+TARGET = {"router": 1.25, "scorer": 1.25}  # the issues' targets; the tracker has none
+FUNCTIONS = ("router", "tracker", "scorer")
 ABSENT = ("awscrt", "OpenSSL")
 # What the layer's requirements install next to the package (aws-lambda-powertools and its dependencies).
 LAYER_PACKAGES = ("aws_lambda_powertools", "jmespath", "typing_extensions")
@@ -73,7 +73,7 @@ def _uncached_prefix(cached: Path, target: Path) -> Path:
 
 class Runner:
     def __init__(self, cached: Path) -> None:
-        env = function_env()
+        env = function_env(REALTIME_ENDPOINT_NAME="demo-realtime-endpoint")  # the scorer needs an endpoint
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPATH"] = os.pathsep.join([str(LAYER), str(ROOT)])
         env["PYTHONPYCACHEPREFIX"] = str(cached)

@@ -1,4 +1,4 @@
-"""One cold start, in a fresh interpreter: ``python coldstart_child.py <router|tracker> <function|floor>``.
+"""One cold start, in a fresh interpreter: ``python coldstart_child.py <router|tracker|scorer> <function|floor>``.
 
 Prints the seconds spent on the work only, wall clock (``time.perf_counter``) then CPU
 (``time.process_time``), so interpreter start-up is excluded from both variants alike:
@@ -15,8 +15,12 @@ import time
 for _name in filter(None, os.environ.get("BENCH_ABSENT", "").split(",")):
     sys.modules[_name] = None  # type: ignore[assignment]  # import raises ImportError, as if absent
 
-FLOOR_SERVICES = {"router": ("dynamodb", "sns", "sagemaker-runtime"), "tracker": ("dynamodb",)}
-WIRING = {"router": "router", "tracker": "outcome_recorder"}
+FLOOR_SERVICES = {
+    "router": ("dynamodb", "sns", "sagemaker-runtime"),
+    "tracker": ("dynamodb",),
+    "scorer": ("sns", "dynamodb", "sagemaker-runtime", "s3"),
+}
+WIRING = {"router": "router", "tracker": "outcome_recorder", "scorer": "scorer"}
 
 
 def main() -> None:

@@ -30,7 +30,13 @@ SCORER_HAPPY = [
     "sns.Publish",
     "dynamodb.UpdateItem",
 ]
-SCORER_MODEL_ERROR = ["dynamodb.UpdateItem", "s3.GetObject", "sagemaker-runtime.InvokeEndpoint", "sns.Publish", "dynamodb.UpdateItem"]
+SCORER_MODEL_ERROR = [
+    "dynamodb.UpdateItem",
+    "s3.GetObject",
+    "sagemaker-runtime.InvokeEndpoint",
+    "sns.Publish",
+    "dynamodb.UpdateItem",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -91,9 +97,26 @@ def test_small_file_is_handed_to_the_scorer_and_submitted(scorer_queue, route, u
     assert item["deadline_at"] > item["submitted_at"]
 
 
-@pytest.mark.parametrize(("rules", "mode", "endpoint_name"), [("", "realtime", REALTIME), ('[{"mode":"serverless"}]', "serverless", SERVERLESS)])
+@pytest.mark.parametrize(
+    ("rules", "mode", "endpoint_name"),
+    [("", "realtime", REALTIME), ('[{"mode":"serverless"}]', "serverless", SERVERLESS)],
+)
 def test_the_scorer_writes_the_result_and_announces_success(
-    rules, mode, endpoint_name, monkeypatch, scorer_queue, route, score, upload, sqs, item_for_key, calls, endpoint, published, aws, stack
+    rules,
+    mode,
+    endpoint_name,
+    monkeypatch,
+    scorer_queue,
+    route,
+    score,
+    upload,
+    sqs,
+    item_for_key,
+    calls,
+    endpoint,
+    published,
+    aws,
+    stack,
 ):
     monkeypatch.setenv("ROUTING_RULES", rules)
     records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
@@ -126,7 +149,9 @@ def test_a_duplicate_delivery_stops_at_the_claim(scorer_queue, route, score, upl
     assert len(endpoint.calls) == 1
 
 
-def test_a_model_4xx_fails_the_file_with_the_models_reason(scorer_queue, route, score, upload, sqs, calls, endpoint, item_for_key, published):
+def test_a_model_4xx_fails_the_file_with_the_models_reason(
+    scorer_queue, route, score, upload, sqs, calls, endpoint, item_for_key, published
+):
     endpoint.model_error = (400, "feature 'age' must be a number")
     records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
     calls.reset()
@@ -206,7 +231,9 @@ def test_a_result_over_256_kb_is_written_to_s3_and_only_its_location_announced(
     assert len(body.read()) == 300_000
 
 
-def test_a_sync_mode_without_its_endpoint_is_skipped_naming_the_parameter(scorer_queue, route, upload, item_for_key, monkeypatch):
+def test_a_sync_mode_without_its_endpoint_is_skipped_naming_the_parameter(
+    scorer_queue, route, upload, item_for_key, monkeypatch
+):
     monkeypatch.delenv("SERVERLESS_ENDPOINT_NAME")
     monkeypatch.setenv("ROUTING_RULES", '[{"prefix":"incoming/spiky/","mode":"serverless"}]')
     route(sqs_event(upload("incoming/spiky/a.csv")))

@@ -112,6 +112,11 @@ LOST_OUTPUT = f"s3://{INPUT_BUCKET}/{OUTPUT_PREFIX}async/lost-scored.out"
 NOT_ROUTED = S3Object(INPUT_BUCKET, _UNROUTED, 1024, request_id(INPUT_BUCKET, _UNROUTED, "l2", None))
 
 
+# The scorer's sample: one real-time file the router handed over (the request id is its derived one).
+_SCORE_REQUEST = json.loads(load("sqs-scorer-realtime.json")["Records"][0]["body"])
+SCORED = S3Object(_SCORE_REQUEST["bucket"], _SCORE_REQUEST["key"], 20, _SCORE_REQUEST["requestId"])
+
+
 def shared_objects() -> dict[str, dict[str, bytes]]:
     """Objects every pair may read (bucket → key → body): the files the samples announce (small stand-ins:
     nothing reads them, the notification carries the size) and the night's manifest and roster."""
@@ -126,6 +131,8 @@ def shared_objects() -> dict[str, dict[str, bytes]]:
         f"{f.request_id}\n" for f in NIGHT_FILES
     ).encode()
     night[LOST_OUTPUT.removeprefix(f"s3://{INPUT_BUCKET}/")] = b"0.42\n"
+    # The file the scorer's sample names (unversioned in the sample: GetObject without VersionId).
+    night[SCORED.key] = b"age,income\n42,1000\n"
     return objects
 
 
@@ -482,6 +489,35 @@ def swept(outcome: Outcome) -> None:
     assert error["failureReason"] == unrouted["failure_reason"]
 
 
+# ---------------------------------------------------------------------------------------- scorer
+
+
+def handed_to_scorer(account: Account, _: dict[str, Any]) -> None:
+    """What the router leaves for a real-time file: SUBMITTED, handed to the scorer's queue."""
+    adapter = received(account, SCORED, "realtime")
+    fields = {"endpoint_name": declared_value("REALTIME_ENDPOINT_NAME")}
+    assert adapter.confirm(SCORED.request_id, Status.SUBMITTED, fields)
+
+
+def scored(outcome: Outcome) -> None:
+    """InvokeEndpoint answered (moto's static body): the result is written under <OutputPrefix>realtime/,
+    the item SUCCEEDED and the product's message announced once on the success topic."""
+    assert outcome.response == ALL_PROCESSED
+    item = outcome.effects.item(SCORED.request_id)
+    location = f"s3://{SCORED.bucket}/{OUTPUT_PREFIX}realtime/{SCORED.request_id}.out"
+    assert (item["status"], item["mode"], item["output_location"]) == ("SUCCEEDED", "realtime", location)
+    assert "inflight" not in item
+    [success] = outcome.effects.success
+    assert (success["inferenceId"], success["invocationStatus"], success["mode"]) == (
+        SCORED.request_id,
+        "Completed",
+        "realtime",
+    )
+    assert success["eventSource"] == EVENT_SOURCE
+    assert success["responseParameters"]["outputLocation"] == location
+    assert outcome.effects.error == []
+
+
 # ----------------------------------------------------------------------------------------- pairs
 
 CASES = [
@@ -549,4 +585,5 @@ CASES = [
         prepare=big_file_in_job,
     ),
     Case("SweeperFunction", "schedule-sweeper.json", swept, prepare=overdue_requests),
+    Case("ScorerFunction", "sqs-scorer-realtime.json", scored, prepare=handed_to_scorer),
 ]

@@ -219,7 +219,7 @@ class SyncEndpointStandIn:
             status, message = self.model_error
             payload = {
                 "ErrorCode": "CLIENT_ERROR_FROM_MODEL",
-                "Message": f"Received client error ({status}) from primary with message \"{message}\".",
+                "Message": f'Received client error ({status}) from primary with message "{message}".',
                 "OriginalStatusCode": status,
                 "OriginalMessage": message,
                 "LogStreamArn": f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/{endpoint}",

@@ -6,7 +6,16 @@ import json
 
 import pytest
 from orchestrator.errors import ConfigError
-from orchestrator.routing import FileFacts, Mode, Rule, RoutingPolicy, decide, default_rules, describe_rules, parse_rules
+from orchestrator.routing import (
+    FileFacts,
+    Mode,
+    RoutingPolicy,
+    Rule,
+    decide,
+    default_rules,
+    describe_rules,
+    parse_rules,
+)
 from orchestrator.settings import DEFAULT_CONTENT_TYPES, REALTIME_MAX_BYTES, SERVERLESS_MAX_BYTES, parse_content_types
 
 CONTENT_TYPES = parse_content_types(DEFAULT_CONTENT_TYPES)
@@ -34,7 +43,10 @@ def test_empty_setting_means_the_default_rules_only(raw):
 
 
 def test_a_rule_is_parsed_with_every_field():
-    raw = '[{"name":"urgent","prefix":"incoming/urgent/","minBytes":1,"maxBytes":10,"mode":"realtime","ifConfigured":true}]'
+    raw = (
+        '[{"name":"urgent","prefix":"incoming/urgent/","minBytes":1,"maxBytes":10,'
+        '"mode":"realtime","ifConfigured":true}]'
+    )
     assert parse_rules(raw) == (Rule(Mode.REALTIME, "incoming/urgent/", 1, 10, None, True, "urgent"),)
 
 
@@ -71,7 +83,9 @@ def test_a_bad_rule_is_refused_naming_its_index_and_field(raw, where):
 
 
 def test_limits_exactly_at_the_payload_limit_are_accepted():
-    rules = parse_rules(json.dumps([{"mode": "realtime", "maxBytes": 6_291_456}, {"mode": "serverless", "maxBytes": 4_194_304}]))
+    rules = parse_rules(
+        json.dumps([{"mode": "realtime", "maxBytes": 6_291_456}, {"mode": "serverless", "maxBytes": 4_194_304}])
+    )
     assert [r.max_bytes for r in rules] == [6_291_456, 4_194_304]
 
 
@@ -94,7 +108,14 @@ def test_limits_exactly_at_the_payload_limit_are_accepted():
             Mode.ASYNC,
             "default: async",
         ),
-        ("incoming/a.csv", 10, frozenset({Mode.ASYNC, Mode.SERVERLESS}), Mode.REALTIME, Mode.SERVERLESS, "default: serverless"),
+        (
+            "incoming/a.csv",
+            10,
+            frozenset({Mode.ASYNC, Mode.SERVERLESS}),
+            Mode.REALTIME,
+            Mode.SERVERLESS,
+            "default: serverless",
+        ),
         ("incoming/nightly/a.csv", 10, ALL, Mode.REALTIME, Mode.NIGHTLY, "default: nightly prefix"),
         ("incoming/batch/a.csv", 10, ALL, Mode.REALTIME, Mode.BATCH, "default: batch prefix"),
     ],
@@ -132,7 +153,9 @@ def test_serverless_up_to_one_mb_then_async():
 
 
 def test_a_matching_rule_whose_mode_is_not_configured_skips_naming_the_parameter():
-    decision = decide(FileFacts("incoming/urgent/a.csv", 10), _policy('[{"prefix":"incoming/urgent/","mode":"realtime"}]', Mode.ASYNC))
+    decision = decide(
+        FileFacts("incoming/urgent/a.csv", 10), _policy('[{"prefix":"incoming/urgent/","mode":"realtime"}]', Mode.ASYNC)
+    )
     assert decision.skipped
     assert "'realtime' is not configured" in decision.reason
     assert "RealtimeEndpointName" in decision.reason

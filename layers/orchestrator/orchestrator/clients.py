@@ -15,9 +15,7 @@ from botocore.config import Config
 _RETRIES = {"mode": "standard", "total_max_attempts": 3}
 
 
-def client(
-    service: str, *, read_timeout: float = 10.0, attempts: int = 3, session: boto3.Session | None = None
-) -> Any:
+def client(service: str, *, read_timeout: float = 10.0, attempts: int = 3, session: boto3.Session | None = None) -> Any:
     retries = _RETRIES if attempts == 3 else {**_RETRIES, "total_max_attempts": attempts}
     config = Config(retries=retries, connect_timeout=3, read_timeout=read_timeout)  # type: ignore[arg-type]
     return (session or boto3).client(service, config=config)  # type: ignore[call-overload]

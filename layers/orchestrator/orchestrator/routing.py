@@ -32,6 +32,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -109,6 +110,10 @@ class RoutingPolicy:
         }.get(mode)
 
     def all_rules(self) -> tuple[Rule, ...]:
+        return self._ordered
+
+    @cached_property
+    def _ordered(self) -> tuple[Rule, ...]:  # built once per policy (per cold start), not per file
         return self.rules + default_rules(self)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +91,13 @@ def translate(exc: ClientError, endpoint_name: str) -> Exception:
 # Codes SageMaker answers when it could not take the call now: the record goes back to the queue
 # (botocore's standard mode already retried throttling and 5xx with backoff and jitter).
 _NOT_NOW = frozenset(
-    {"ModelNotReadyException", "ThrottlingException", "ServiceUnavailable", "InternalFailure", "InternalDependencyException"}
+    {
+        "ModelNotReadyException",
+        "ThrottlingException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalDependencyException",
+    }
 )
 # Characters of the container's OriginalMessage kept in a failure reason.
 ORIGINAL_MESSAGE_EXCERPT = 500
@@ -125,7 +132,7 @@ class SyncInvoker:
         )
 
 
-def model_error_reason(error_response: dict[str, Any]) -> str:
+def model_error_reason(error_response: Mapping[str, Any]) -> str:
     """``ModelError``'s documented fields, kept in the failure reason: the container's status code,
     an excerpt of its message, and the log stream to read."""
     error = error_response.get("Error", {})
@@ -140,7 +147,7 @@ def model_error_reason(error_response: dict[str, Any]) -> str:
     return reason
 
 
-def original_status(error_response: dict[str, Any]) -> int | None:
+def original_status(error_response: Mapping[str, Any]) -> int | None:
     raw = error_response.get("OriginalStatusCode", error_response.get("Error", {}).get("OriginalStatusCode"))
     try:
         return int(raw)

@@ -49,11 +49,11 @@ def output_key(output_prefix: str, mode: str, request_id: str) -> str:
 class ScoreRequest:
     """The scorer queue's message body (small JSON; the payload itself stays in S3)."""
 
-    requestId: str  # noqa: N815 - the wire names
+    requestId: str
     bucket: str
     key: str
-    versionId: str | None  # noqa: N815
-    contentType: str  # noqa: N815
+    versionId: str | None
+    contentType: str
     mode: str
 
     def to_json(self) -> str:

@@ -188,7 +188,9 @@ class Tracker:
                 "deadline_at": timeutil.iso(moment + timedelta(seconds=deadline_seconds)),
             },
         )
-        expression = expression.replace("SET ", "SET scoring_attempts = if_not_exists(scoring_attempts, :zero) + :one, ", 1)
+        expression = expression.replace(
+            "SET ", "SET scoring_attempts = if_not_exists(scoring_attempts, :zero) + :one, ", 1
+        )
         names["#status"] = "status"
         values.update(
             {
