@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator import wiring
-from orchestrator.batch import process_sqs
+from orchestrator.sqs_records import process_sqs
 from orchestrator.observability import logger, metrics
 
 

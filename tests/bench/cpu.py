@@ -1,6 +1,6 @@
 """Router CPU per record: a 10-record SQS batch (10 distinct new files) through the real path.
 
-``orchestrator.batch.process_sqs`` with ``Router.handle_body``, clients replaced by in-memory
+``orchestrator.sqs_records.process_sqs`` with ``Router.handle_body``, clients replaced by in-memory
 fakes (claim, invoke and confirm all succeed, as for new files), timed with ``time.process_time``.
 Powertools logs and EMF metrics are formatted as in Lambda and written to ``/dev/null``.
 Extra rows put the figure in context: the whole Lambda handler (Powertools decorators, one EMF
@@ -210,7 +210,7 @@ def wired(router: Any) -> Iterator[None]:
 
 
 def run(options: argparse.Namespace) -> list[Row]:
-    from orchestrator.batch import process_sqs
+    from orchestrator.sqs_records import process_sqs
     from orchestrator.observability import metrics
 
     event = batch_event()

@@ -10,21 +10,19 @@ negligible next to a transform job, and the job's output is ``<S3OutputPath>/<ke
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from orchestrator import identity, manifest, timeutil
+from orchestrator.announce import Announcer
 from orchestrator.errors import InvocationRejectedError
+from orchestrator.modes import ClaimedFile, close
 from orchestrator.observability import Recorder, logger
-from orchestrator.routing import Decision, Mode
-from orchestrator.s3_events import ObjectCreated
+from orchestrator.routing import Mode
 from orchestrator.settings import TransformSettings
 from orchestrator.status import Status
 from orchestrator.tracker import Tracker
 from orchestrator.transform import TransformJobs, job_request, payload_problem
-
-Close = Callable[[str, ObjectCreated, Decision, Status, str], None]
 
 
 class FileJobs:
@@ -38,7 +36,7 @@ class FileJobs:
         jobs: TransformJobs,
         s3: Any,
         tracker: Tracker,
-        close: Close,
+        announcer: Announcer,
         deadline_seconds: int,
         recorder: Recorder | None = None,
     ) -> None:
@@ -47,14 +45,15 @@ class FileJobs:
         self.jobs = jobs
         self.s3 = s3
         self.tracker = tracker
-        self.close = close
+        self.announcer = announcer  # closes a file that cannot be scored (modes.close)
         self.deadline_seconds = deadline_seconds  # submitted → the job's runtime allowance + grace
         self.recorder = recorder or Recorder()
 
-    def __call__(self, request_id: str, event: ObjectCreated, decision: Decision) -> None:
+    def __call__(self, file: ClaimedFile) -> None:
+        request_id, event, decision = file.request_id, file.event, file.decision
         problem = payload_problem(self.transform, event.size)
         if problem:
-            self.close(request_id, event, decision, Status.FAILED, problem)
+            close(self.announcer, file, Status.FAILED, problem)
             return
         name = identity.job_name(self.transform.job_prefix, request_id)
         manifest_key = manifest.job_key_prefix(self.output_prefix, name) + manifest.MANIFEST_NAME
@@ -74,7 +73,7 @@ class FileJobs:
         try:
             started = self.jobs.start(request)
         except InvocationRejectedError as exc:
-            self.close(request_id, event, decision, Status.FAILED, exc.message)
+            close(self.announcer, file, Status.FAILED, exc.message)
             return
         if not started.created:
             logger.info("transform job already started; confirming it", extra={"job": name, "status": started.status})

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import batched
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -47,12 +47,14 @@ from orchestrator.announce import Announcer
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.night_jobs import SAFETY_MARGIN_MS, WORKERS, NightJobs, is_current, takeable
 from orchestrator.observability import Recorder, logger
-from orchestrator.routing import Decision, Mode
-from orchestrator.s3_events import ObjectCreated
+from orchestrator.routing import Mode
 from orchestrator.settings import NightlySettings
 from orchestrator.status import TERMINAL, Status
 from orchestrator.tracker import BATCH_GET_MAX, Tracker
 from orchestrator.transform import FINISHED, TransformJobs, job_request, manifest_of
+
+if TYPE_CHECKING:
+    from orchestrator.modes import ClaimedFile
 
 __all__ = ["SAFETY_MARGIN_MS", "Night", "Nightly", "NightlyEnlister", "night_from_event"]
 
@@ -86,7 +88,8 @@ class NightlyEnlister:
         self.deadline_seconds = deadline_seconds  # the next night + its retry window + grace
         self.recorder = recorder or Recorder()
 
-    def __call__(self, request_id: str, event: ObjectCreated, decision: Decision) -> None:
+    def __call__(self, file: ClaimedFile) -> None:
+        request_id, event = file.request_id, file.event
         moment = self.tracker.now()
         fields = {
             "scheduled_at": timeutil.iso(moment),

@@ -7,14 +7,14 @@ claim (one call); a crash after the claim is recovered by the retry once the cla
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator import identity, routing, s3_events, timeutil
+from orchestrator import identity, routing, s3_events
 from orchestrator.announce import Announcer
-from orchestrator.errors import InvocationRejectedError, OrchestratorError, RetryableError
+from orchestrator.errors import OrchestratorError, RetryableError
+from orchestrator.modes import AsyncMode, ClaimedFile, ModeHandler, close
 from orchestrator.notifications import Publisher
 from orchestrator.observability import Recorder, logger
 from orchestrator.routing import Decision, FileFacts, Mode, RoutingPolicy
@@ -23,8 +23,6 @@ from orchestrator.sagemaker import AsyncInvoker
 from orchestrator.settings import RouterSettings
 from orchestrator.status import Status
 from orchestrator.tracker import Tracker
-
-ModeHandler = Callable[[str, ObjectCreated, Decision], None]
 
 
 def policy_from(settings: RouterSettings, available: frozenset[Mode] = frozenset({Mode.ASYNC})) -> RoutingPolicy:
@@ -59,8 +57,12 @@ class Router:
         self.s3 = s3_client
         self.recorder = recorder or Recorder()
         self.announcer = Announcer(publisher, tracker, region=region, recorder=self.recorder)
-        # Other modes (batch, nightly, real-time) register here; the decision itself stays pure.
-        self.handlers: dict[Mode, ModeHandler] = {Mode.ASYNC: self._invoke_async}
+        # One handler per configured mode (modes.ModeHandler); the decision itself stays pure.
+        self.handlers: dict[Mode, ModeHandler] = {
+            Mode.ASYNC: AsyncMode(
+                settings, invoker=invoker, tracker=tracker, announcer=self.announcer, recorder=self.recorder
+            )
+        }
         self.policy = policy or policy_from(settings, frozenset(self.handlers))
 
     def register(self, mode: Mode, handler: ModeHandler) -> None:
@@ -110,13 +112,11 @@ class Router:
             self.recorder.count("DuplicateDeliveries")
             return
         logger.info("routing", extra={"key": event.key, "mode": fields["mode"], "why": decision.reason})
+        file = ClaimedFile(request_id, event, decision, claim)
         if decision.mode is None:
-            self.close(request_id, event, decision, Status.SKIPPED, decision.reason)
+            close(self.announcer, file, Status.SKIPPED, decision.reason)
             return
-        if decision.mode is Mode.ASYNC and claim.may_have_invoked:
-            self._confirm_uncertain(request_id, event)
-            return
-        self.handlers[decision.mode](request_id, event, decision)
+        self.handlers[decision.mode](file)
 
     def _is_ours(self, event: ObjectCreated) -> bool:
         """A notification of another bucket, or outside the input prefix, is not a file to score:
@@ -131,37 +131,6 @@ class Router:
         logger.warning("notification not for this stack ignored", extra={"key": event.key, "why": problem})
         self.recorder.count("UnknownNotifications")
         return False
-
-    def _confirm_uncertain(self, request_id: str, event: ObjectCreated) -> None:
-        """An earlier attempt may have sent this request to SageMaker and died before confirming it.
-        Sending it again could score it twice, so it is confirmed as sent: SageMaker's notification
-        records the result, and the sweeper resolves it from ground truth by its deadline."""
-        now = self.tracker.now()
-        self.tracker.confirm(
-            request_id,
-            Status.SUBMITTED,
-            {
-                "submitted_at": timeutil.iso(now),
-                "endpoint_name": self.settings.async_endpoint_name,
-                "submission_uncertain": True,
-                "deadline_at": self.settings.deadlines.after(now, self.settings.deadlines.submitted_async),
-            },
-        )
-        logger.warning("earlier attempt may have invoked the endpoint: confirmed without invoking again")
-        self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
-
-    def close(self, request_id: str, event: ObjectCreated, decision: Decision, status: Status, reason: str) -> None:
-        """Announce an unscorable file on the error topic, then record it. Publishing first means
-        a crash in between repeats the announcement rather than losing it."""
-        file = {
-            "request_id": request_id,
-            "object_uri": event.uri,
-            "content_type": decision.content_type,
-            "mode": decision.mode.value if decision.mode else None,
-            "s3_event_time": event.event_time or None,
-        }
-        self.announcer.announce(file, status, reason=reason, confirm_claim=True)
-        logger.warning("file not scored", extra={"key": event.key, "status": status.value, "reason": reason})
 
     def _decide(self, event: ObjectCreated) -> Decision:
         facts: FileFacts | None = FileFacts(key=event.key, size=event.size)
@@ -189,45 +158,3 @@ class Router:
             content_type=head.get("ContentType"),
             requested_mode=head.get("Metadata", {}).get("inference-mode"),
         )
-
-    def _invoke_async(self, request_id: str, event: ObjectCreated, decision: Decision) -> None:
-        assert decision.content_type is not None  # decide() never picks a mode without one
-        try:
-            submission = self.invoker.invoke(
-                endpoint_name=self.settings.async_endpoint_name,
-                input_location=event.uri,
-                inference_id=request_id,
-                content_type=decision.content_type,
-                invocation_timeout_seconds=self.settings.invocation_timeout_seconds,
-                request_ttl_seconds=self.settings.request_ttl_seconds,
-            )
-        except InvocationRejectedError as exc:
-            self.close(request_id, event, decision, Status.FAILED, exc.message)
-            return
-        except RetryableError as exc:
-            # SageMaker did not take it: say so on the item, so the retry may send it again.
-            self._release(request_id, exc)
-            raise
-        moment = self.tracker.now()
-        now = timeutil.iso(moment)
-        confirmed = self.tracker.confirm(
-            request_id,
-            Status.SUBMITTED,
-            {
-                "submitted_at": now,
-                "deadline_at": self.settings.deadlines.after(moment, self.settings.deadlines.submitted_async),
-                "endpoint_name": self.settings.async_endpoint_name,
-                "output_location": submission.output_location,
-                "failure_location": submission.failure_location,
-            },
-        )
-        if not confirmed:  # the result overtook the confirmation: the tracker already has it
-            logger.info("result arrived before confirmation; keeping it")
-        self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
-        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now), mode=Mode.ASYNC.value)
-
-    def _release(self, request_id: str, exc: RetryableError) -> None:
-        try:
-            self.tracker.release(request_id, exc.message)
-        except RetryableError as release_failed:  # the retry then treats the request as possibly sent
-            logger.warning("could not release the claim", extra={"reason": release_failed.message})

@@ -22,7 +22,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,12 +30,14 @@ from orchestrator import timeutil
 from orchestrator.announce import Announcer
 from orchestrator.errors import BadEventError, InvocationRejectedError, RetryableError
 from orchestrator.observability import Recorder, logger
-from orchestrator.routing import MODE_PARAMETERS, Decision, Mode
-from orchestrator.s3_events import ObjectCreated
+from orchestrator.routing import MODE_PARAMETERS, Mode
 from orchestrator.sagemaker import SyncInvoker
 from orchestrator.settings import ScorerSettings
 from orchestrator.status import Status
 from orchestrator.tracker import Tracker
+
+if TYPE_CHECKING:
+    from orchestrator.modes import ClaimedFile
 
 _ABSENT = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 
@@ -101,7 +103,8 @@ class Handoff:
         self.deadline_seconds = deadline_seconds
         self.recorder = recorder or Recorder()
 
-    def __call__(self, request_id: str, event: ObjectCreated, decision: Decision) -> None:
+    def __call__(self, file: ClaimedFile) -> None:
+        request_id, event, decision = file.request_id, file.event, file.decision
         assert decision.mode is not None and decision.content_type is not None
         request = ScoreRequest(
             requestId=request_id,

@@ -126,7 +126,7 @@ def _register_batch_modes(router: Router) -> None:
         jobs=TransformJobs(_LazyClient("sagemaker")),
         s3=router.s3 or _LazyClient("s3"),
         tracker=router.tracker,
-        close=router.close,
+        announcer=router.announcer,
         deadline_seconds=router.settings.deadlines.submitted_batch,
         recorder=router.recorder,
     )

@@ -1,0 +1,141 @@
+"""One interface for every inference mode (DESIGN §1): the router decides and claims, a mode acts.
+
+A mode is a :class:`ModeHandler`: called once per claimed file with a :class:`ClaimedFile`, it
+starts the inference (or hands the file on) and confirms the claim with the status it reached, or
+closes the file through :func:`close` (announce, then record). The router registers one handler per
+configured mode: :class:`AsyncMode` here; ``file_jobs.FileJobs`` (batch), ``nightly.NightlyEnlister``
+(nightly) and ``scorer.Handoff`` (real-time, serverless).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from orchestrator import timeutil
+from orchestrator.announce import Announcer
+from orchestrator.errors import InvocationRejectedError, RetryableError
+from orchestrator.observability import Recorder, logger
+from orchestrator.routing import Decision, Mode
+from orchestrator.s3_events import ObjectCreated
+from orchestrator.sagemaker import AsyncInvoker
+from orchestrator.settings import RouterSettings
+from orchestrator.status import Status
+from orchestrator.tracker import Claim, Tracker
+
+
+@dataclass(frozen=True)
+class ClaimedFile:
+    """A file the router has claimed: what it is, what was decided, and what the claim replaced."""
+
+    request_id: str
+    event: ObjectCreated
+    decision: Decision
+    claim: Claim = field(default_factory=lambda: Claim(True))
+
+    @property
+    def mode(self) -> str | None:
+        return self.decision.mode.value if self.decision.mode else None
+
+    def as_item(self) -> dict[str, Any]:
+        """The fields a result message is built from, as the tracker item holds them."""
+        return {
+            "request_id": self.request_id,
+            "object_uri": self.event.uri,
+            "content_type": self.decision.content_type,
+            "mode": self.mode,
+            "s3_event_time": self.event.event_time or None,
+        }
+
+
+class ModeHandler(Protocol):
+    def __call__(self, file: ClaimedFile) -> None: ...
+
+
+def close(announcer: Announcer, file: ClaimedFile, status: Status, reason: str) -> None:
+    """A claimed file that will not be scored (SKIPPED, or FAILED for the request's own fault):
+    announced on the error topic, then recorded in the claim's confirmation."""
+    announcer.announce(file.as_item(), status, reason=reason, confirm_claim=True)
+    logger.warning("file not scored", extra={"key": file.event.key, "status": status.value, "reason": reason})
+
+
+class AsyncMode:
+    """``InvokeEndpointAsync`` on the configured endpoint, then SUBMITTED with the result locations."""
+
+    def __init__(
+        self,
+        settings: RouterSettings,
+        *,
+        invoker: AsyncInvoker,
+        tracker: Tracker,
+        announcer: Announcer,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.invoker = invoker
+        self.tracker = tracker
+        self.announcer = announcer
+        self.recorder = recorder or Recorder()
+
+    def __call__(self, file: ClaimedFile) -> None:
+        if file.claim.may_have_invoked:
+            self._confirm_uncertain(file)
+            return
+        assert file.decision.content_type is not None  # decide() never picks a mode without one
+        try:
+            submission = self.invoker.invoke(
+                endpoint_name=self.settings.async_endpoint_name,
+                input_location=file.event.uri,
+                inference_id=file.request_id,
+                content_type=file.decision.content_type,
+                invocation_timeout_seconds=self.settings.invocation_timeout_seconds,
+                request_ttl_seconds=self.settings.request_ttl_seconds,
+            )
+        except InvocationRejectedError as exc:
+            close(self.announcer, file, Status.FAILED, exc.message)
+            return
+        except RetryableError as exc:
+            # SageMaker did not take it: say so on the item, so the retry may send it again.
+            self._release(file.request_id, exc)
+            raise
+        moment = self.tracker.now()
+        now = timeutil.iso(moment)
+        confirmed = self.tracker.confirm(
+            file.request_id,
+            Status.SUBMITTED,
+            {
+                "submitted_at": now,
+                "deadline_at": self.settings.deadlines.after(moment, self.settings.deadlines.submitted_async),
+                "endpoint_name": self.settings.async_endpoint_name,
+                "output_location": submission.output_location,
+                "failure_location": submission.failure_location,
+            },
+        )
+        if not confirmed:  # the result overtook the confirmation: the tracker already has it
+            logger.info("result arrived before confirmation; keeping it")
+        self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
+        self.recorder.timing("QueueTime", timeutil.millis_between(file.event.event_time, now), mode=Mode.ASYNC.value)
+
+    def _confirm_uncertain(self, file: ClaimedFile) -> None:
+        """An earlier attempt may have sent this request to SageMaker and died before confirming it.
+        Sending it again could score it twice, so it is confirmed as sent: SageMaker's notification
+        records the result, and the sweeper resolves it from ground truth by its deadline."""
+        now = self.tracker.now()
+        self.tracker.confirm(
+            file.request_id,
+            Status.SUBMITTED,
+            {
+                "submitted_at": timeutil.iso(now),
+                "endpoint_name": self.settings.async_endpoint_name,
+                "submission_uncertain": True,
+                "deadline_at": self.settings.deadlines.after(now, self.settings.deadlines.submitted_async),
+            },
+        )
+        logger.warning("earlier attempt may have invoked the endpoint: confirmed without invoking again")
+        self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
+
+    def _release(self, request_id: str, exc: RetryableError) -> None:
+        try:
+            self.tracker.release(request_id, exc.message)
+        except RetryableError as release_failed:  # the retry then treats the request as possibly sent
+            logger.warning("could not release the claim", extra={"reason": release_failed.message})
