@@ -210,8 +210,8 @@ def wired(router: Any) -> Iterator[None]:
 
 
 def run(options: argparse.Namespace) -> list[Row]:
-    from orchestrator.sqs_records import process_sqs
     from orchestrator.observability import metrics
+    from orchestrator.sqs_records import process_sqs
 
     event = batch_event()
     calls: Counter[str] = Counter()
