@@ -41,7 +41,7 @@ e2e: venv
 
 # The whole suite, as CI runs it (.ci/run). Coverage floor on the shared package and handlers.
 test: lint
-	pytest tests --cov=layers/orchestrator/orchestrator --cov=functions --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90
+	pytest tests --cov=layers/orchestrator/orchestrator --cov=functions --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90 --durations=12
 
 build: venv
 	sam build --cached --parallel
