@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)/layers/orchestrator:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test lint unit integration template local-invoke e2e build demo stack invoke-image bench clean fmt
+.PHONY: venv test test-slow lint unit integration template local-invoke e2e build demo stack invoke-image bench clean fmt
 
 venv: $(STAMP)
 $(STAMP): requirements-dev.txt layers/orchestrator/requirements.txt pyproject.toml
@@ -41,7 +41,11 @@ e2e: venv
 
 # The whole suite, as CI runs it (.ci/run). Coverage floor on the shared package and handlers.
 test: lint
-	pytest tests --cov=layers/orchestrator/orchestrator --cov=functions --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90 --durations=12
+	pytest tests -m "not slow" --cov=layers/orchestrator/orchestrator --cov=functions --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90 --durations=12
+
+# The long scenarios (marked slow): CI runs them after `make test` (.ci/run).
+test-slow: venv
+	pytest tests -m slow --durations=5
 
 build: venv
 	sam build --cached --parallel

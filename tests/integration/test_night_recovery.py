@@ -97,6 +97,7 @@ def retry_bound(files: int, bad: int) -> int:
 # ---------------------------------------------------------------- a poison file never fails a night
 
 
+@pytest.mark.slow  # long scenario: `make test-slow` (CI runs it after `make test`)
 def test_one_bad_file_among_50_fails_alone_and_the_other_49_succeed(
     schedule, nightly, finish, transform, item, published, lost, calls
 ):
@@ -126,6 +127,7 @@ def test_one_bad_file_among_50_fails_alone_and_the_other_49_succeed(
     assert lost() == []
 
 
+@pytest.mark.slow  # long scenario: `make test-slow` (CI runs it after `make test`)
 def test_a_job_that_stops_at_its_first_bad_file_is_halved_until_the_file_is_alone(
     schedule, nightly, finish, transform, item, published, lost
 ):
@@ -147,6 +149,7 @@ def test_a_job_that_stops_at_its_first_bad_file_is_halved_until_the_file_is_alon
     assert lost() == []
 
 
+@pytest.mark.slow  # long scenario: `make test-slow` (CI runs it after `make test`)
 def test_several_bad_files_are_each_isolated_with_their_own_reason(
     schedule, nightly, finish, transform, item, published, lost
 ):
@@ -276,6 +279,7 @@ def test_rerun_whose_job_fails_before_its_files_are_marked_strands_nothing(
     assert lost() == []
 
 
+@pytest.mark.slow  # long scenario: `make test-slow` (CI runs it after `make test`)
 def test_rerun_fired_while_results_are_still_being_recorded_waits_then_takes_every_failed_file(
     schedule, nightly, transform, item, lost
 ):

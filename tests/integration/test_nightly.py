@@ -123,6 +123,7 @@ def test_night_starts_one_job_over_its_files_and_marks_each_submitted(schedule, 
     assert summary == {"date": "2026-11-28", "jobName": NIGHT, "jobCreated": True, "files": 3, "markedSubmitted": 3}
 
 
+@pytest.mark.slow  # long scenario: `make test-slow` (CI runs it after `make test`)
 def test_aws_calls_per_night_do_not_grow_per_file_except_one_conditional_write(schedule, nightly, calls):
     schedule(*(f"f{n:03d}.csv" for n in range(150)))
     calls.reset()
@@ -227,6 +228,7 @@ def test_start_failures_leave_the_files_scheduled_for_lambdas_retry(schedule, ni
     assert nightly(load_event("schedule-nightly"))["markedSubmitted"] == 1
 
 
+@pytest.mark.slow  # long scenario: `make test-slow` (CI runs it after `make test`)
 def test_marking_stops_before_the_timeout_and_the_retry_finishes_it(
     schedule, stack, transform, calls, clock, items, monkeypatch
 ):
