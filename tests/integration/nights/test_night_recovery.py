@@ -10,58 +10,25 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from orchestrator import wiring
 from orchestrator.errors import RetryableError
 from orchestrator.night_jobs import SAFETY_MARGIN_MS
 from orchestrator.sweeper import state_change_event
 
 from tests.support.events import body_of, load_event, sqs_event, with_body
 from tests.support.hooks import SimulatedCrash
-from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
-from tests.support.transform import TransformStandIn, batch_env, read_manifest
+from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, load_handler
+from tests.support.transform import read_manifest
 
 NIGHT = "sio-nightly-2026-11-28"  # events/schedule-nightly.json: scheduledTime 2026-11-28T02:00:00Z
 EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
 GOOD = b"age,income\n42,1000\n"
 MALFORMED = b"malformed,,\n\x00\n"  # the stand-in's model refuses it with a client error (400)
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED", "EXPIRED", "SKIPPED"}
-
-
-@pytest.fixture(autouse=True)
-def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
-    wiring.nightly.cache_clear()
-    wiring.batch_results.cache_clear()
-    yield
-    wiring.nightly.cache_clear()
-    wiring.batch_results.cache_clear()
-
-
-@pytest.fixture
-def transform(interceptor, aws) -> TransformStandIn:
-    return TransformStandIn(aws.client("s3")).attach(interceptor)
-
-
-@pytest.fixture
-def nightly(stack, transform, calls, clock) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    return invoker("nightly")
-
-
-@pytest.fixture
-def finish(stack, transform, calls, clock) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """One invocation of the batch-result function."""
-    return invoker("batch_result")
-
-
-@pytest.fixture
-def s3(aws) -> Any:
-    return aws.client("s3")
 
 
 @pytest.fixture

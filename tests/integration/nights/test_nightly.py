@@ -4,57 +4,23 @@ SNS and SQS; SageMaker is the stand-in of ``tests/support/transform.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from orchestrator import wiring
 from orchestrator.deadlines import SHARDS
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.nightly import SAFETY_MARGIN_MS
 
 from tests.support.events import load_event, sqs_event, tracker_record
 from tests.support.hooks import SimulatedCrash
-from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
-from tests.support.transform import TransformStandIn, batch_env, read_manifest, read_text
+from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, load_handler
+from tests.support.transform import read_manifest, read_text
 
 NIGHT = "sio-nightly-2026-11-28"  # events/schedule-nightly.json: scheduledTime 2026-11-28T02:00:00Z
 EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
 MALFORMED = b"malformed,,\n\x00\n"  # the stand-in's model refuses it (tests/support/transform.py)
-
-
-@pytest.fixture(autouse=True)
-def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
-    wiring.nightly.cache_clear()
-    wiring.batch_results.cache_clear()
-    yield
-    wiring.nightly.cache_clear()
-    wiring.batch_results.cache_clear()
-
-
-@pytest.fixture
-def transform(interceptor, aws) -> TransformStandIn:
-    return TransformStandIn(aws.client("s3")).attach(interceptor)
-
-
-@pytest.fixture
-def nightly(stack, transform, calls, clock) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """One invocation of the nightly function."""
-    return invoker("nightly")
-
-
-@pytest.fixture
-def finish(stack, transform, calls, clock) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """One invocation of the batch-result function."""
-    return invoker("batch_result")
-
-
-@pytest.fixture
-def s3(aws) -> Any:
-    return aws.client("s3")
 
 
 @pytest.fixture

@@ -1,0 +1,45 @@
+"""Fixtures the nightly tests share: batch configured, the transform stand-in, the two functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from orchestrator import wiring
+
+from tests.support.lambda_runtime import invoker
+from tests.support.transform import TransformStandIn, batch_env
+
+
+@pytest.fixture(autouse=True)
+def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in batch_env(stack.bucket).items():
+        monkeypatch.setenv(name, value)
+    wiring.nightly.cache_clear()
+    wiring.batch_results.cache_clear()
+    yield
+    wiring.nightly.cache_clear()
+    wiring.batch_results.cache_clear()
+
+
+@pytest.fixture
+def transform(interceptor, aws) -> TransformStandIn:
+    return TransformStandIn(aws.client("s3")).attach(interceptor)
+
+
+@pytest.fixture
+def nightly(stack, transform, calls, clock) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """One invocation of the nightly function."""
+    return invoker("nightly")
+
+
+@pytest.fixture
+def finish(stack, transform, calls, clock) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """One invocation of the batch-result function."""
+    return invoker("batch_result")
+
+
+@pytest.fixture
+def s3(aws) -> Any:
+    return aws.client("s3")
