@@ -5,7 +5,15 @@ moto's SageMaker is not enough (DESIGN §5), so this server answers, on one loop
 - ``sagemaker-runtime`` (REST-JSON): ``InvokeEndpointAsync`` (``POST /endpoints/{name}/async-invocations``)
   and ``InvokeEndpoint`` (``POST /endpoints/{name}/invocations``);
 - ``sagemaker`` (JSON 1.1, ``X-Amz-Target: SageMaker.<Operation>``): ``CreateTransformJob``,
-  ``DescribeTransformJob``, ``StopTransformJob``, ``ListTransformJobs``.
+  ``DescribeTransformJob``, ``StopTransformJob``, ``ListTransformJobs``, and for the endpoints the stack
+  creates ``DescribeEndpoint`` and ``UpdateEndpointWeightsAndCapacities`` (what Application Auto Scaling
+  calls).
+
+An endpoint created from the template has instances (local/endpoint_capacity.py): at zero, requests wait
+in its queue (and expire by their TTL); each instance processes MaxConcurrentInvocationsPerInstance at a
+time and serves only after a start-up delay. The stand-in publishes the endpoint's AWS/SageMaker metrics
+(ApproximateBacklogSize, ApproximateBacklogSizePerInstance, HasBacklogWithoutCapacity,
+ApproximateAgeOfOldestRequest) to CloudWatch, where the trigger runner's autoscaler reads them.
 
 Asynchronous requests queue and run in the background: the input is read from (moto's) S3, the
 model is called over SageMaker's container contract, the output (or failure) object is written at
@@ -43,6 +51,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.aws import HOST, check_port_free, client_factory
+from local.endpoint_capacity import Capacity
 
 MB = 1024 * 1024
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -196,6 +205,13 @@ class Endpoint:
     concurrency: int = 2
     paused: bool = False
     queue: collections.deque[AsyncRequest] = field(default_factory=collections.deque)
+    capacity: Capacity | None = None  # created from the template: instances; None: a fixed `concurrency`
+    busy: int = 0
+
+    def may_take(self, now: float) -> bool:
+        if not self.queue or self.paused:
+            return False
+        return self.capacity is None or self.busy < self.capacity.slots(now)
 
 
 @dataclass
@@ -236,9 +252,12 @@ class StandIn:
                 spec.get("error_topic"),
                 spec.get("model_url") or self.model_url,
                 int(spec.get("concurrency", config.get("async_concurrency", 2))),
+                capacity=_capacity(spec.get("instances")),
             )
             for name, spec in config.get("endpoints", {}).items()
         }
+        # Seconds between two publications of the created endpoints' metrics (0: none).
+        self.metric_interval = float(config.get("metric_interval_seconds", 0.25))
         self.sync_endpoints = {
             name: SyncEndpoint(
                 name,
@@ -261,11 +280,15 @@ class StandIn:
         self.drops: list[DropRule] = []  # notifications to lose (/_local/notifications/drop)
         self.stopping = threading.Event()
         for endpoint in self.endpoints.values():
+            if endpoint.capacity:  # one worker per request all instances could run at once
+                endpoint.concurrency = min(16, endpoint.capacity.max_capacity * endpoint.capacity.per_instance)
             for index in range(endpoint.concurrency):
                 threading.Thread(
                     target=self._worker, args=(endpoint,), name=f"{endpoint.name}-{index}", daemon=True
                 ).start()
         threading.Thread(target=self._reaper, name="ttl-reaper", daemon=True).start()
+        if self.metric_interval > 0 and any(e.capacity for e in self.endpoints.values()):
+            threading.Thread(target=self._metrics, name="metrics", daemon=True).start()
 
     # ------------------------------------------------------------ runtime API
 
@@ -396,11 +419,13 @@ class StandIn:
     def _worker(self, endpoint: Endpoint) -> None:
         while not self.stopping.is_set():
             with self.lock:
-                while not endpoint.queue or endpoint.paused:
-                    self.lock.wait(0.5)
+                # Short waits: a starting instance begins to serve by the clock, not by a notification.
+                while not endpoint.may_take(time.monotonic()):
+                    self.lock.wait(0.1 if endpoint.capacity else 0.5)
                     if self.stopping.is_set():
                         return
                 request = endpoint.queue.popleft()
+                endpoint.busy += 1
             try:
                 if self._expired(request):
                     self._expire(request)
@@ -408,6 +433,38 @@ class StandIn:
                     self._process(endpoint, request)
             except Exception:  # noqa: BLE001 - a stand-in bug must not kill the worker
                 traceback.print_exc()
+            finally:
+                with self.lock:
+                    endpoint.busy -= 1
+                    self.lock.notify_all()
+
+    def _metrics(self) -> None:
+        """Publish what AWS/SageMaker reports for an async endpoint (DESIGN §6.4), per created endpoint."""
+        cloudwatch = self.client("cloudwatch")
+        while not self.stopping.wait(self.metric_interval):
+            data: list[dict[str, Any]] = []
+            with self.lock:
+                now = self.clock.now()
+                for endpoint in self.endpoints.values():
+                    if endpoint.capacity is None:
+                        continue
+                    instances = endpoint.capacity.describe(time.monotonic())["CurrentInstanceCount"]
+                    backlog = len(endpoint.queue) + endpoint.busy
+                    oldest = min((r.received for r in endpoint.queue), default=now)
+                    values = {
+                        "ApproximateBacklogSize": backlog,
+                        "ApproximateBacklogSizePerInstance": backlog / max(instances, 1),
+                        "HasBacklogWithoutCapacity": 1.0 if backlog and not instances else 0.0,
+                        "ApproximateAgeOfOldestRequest": (now - oldest).total_seconds(),
+                    }
+                    dimensions = [{"Name": "EndpointName", "Value": endpoint.name}]
+                    data += [
+                        {"MetricName": k, "Dimensions": dimensions, "Value": float(v), "Timestamp": now}
+                        for k, v in values.items()
+                    ]
+            if data:
+                with contextlib.suppress(BotoCoreError, ClientError):  # moto stopping: nothing to report to
+                    cloudwatch.put_metric_data(Namespace="AWS/SageMaker", MetricData=data)
 
     def _reaper(self) -> None:
         while not self.stopping.wait(0.2):
@@ -553,12 +610,62 @@ class StandIn:
             "DescribeTransformJob": self.describe_transform_job,
             "StopTransformJob": self.stop_transform_job,
             "ListTransformJobs": self.list_transform_jobs,
+            "DescribeEndpoint": self.describe_endpoint,
+            "UpdateEndpointWeightsAndCapacities": self.update_endpoint_weights_and_capacities,
         }.get(operation)
         if handler is None:
             raise ApiError(
                 400, "UnknownOperationException", f"{operation} is not served by the local SageMaker stand-in"
             )
         return handler(request)
+
+    def describe_endpoint(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request.get("EndpointName", "")
+        endpoint = self.endpoints.get(name)
+        if endpoint is None and name not in self.sync_endpoints:
+            raise validation_exception(f'Could not find endpoint "{name}".')
+        arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{name.lower()}"
+        described: dict[str, Any] = {"EndpointName": name, "EndpointArn": arn, "EndpointStatus": "InService"}
+        if endpoint is not None and endpoint.capacity is not None:
+            with self.lock:
+                described["ProductionVariants"] = [endpoint.capacity.describe(time.monotonic())]
+        return described
+
+    def update_endpoint_weights_and_capacities(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request.get("EndpointName", "")
+        endpoint = self.endpoints.get(name)
+        if endpoint is None or endpoint.capacity is None:
+            raise validation_exception(f'Could not find endpoint "{name}" with instances to scale.')
+        for change in request.get("DesiredWeightsAndCapacities", []):
+            if change.get("VariantName") != endpoint.capacity.variant:
+                raise validation_exception(
+                    f"The variant name(s) [{change.get('VariantName')}] is/are not present in endpoint {name}."
+                )
+            desired = change.get("DesiredInstanceCount")
+            if desired is not None:
+                if not isinstance(desired, int) or desired < 0:
+                    raise validation_exception(f"DesiredInstanceCount must be an integer >= 0, not {desired!r}")
+                with self.lock:
+                    endpoint.capacity.set_desired(desired, time.monotonic(), cause="UpdateEndpointWeightsAndCapacities")
+                    self.lock.notify_all()
+                self._log("UpdateEndpointWeightsAndCapacities", endpoint=name, desired=desired)
+        arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{name.lower()}"
+        return {"EndpointArn": arn}
+
+    def capacities(self) -> dict[str, Any]:
+        """Each created endpoint's instances, timeline and billed instance-seconds (/_local/endpoints)."""
+        now = time.monotonic()
+        with self.lock:
+            return {
+                name: {
+                    **endpoint.capacity.describe(now),
+                    "instanceSeconds": endpoint.capacity.instance_seconds(now),
+                    "events": [{**event, "ago": now - event["at"]} for event in endpoint.capacity.events],
+                    "backlog": len(endpoint.queue) + endpoint.busy,
+                }
+                for name, endpoint in self.endpoints.items()
+                if endpoint.capacity is not None
+            }
 
     def create_transform_job(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request.get("TransformJobName", "")
@@ -917,6 +1024,8 @@ class StandInHandler(BaseHTTPRequestHandler):
             with standin.lock:
                 body = json.dumps(standin.history, default=str).encode()
             self._send(200, body, "application/json")
+        elif self.path == "/_local/endpoints":
+            self._send(200, json.dumps(standin.capacities()).encode(), "application/json")
         elif self.path == "/_local/notifications/drop":
             with standin.lock:
                 body = json.dumps([rule.describe() for rule in standin.drops]).encode()
@@ -982,6 +1091,21 @@ class StandInHandler(BaseHTTPRequestHandler):
         else:
             raise ApiError(404, "UnknownOperationException", f"{path} is not a stand-in control")
         self._send(200, b'{"ok": true}', "application/json")
+
+
+def _capacity(spec: dict[str, Any] | None) -> Capacity | None:
+    """An endpoint's instances from its stand-in config (local/endpoints.py writes it), or None."""
+    if not spec:
+        return None
+    return Capacity(
+        variant=spec.get("variant", "AllTraffic"),
+        instances=int(spec["initial"]),
+        per_instance=int(spec.get("per_instance", 1)),
+        startup_seconds=float(spec.get("startup_seconds", 0)),
+        min_capacity=int(spec.get("min", 0)),
+        max_capacity=int(spec.get("max", 1)),
+        since=time.monotonic(),
+    )
 
 
 def _utf8(value: str) -> str:

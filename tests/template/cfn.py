@@ -98,3 +98,36 @@ def number(cfn: dict[str, Any], value: Any) -> int:
         name, top, second = value["Fn::FindInMap"]
         value = cfn["Mappings"][name][top][second]
     return int(value)
+
+
+def _evaluate(expression: Any, parameters: dict[str, str]) -> Any:
+    """The rule functions the template uses, as CloudFormation evaluates them."""
+    if isinstance(expression, dict):
+        [(function, argument)] = expression.items()
+        if function == "Ref":
+            return parameters[argument]
+        if function == "Fn::Contains":
+            values, value = argument
+            return _evaluate(value, parameters) in [_evaluate(v, parameters) for v in values]
+        if function == "Fn::Equals":
+            return _evaluate(argument[0], parameters) == _evaluate(argument[1], parameters)
+        if function == "Fn::Not":
+            return not _evaluate(argument[0], parameters)
+        if function == "Fn::And":
+            return all(_evaluate(item, parameters) for item in argument)
+        if function == "Fn::Or":
+            return any(_evaluate(item, parameters) for item in argument)
+        raise AssertionError(f"unexpected rule function {function}")
+    return expression
+
+
+def rejected_by(source_template: dict[str, Any], **values: str) -> list[str]:
+    """The AssertDescriptions CloudFormation would show for these parameter values (defaults otherwise)."""
+    parameters = {name: str(p.get("Default", "")) for name, p in source_template["Parameters"].items()}
+    parameters.update(values)
+    failures = []
+    for rule in source_template["Rules"].values():
+        if "RuleCondition" in rule and not _evaluate(rule["RuleCondition"], parameters):
+            continue
+        failures += [a["AssertDescription"] for a in rule["Assertions"] if not _evaluate(a["Assert"], parameters)]
+    return failures

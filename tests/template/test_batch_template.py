@@ -11,7 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.template.cfn import actions, as_list, of_type, references, role_statements, schedule_of, statements, text
+from tests.template.cfn import (
+    actions,
+    as_list,
+    of_type,
+    references,
+    rejected_by,
+    role_statements,
+    schedule_of,
+    statements,
+    text,
+)
 from tests.template.test_parameters import accepts
 from tests.template.test_translated_template import DEADLINE_ENV
 
@@ -283,35 +293,6 @@ def test_transform_execution_policy_lets_the_model_read_inputs_and_manifests_and
 
 
 # ---------------------------------------------------------------- parameters and cross-parameter rules
-
-
-def _evaluate(expression: Any, parameters: dict[str, str]) -> Any:
-    """The rule functions the template uses, as CloudFormation evaluates them."""
-    if isinstance(expression, dict):
-        [(function, argument)] = expression.items()
-        if function == "Ref":
-            return parameters[argument]
-        if function == "Fn::Contains":
-            values, value = argument
-            return _evaluate(value, parameters) in [_evaluate(v, parameters) for v in values]
-        if function == "Fn::Equals":
-            return _evaluate(argument[0], parameters) == _evaluate(argument[1], parameters)
-        if function == "Fn::Not":
-            return not _evaluate(argument[0], parameters)
-        raise AssertionError(f"unexpected rule function {function}")
-    return expression
-
-
-def rejected_by(source_template: dict[str, Any], **values: str) -> list[str]:
-    """The AssertDescriptions CloudFormation would show for these parameter values (defaults otherwise)."""
-    parameters = {name: str(p.get("Default", "")) for name, p in source_template["Parameters"].items()}
-    parameters.update(values)
-    failures = []
-    for rule in source_template["Rules"].values():
-        if "RuleCondition" in rule and not _evaluate(rule["RuleCondition"], parameters):
-            continue
-        failures += [a["AssertDescription"] for a in rule["Assertions"] if not _evaluate(a["Assert"], parameters)]
-    return failures
 
 
 def test_payload_times_concurrency_over_100_is_refused_for_every_combination(source_template):

@@ -6,7 +6,7 @@ import shutil
 
 from tests.template.conftest import ROOT, run_tool
 
-BUILD_INPUTS = ("template.yaml", "functions", "layers")
+BUILD_INPUTS = ("template.yaml", "functions", "layers", "endpoints")
 
 
 def test_sam_build_packages_both_functions_and_the_shared_layer(tmp_path):
@@ -38,3 +38,5 @@ def test_sam_build_packages_both_functions_and_the_shared_layer(tmp_path):
     assert list((layer / "orchestrator" / "__pycache__").glob("router.cpython-313.pyc"))
     assert list((layer / "aws_lambda_powertools" / "__pycache__").glob("__init__.cpython-313.pyc"))
     assert not list(layer.rglob("__pycache__/*.cpython-311.pyc")), "bytecode from the wrong Python"
+    # The optional endpoints (nested application) are built beside the functions, for `sam deploy`.
+    assert (build / "Endpoints" / "template.yaml").is_file()
