@@ -247,7 +247,7 @@ def _cooldown(
 ) -> float:
     value = config.get(name)
     if value in (None, ""):
-        return 0.0
+        return 0.0 if target.namespace in NO_COOLDOWN_NAMESPACES else DEFAULT_COOLDOWN
     return float(_integer(resource, value, prefix + name, minimum=0))
 
 

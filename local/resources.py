@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.endpoints import DEFAULT_STARTUP_SECONDS, created_endpoints
 from local.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSpec, StackState
 from local.template import Resource, Template, TemplateError, code_path
 
@@ -34,6 +35,12 @@ PLAYED: dict[str, str] = {
     ),
     "AWS::Lambda::LayerVersion": "its source directory goes on the function's sys.path, as /opt/python does",
     "AWS::Lambda::EventInvokeConfig": "its retry count and on-failure destination are honoured by the runner",
+    "AWS::CloudFormation::Stack": "its template's resources are created as the parent's are (local/endpoints.py)",
+    "AWS::SageMaker::Model": "served by the SageMaker stand-in, which runs the local model whatever the image",
+    "AWS::SageMaker::EndpointConfig": "configures the SageMaker stand-in's endpoint (local/endpoints.py)",
+    "AWS::SageMaker::Endpoint": "served by the SageMaker stand-in, with the instances its config and scaling give",
+    "AWS::ApplicationAutoScaling::ScalableTarget": "played by the trigger runner's autoscaler (local/autoscaling.py)",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "played by the trigger runner's autoscaler (local/autoscaling.py)",
 }
 
 OUT_OF_SCOPE: dict[str, str] = {
@@ -97,10 +104,10 @@ def coverage(template: Template) -> dict[str, str | None]:
     """Each resource type of the template → how the local stack handles it (None: not at all)."""
     result: dict[str, str | None] = {}
     for resource in template.resources():
-        if resource.type in CREATORS:
-            result[resource.type] = "created in moto"
-        elif resource.type in PLAYED:
+        if resource.type in PLAYED:
             result[resource.type] = f"played locally: {PLAYED[resource.type]}"
+        elif resource.type in CREATORS:
+            result[resource.type] = "created in moto"
         elif resource.type in OUT_OF_SCOPE:
             result[resource.type] = f"out of scope: {OUT_OF_SCOPE[resource.type]}"
         else:
@@ -123,12 +130,38 @@ class Builder:
         self.not_created: dict[str, str] = {}
         self.info: dict[str, dict[str, str]] = {}
         self._invoke_configs: list[Resource] = []
+        # Created SageMaker and Application Auto Scaling resources (also a nested stack's), resolved:
+        # the stand-in's endpoints and the autoscaler's plan are made from them (local/endpoints.py).
+        self.sagemaker: list[dict[str, Any]] = []
+        self.scaling: list[dict[str, Any]] = []
 
     def build(self, *, sagemaker_endpoint: str, model_url: str) -> StackState:
+        self.create_all()
+        return StackState(
+            stack_name=self.t.stack_name,
+            region=self.t.region,
+            account_id=self.t.account_id,
+            aws_endpoint=self.t.aws_endpoint,
+            sagemaker_endpoint=sagemaker_endpoint,
+            model_url=model_url,
+            parameters=dict(self.t.parameters),
+            resources=self.info,
+            functions=self.functions,
+            event_source_mappings=self.mappings,
+            rule_targets=self.rule_targets,
+            schedules=self.schedules,
+            notification_queues=self.notification_queues,
+            outputs=self.t.outputs(),
+            not_created=self.not_created,
+            sagemaker=self.sagemaker,
+            scaling=self.scaling,
+        )
+
+    def create_all(self) -> None:
         unknown = sorted({t for t, how in coverage(self.t).items() if how is None})
         if unknown:
             raise ResourceError(
-                "template.yaml has resource types the local stack neither creates nor declares out of scope: "
+                f"{self.t.path.name} has resource types the local stack neither creates nor declares out of scope: "
                 + ", ".join(unknown)
                 + " (add them to local/resources.py)"
             )
@@ -149,23 +182,6 @@ class Builder:
             self.info.setdefault(resource.logical_id, {"type": resource.type, "ref": self._safe_ref(resource)})
         for config in self._invoke_configs:
             self._event_invoke_config(config)
-        return StackState(
-            stack_name=self.t.stack_name,
-            region=self.t.region,
-            account_id=self.t.account_id,
-            aws_endpoint=self.t.aws_endpoint,
-            sagemaker_endpoint=sagemaker_endpoint,
-            model_url=model_url,
-            parameters=dict(self.t.parameters),
-            resources=self.info,
-            functions=self.functions,
-            event_source_mappings=self.mappings,
-            rule_targets=self.rule_targets,
-            schedules=self.schedules,
-            notification_queues=self.notification_queues,
-            outputs=self.t.outputs(),
-            not_created=self.not_created,
-        )
 
     # ------------------------------------------------------------ helpers
 
@@ -480,6 +496,11 @@ class Builder:
             request["Metrics"] = [_metric_query(query) for query in props["Metrics"]]
         self.client("cloudwatch").put_metric_alarm(**request)
         self._record(resource, Ref=name, Arn=self.t.get_att(resource.logical_id, "Arn"))
+        policies = {item["ref"] for item in self.scaling}
+        if policies & set(props.get("AlarmActions", [])):  # a scaling alarm: the autoscaler evaluates it
+            self.scaling.append(
+                {"logical_id": resource.logical_id, "type": resource.type, "ref": name, "properties": request}
+            )
 
     def _composite_alarm(self, resource: Resource) -> None:
         props = self._props(resource)
@@ -506,6 +527,50 @@ class Builder:
         self._record(resource, Ref=name, Arn=self.t.get_att(resource.logical_id, "Arn"))
 
     # ------------------------------------------------------------ played locally
+
+    def _nested_stack(self, resource: Resource) -> None:
+        """A nested application: its template's resources are created here, named under a child stack
+        (``<stack>-<logical id>``, as CloudFormation names nested stacks); ``Outputs.X`` is readable."""
+        props = self._props(resource)
+        path = (self.t.path.parent / str(props["TemplateURL"])).resolve()
+        child = Template.load(
+            stack_name=f"{self.t.stack_name}-{resource.logical_id}",
+            region=self.t.region,
+            parameters={k: str(v) for k, v in props.get("Parameters", {}).items()},
+            path=path,
+            aws_endpoint=self.t.aws_endpoint,
+        )
+        builder = Builder(child, self.client, self.overrides)
+        builder.create_all()
+        for logical_id, info in builder.info.items():
+            self.info[f"{resource.logical_id}.{logical_id}"] = info
+        for logical_id, reason in builder.not_created.items():
+            self.not_created[f"{resource.logical_id}.{logical_id}"] = reason
+        self.sagemaker += builder.sagemaker
+        self.scaling += builder.scaling
+        stack_id = child.ref("AWS::StackId")
+        self._record(resource, Ref=stack_id, **{f"Outputs.{k}": v for k, v in child.outputs().items()})
+
+    def _sagemaker(self, resource: Resource) -> None:
+        props = self._props(resource)
+        name = self.t.physical_name(resource.logical_id)
+        self.sagemaker.append({"logical_id": resource.logical_id, "type": resource.type, "name": name, **props})
+        attribute = _NAME_ATTRIBUTE[resource.type]
+        self._record(resource, Ref=name, **{attribute: name})
+        self.not_created[resource.logical_id] = f"{resource.type}: {PLAYED[resource.type]}"
+
+    def _scaling(self, resource: Resource) -> None:
+        props = self._props(resource)
+        if resource.type == "AWS::ApplicationAutoScaling::ScalableTarget":
+            ref = f"{props['ResourceId']}|{props['ScalableDimension']}|{props['ServiceNamespace']}"
+        else:  # a policy's Ref is its ARN, which alarm actions name
+            ref = (
+                f"arn:{self.t.ref('AWS::Partition')}:autoscaling:{self.t.region}:{self.t.account_id}:"
+                f"scalingPolicy:local:resource/sagemaker/{self.t.physical_name(resource.logical_id)}"
+            )
+        self.scaling.append({"logical_id": resource.logical_id, "type": resource.type, "ref": ref, "properties": props})
+        self._record(resource, Ref=ref, Arn=ref)
+        self.not_created[resource.logical_id] = f"{resource.type}: {PLAYED[resource.type]}"
 
     def _function(self, resource: Resource) -> None:
         props = self._props(resource)
@@ -613,6 +678,19 @@ CREATORS: dict[str, Callable[[Builder, Resource], None]] = {
     "AWS::CloudWatch::Alarm": Builder._alarm,
     "AWS::CloudWatch::CompositeAlarm": Builder._composite_alarm,
     "AWS::CloudWatch::Dashboard": Builder._dashboard,
+    "AWS::CloudFormation::Stack": Builder._nested_stack,
+    "AWS::SageMaker::Model": Builder._sagemaker,
+    "AWS::SageMaker::EndpointConfig": Builder._sagemaker,
+    "AWS::SageMaker::Endpoint": Builder._sagemaker,
+    "AWS::ApplicationAutoScaling::ScalableTarget": Builder._scaling,
+    "AWS::ApplicationAutoScaling::ScalingPolicy": Builder._scaling,
+}
+
+# The attribute holding each created SageMaker resource's name (Fn::GetAtt).
+_NAME_ATTRIBUTE = {
+    "AWS::SageMaker::Model": "ModelName",
+    "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
+    "AWS::SageMaker::Endpoint": "EndpointName",
 }
 
 
@@ -659,9 +737,11 @@ SYNC_ENDPOINT_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def endpoint_config(state: StackState, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The SageMaker stand-in's configuration: the async endpoint named by the template's
-    ``AsyncEndpointName`` parameter, configured as the template's outputs document it (the output
-    whose value lists ``OutputConfig.S3OutputPath=…`` and the notification topics)."""
+    """The SageMaker stand-in's configuration. Endpoints the stack creates (CreateAsyncEndpoint …) are
+    served as their created EndpointConfig declares (local/endpoints.py). An endpoint brought by the
+    user is the one the ``AsyncEndpointName`` parameter names, configured as the template's outputs
+    document it (the output whose value lists ``OutputConfig.S3OutputPath=…`` and the topics)."""
+    overrides = dict(overrides or {})
     name = state.parameters.get("AsyncEndpointName")
     documented = next((value for value in state.outputs.values() if "OutputConfig.S3OutputPath=" in value), None)
     if not name or not documented:
@@ -676,18 +756,25 @@ def endpoint_config(state: StackState, overrides: Mapping[str, Any] | None = Non
         "success_topic": settings.get("OutputConfig.NotificationConfig.SuccessTopic"),
         "error_topic": settings.get("OutputConfig.NotificationConfig.ErrorTopic"),
     }
+    created_async, created_sync = created_endpoints(
+        state.sagemaker,
+        state.scaling,
+        clock_factor=state.scaling_clock_factor,
+        startup_seconds=float(overrides.pop("instance_startup_seconds", DEFAULT_STARTUP_SECONDS)),
+    )
     config: dict[str, Any] = {
         "region": state.region,
         "account_id": state.account_id,
         "aws_endpoint": state.aws_endpoint,
         "model_url": state.model_url,
-        "endpoints": {name: endpoint},
+        "endpoints": {name: endpoint} | created_async,
         # The synchronous endpoints the template's RealtimeEndpointName / ServerlessEndpointName name.
         "sync_endpoints": {
             state.parameters[parameter]: {"kind": kind, **(SYNC_ENDPOINT_DEFAULTS[kind])}
             for parameter, kind in (("RealtimeEndpointName", "realtime"), ("ServerlessEndpointName", "serverless"))
             if state.parameters.get(parameter)
-        },
+        }
+        | created_sync,
     }
-    config.update(overrides or {})
+    config.update(overrides)
     return config

@@ -88,6 +88,11 @@ class StackState:
     not_created: dict[str, str]  # logical id -> why the local stack does not create it
     standin_config: dict[str, Any] = field(default_factory=dict)
     state_dir: str = ""
+    # Created endpoints' SageMaker resources and their scaling (targets, policies, scaling alarms),
+    # resolved; local/endpoints.py and the runner's autoscaler read them.
+    sagemaker: list[dict[str, Any]] = field(default_factory=list)
+    scaling: list[dict[str, Any]] = field(default_factory=list)
+    scaling_clock_factor: float = 60.0
 
     # ------------------------------------------------------------ lookups
 

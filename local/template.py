@@ -129,6 +129,10 @@ _NAME_PROPERTY = {
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::CompositeAlarm": "AlarmName",
     "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::SageMaker::Model": "ModelName",
+    "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
+    "AWS::SageMaker::Endpoint": "EndpointName",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "PolicyName",
 }
 
 
@@ -153,6 +157,7 @@ class Template:
     aws_endpoint: str = "http://127.0.0.1:4566"
     # Physical ids known once a resource exists (subscription ARNs, queue URLs as moto returns them).
     created: dict[str, dict[str, str]] = field(default_factory=dict)
+    path: Path = TEMPLATE  # nested stacks' TemplateURLs are relative to it
 
     def __post_init__(self) -> None:
         self._conditions: dict[str, bool] = {}
@@ -177,8 +182,9 @@ class Template:
         declared = sam.get("Parameters", {})
         given = {k: v for k, v in (defaults or {}).items() if k in declared} | dict(parameters)
         values = _parameter_values(declared, given)
-        cfn = translate(sam, values, region)
-        return cls(cfn, values, stack_name, region, aws_endpoint=aws_endpoint)
+        # A nested stack's template is plain CloudFormation: nothing to translate.
+        cfn = translate(sam, values, region) if "Transform" in sam else sam
+        return cls(cfn, values, stack_name, region, aws_endpoint=aws_endpoint, path=path)
 
     # ------------------------------------------------------------ resources
 
@@ -254,6 +260,9 @@ class Template:
             ("AWS::S3::Bucket", "RegionalDomainName"): f"{name}.s3.{self.region}.amazonaws.com",
             ("AWS::DynamoDB::Table", "StreamArn"): f"{self._arn(kind, name)}/stream/local",
             ("AWS::IAM::Role", "RoleId"): "AROA" + hashlib.sha256(name.encode()).hexdigest()[:16].upper(),
+            ("AWS::SageMaker::Model", "ModelName"): name,
+            ("AWS::SageMaker::EndpointConfig", "EndpointConfigName"): name,
+            ("AWS::SageMaker::Endpoint", "EndpointName"): name,
         }
         if (kind, attribute) in simple:
             return simple[(kind, attribute)]
