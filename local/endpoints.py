@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# The instance start-up delay the stand-in plays (virtual seconds; README "Endpoints ... offline").
-DEFAULT_STARTUP_SECONDS = 300.0
+# The instance start-up delay the stand-in plays, in virtual seconds (AWS: minutes). Below the default
+# ScaleOutCooldown (300 s): a longer start-up lets the step policy add a second instance meanwhile.
+DEFAULT_STARTUP_SECONDS = 240.0
 
 
 class EndpointError(Exception):
@@ -64,7 +65,8 @@ def _async(
 ) -> dict[str, Any]:
     output = config["AsyncInferenceConfig"]["OutputConfig"]
     topics = output.get("NotificationConfig", {})
-    per_instance = int(config["AsyncInferenceConfig"].get("ClientConfig", {}).get("MaxConcurrentInvocationsPerInstance", 4))
+    client = config["AsyncInferenceConfig"].get("ClientConfig", {})
+    per_instance = int(client.get("MaxConcurrentInvocationsPerInstance", 4))
     _check_bounds(target, "AsyncMinCapacity", "AsyncMaxCapacity")
     initial = int(target["MinCapacity"]) if target else int(variant["InitialInstanceCount"])
     return {
@@ -118,7 +120,9 @@ def _check_environment(model: dict[str, Any]) -> None:
     except ValueError as exc:
         raise EndpointError(f"ModelEnvironment is not JSON: {exc}") from None
     if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
-        raise EndpointError('ModelEnvironment must be a JSON object of strings, e.g. {"SAGEMAKER_PROGRAM":"inference.py"}')
+        raise EndpointError(
+            'ModelEnvironment must be a JSON object of strings, e.g. {"SAGEMAKER_PROGRAM":"inference.py"}'
+        )
 
 
 def _endpoint_of(resource_id: str) -> str:

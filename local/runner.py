@@ -47,6 +47,7 @@ from urllib.parse import quote_plus, unquote_plus
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.aws import TEST_CREDENTIALS, client_factory
+from local.scaling_player import ScalingPlayer, plan_of
 from local.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSpec, StackState
 from local.template import REPO
 
@@ -659,6 +660,9 @@ class Runner:
                     schedule.function, HostPool(self.state.functions[schedule.function], self.state, 1)
                 )
                 self.threads += SchedulePlayer(self, schedule, pool, self.rate_period).start()
+        plan = plan_of(self.state)
+        if plan is not None:
+            self.threads += ScalingPlayer(self.state, plan, self.stopping, self.log).start()
 
     def stop(self) -> None:
         self.stopping.set()

@@ -74,6 +74,8 @@ class StackConfig:
     standin: dict[str, Any] = field(default_factory=dict)  # extra stand-in settings (async_concurrency …)
     concurrency: int = 1  # execution environments per function
     rate_schedule_seconds: float = 3.0  # rate(...) schedules (the sweeper) fire this often; 0: on demand only
+    # Created endpoints' scaling runs this many times faster than AWS (periods, cooldowns, start-up).
+    scaling_clock_factor: float = 60.0
     verbose: bool = False
 
     @classmethod
@@ -89,8 +91,11 @@ class StackConfig:
             template=Path(env.get("LOCAL_TEMPLATE") or TEMPLATE),
             concurrency=int(env.get("LOCAL_FUNCTION_CONCURRENCY", "1")),
             rate_schedule_seconds=float(env.get("LOCAL_RATE_SCHEDULE_SECONDS") or 3.0),
+            scaling_clock_factor=float(env.get("LOCAL_SCALING_CLOCK_FACTOR") or 60.0),
             parameters=parse_parameter_overrides(env.get("LOCAL_PARAMETER_OVERRIDES", "")),
         )
+        if env.get("LOCAL_INSTANCE_STARTUP_SECONDS"):
+            config.standin["instance_startup_seconds"] = float(env["LOCAL_INSTANCE_STARTUP_SECONDS"])
         for key, value in changes.items():
             setattr(config, key, value)
         return config
@@ -157,6 +162,7 @@ class LocalStack:
                 sagemaker_endpoint=self.sagemaker_endpoint, model_url=self.model_url
             )
             state.state_dir = str(self.directory)
+            state.scaling_clock_factor = self.config.scaling_clock_factor
             state.standin_config = endpoint_config(state, self.config.standin)
             state.save(self.directory / "stack.json")
             self._state = state
