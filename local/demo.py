@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from local.observe import Subscriber, tracker_items
+from local.scaling_timeline import ScalingWatch
 from local.stack import LocalStack, StackConfig, alarm_lines
 from local.template import REPO
 
@@ -35,6 +36,15 @@ TERMINAL = ("SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED")
 TIME_LIMIT = 60.0
 # Template parameters of the demo stack: deadlines short enough to watch the sweeper at work.
 DEMO_PARAMETERS = {"RequestTTLSeconds": "60", "InvocationTimeoutSeconds": "5", "DeadlineGraceSeconds": "0"}
+# The stack creates its three endpoints (the names are the local stack's); the stand-in serves any image.
+ENDPOINT_PARAMETERS = {
+    "CreateAsyncEndpoint": "true",
+    "CreateRealtimeEndpoint": "true",
+    "CreateServerlessEndpoint": "true",
+    "ModelImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo-model:latest",
+}
+# How long the demo waits, after the files, for the async endpoint to scale back in to zero.
+SCALE_IN_LIMIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,8 @@ class Demo:
         self.began = time.monotonic()
         self.prefix = stack.state.parameters.get("InputPrefix", "incoming/")
         self.seen: dict[str, str] = {}
+        async_endpoint = stack.state.parameters.get("AsyncEndpointName", "")
+        self.scaling = ScalingWatch(stack, async_endpoint) if stack.state.scaling else None
 
     def say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.began:5.1f}s] {text}", file=self.out, flush=True)
@@ -99,6 +111,9 @@ class Demo:
         return {str(item["key"]): item for item in tracker_items(self.stack)}
 
     def progress(self) -> dict[str, dict[str, Any]]:
+        if self.scaling is not None:
+            for moment in self.scaling.poll():
+                self.say(f"  scaling: {moment.text}")
         items = self.items()
         for key, item in sorted(items.items()):
             status = str(item.get("status"))
@@ -137,6 +152,13 @@ class Demo:
                 f"the SageMaker stand-in will lose the success notification of {key} (as if SNS lost it); "
                 "its output object is still written"
             )
+        if self.scaling is not None:
+            self.scaling.poll()
+            self.say(
+                f"the async endpoint {self.scaling.endpoint} was created by the stack and runs "
+                f"{self.scaling.instances} instances: its requests wait until scaling adds one"
+            )
+            self.scaling.mark(f"files arrive; {self.scaling.instances} instances")
         self.say(f"dropping {len(FILES)} files into s3://{bucket}/{self.prefix}")
         for demo_file in FILES:
             body = (SAMPLES / demo_file.sample).read_bytes()
@@ -159,6 +181,7 @@ class Demo:
             max(5.0, TIME_LIMIT - (time.monotonic() - self.began)),
         )
         items = self.wait_for_the_sweeper(lost, items)
+        items = self.wait_for_scale_in(items)
         time.sleep(0.5)  # the last notifications reach the subscriber
         subscriber.stop()
         return self.report(items, keys, subscriber)
@@ -200,6 +223,17 @@ class Demo:
             remaining + period + 30,
             heartbeat=countdown,
         )
+
+    def wait_for_scale_in(self, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Once the files are done, the async endpoint goes back to zero instances (target tracking's
+        low alarm: 15 periods under the target), and what it cost is known."""
+        watch = self.scaling
+        if watch is None or (watch.instances == 0 and not watch.backlog):
+            return items
+        self.say(
+            f"waiting for {watch.endpoint} to scale in to zero (15 quiet periods, {15 * 60 / watch.factor:g} s here)"
+        )
+        return self.wait(lambda _: watch.instances == 0, SCALE_IN_LIMIT)
 
     def report(self, items: dict[str, dict[str, Any]], keys: dict[str, DemoFile], subscriber: Subscriber) -> int:
         print(file=self.out)
@@ -245,6 +279,12 @@ class Demo:
         for line in alarm_lines(self.stack):
             print(line, file=self.out)
         print(file=self.out)
+        if self.scaling is not None:
+            for line in self.scaling.lines():
+                print(line, file=self.out)
+            print(file=self.out)
+            if self.scaling.instances:
+                wrong.append(f"{self.scaling.endpoint} (did not scale in to zero)")
         counts = {
             s: sum(1 for k in keys if items.get(k, {}).get("status") == s) for s in ("SUCCEEDED", "FAILED", "SKIPPED")
         }
@@ -298,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
-    config.parameters = {**config.parameters, **DEMO_PARAMETERS}
+    config.parameters = {**ENDPOINT_PARAMETERS, **config.parameters, **DEMO_PARAMETERS}
     stack = LocalStack(config)
     print("starting the local stack (moto, SageMaker stand-in, demo model, trigger runner)…", flush=True)
     print(

@@ -60,8 +60,9 @@ UNDELIVERABLE_PROTOCOLS = frozenset({"email", "email-json", "sms", "http", "http
 
 ALARMS_NOT_EVALUATED = (
     "moto stores alarms but never evaluates them: each keeps its initial state (OK, 'Unchecked: Initial "
-    "alarm creation'); nothing turns the functions' EMF log lines into metrics, and AWS/Lambda, AWS/SQS and "
-    "AWS/SageMaker metrics are not published offline"
+    "alarm creation'); nothing turns the functions' EMF log lines into metrics, and AWS/Lambda and AWS/SQS "
+    "metrics are not published offline. The exception: a created endpoint's scaling alarm, which the "
+    "runner's autoscaler evaluates on the AWS/SageMaker metrics the stand-in publishes"
 )
 
 

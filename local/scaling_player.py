@@ -60,7 +60,9 @@ class ScalingPlayer:
         ticks = 0
         while not self.stopping.wait(max(0.0, started + (ticks + 1) * window - time.monotonic())):
             ticks += 1
-            end = datetime.now(UTC)
+            # The period that ended half a period ago: a sample published late (moto busy) is still counted,
+            # as CloudWatch evaluates alarms a little after a period ends to let its datapoints arrive.
+            end = datetime.now(UTC) - timedelta(seconds=window / 2)
             datapoints = {key: self._read(key, end - timedelta(seconds=window), end) for key in self.plan.metrics()}
             try:
                 tick = autoscaler.tick(ticks * self.plan.period, datapoints)

@@ -276,7 +276,7 @@ class LocalStack:
     def _clean_state_dir(self) -> None:
         for name in ("logs", "functions"):
             shutil.rmtree(self.directory / name, ignore_errors=True)
-        for name in ("stack.json", "standin.json", "runner.ready"):
+        for name in ("stack.json", "standin.json", "runner.ready", "scaling.jsonl"):
             with contextlib.suppress(FileNotFoundError):
                 (self.directory / name).unlink()
         (self.directory / "logs").mkdir(parents=True, exist_ok=True)
