@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# The instance start-up delay the stand-in plays, in virtual seconds (AWS: minutes). Below the default
-# ScaleOutCooldown (300 s): a longer start-up lets the step policy add a second instance meanwhile.
-DEFAULT_STARTUP_SECONDS = 240.0
+# The instance start-up delay the stand-in plays, in virtual seconds (AWS: minutes). With the alarm's
+# lag (1-2 periods) it stays under the default ScaleOutCooldown (300 s); a longer start-up lets the
+# step policy add a second instance while the first one starts, as it would in AWS (README).
+DEFAULT_STARTUP_SECONDS = 180.0
 
 
 class EndpointError(Exception):

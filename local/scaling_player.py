@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -60,9 +61,9 @@ class ScalingPlayer:
         ticks = 0
         while not self.stopping.wait(max(0.0, started + (ticks + 1) * window - time.monotonic())):
             ticks += 1
-            # The period that ended half a period ago: a sample published late (moto busy) is still counted,
-            # as CloudWatch evaluates alarms a little after a period ends to let its datapoints arrive.
-            end = datetime.now(UTC) - timedelta(seconds=window / 2)
+            # A period that ended a moment ago (a sample published late, moto busy, still counts), on whole
+            # seconds, which is all the precision moto keeps; like CloudWatch, alarms see data a little late.
+            end = datetime.fromtimestamp(math.floor(time.time() - window / 2), UTC)
             datapoints = {key: self._read(key, end - timedelta(seconds=window), end) for key in self.plan.metrics()}
             try:
                 tick = autoscaler.tick(ticks * self.plan.period, datapoints)

@@ -140,6 +140,11 @@ class LocalStack:
 
     def start(self) -> StackState:
         began = time.monotonic()
+        if not 1 <= self.config.scaling_clock_factor <= 60:
+            raise ValueError(
+                f"LOCAL_SCALING_CLOCK_FACTOR={self.config.scaling_clock_factor:g}: must be between 1 and 60 "
+                "(a 60 s scaling period must last at least one real second; moto keeps whole seconds)"
+            )
         check_port_free(self.config.aws_port, "LOCAL_AWS_PORT")
         check_port_free(self.config.sagemaker_port, "LOCAL_SAGEMAKER_PORT")
         if self.config.model_url is None:

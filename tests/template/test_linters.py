@@ -1,18 +1,27 @@
-"""The template passes sam validate, cfn-lint with the serverless rules and checkov, and every
-suppression in it carries its reason."""
+"""The templates pass sam validate (template.yaml), cfn-lint with the serverless rules and checkov (both
+template.yaml and the nested endpoints/template.yaml), and every suppression in them carries its reason."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
-from tests.template.conftest import TEMPLATE, run_tool
+import pytest
+from samtranslator.yaml_helper import yaml_parse
+
+from tests.template.conftest import ROOT, TEMPLATE, run_tool
+from tests.template.test_endpoints_template import NESTED
+
+# The parent (SAM) and the nested application it deploys (plain CloudFormation).
+TEMPLATES = pytest.mark.parametrize("template", [TEMPLATE, NESTED], ids=lambda path: str(path.relative_to(ROOT)))
 
 
-def declared_checkov_skips(source_template) -> dict[tuple[str, str], str]:
+def declared_checkov_skips(template: dict[str, Any]) -> dict[tuple[str, str], str]:
     """(resource, check id) → comment, for every checkov skip in the template's Metadata."""
     return {
         (name, skip["id"]): skip.get("comment", "")
-        for name, resource in source_template["Resources"].items()
+        for name, resource in template["Resources"].items()
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
     }
 
@@ -23,35 +32,39 @@ def test_sam_validate_with_lint_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_cfn_lint_with_serverless_rules_reports_nothing():
-    """Given template.yaml, when cfn-lint runs with cfn-lint-serverless' rules, then it reports no
-    error, warning or informational finding."""
-    result = run_tool("cfn-lint", str(TEMPLATE), "--append-rules", "cfn_lint_serverless.rules")
+@TEMPLATES
+def test_cfn_lint_with_serverless_rules_reports_nothing(template: Path):
+    """Given a template, when cfn-lint runs with cfn-lint-serverless' rules, then it reports no error,
+    warning or informational finding."""
+    result = run_tool("cfn-lint", str(template), "--append-rules", "cfn_lint_serverless.rules")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
 
 
-def test_every_cfn_lint_suppression_is_preceded_by_its_reason():
-    """Given each `ignore_checks` in template.yaml, then the line above is a comment giving the reason."""
-    lines = TEMPLATE.read_text().splitlines()
+@TEMPLATES
+def test_every_cfn_lint_suppression_is_preceded_by_its_reason(template: Path):
+    """Given each `ignore_checks` in a template, then the line above is a comment giving the reason."""
+    lines = template.read_text().splitlines()
     suppressions = [i for i, line in enumerate(lines) if "ignore_checks" in line]
     for i in suppressions:
-        assert lines[i - 1].strip().startswith("#"), f"template.yaml:{i + 1} has no reason above it"
+        assert lines[i - 1].strip().startswith("#"), f"{template.relative_to(ROOT)}:{i + 1} has no reason above it"
 
 
-def test_checkov_finds_no_failed_check_and_every_skip_is_used_and_explained(source_template):
-    """Given template.yaml, when checkov scans it offline, then no check fails, and the checks it skipped
-    are exactly those the template declares, each with a comment (no stale or silent suppression)."""
+@TEMPLATES
+def test_checkov_finds_no_failed_check_and_every_skip_is_used_and_explained(template: Path):
+    """Given a template, when checkov scans it offline, then no check fails, and the checks it skipped are
+    exactly those the template declares, each with a comment (no stale or silent suppression)."""
     # Not --quiet: the report must list the skipped checks to compare them with the declared ones.
     result = run_tool(
-        "checkov", "-f", str(TEMPLATE), "--framework", "cloudformation", "--skip-download", "--compact", "-o", "json"
+        "checkov", "-f", str(template), "--framework", "cloudformation", "--skip-download", "--compact", "-o", "json"
     )
     report = json.loads(result.stdout)
     failed = [(c["resource"], c["check_id"]) for c in report["results"]["failed_checks"]]
     assert failed == []
     assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["resource_count"] == len(yaml_parse(template.read_text())["Resources"])
     skipped = {(c["resource"].split(".", 1)[1], c["check_id"]) for c in report["results"]["skipped_checks"]}
-    declared = declared_checkov_skips(source_template)
+    declared = declared_checkov_skips(yaml_parse(template.read_text()))
     assert skipped == set(declared)
     for (resource, check), comment in declared.items():
         assert len(comment) > 20, f"{resource} {check}: no reason given"
