@@ -27,7 +27,7 @@ from typing import Any
 
 from local.observe import Subscriber, tracker_items
 from local.scaling_timeline import ScalingWatch
-from local.stack import LocalStack, StackConfig, alarm_lines
+from local.stack import ENDPOINT_PARAMETERS, LocalStack, StackConfig, alarm_lines
 from local.template import REPO
 
 SAMPLES = REPO / "local" / "samples"
@@ -36,13 +36,6 @@ TERMINAL = ("SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED")
 TIME_LIMIT = 60.0
 # Template parameters of the demo stack: deadlines short enough to watch the sweeper at work.
 DEMO_PARAMETERS = {"RequestTTLSeconds": "60", "InvocationTimeoutSeconds": "5", "DeadlineGraceSeconds": "0"}
-# The stack creates its three endpoints (the names are the local stack's); the stand-in serves any image.
-ENDPOINT_PARAMETERS = {
-    "CreateAsyncEndpoint": "true",
-    "CreateRealtimeEndpoint": "true",
-    "CreateServerlessEndpoint": "true",
-    "ModelImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo-model:latest",
-}
 # How long the demo waits, after the files, for the async endpoint to scale back in to zero.
 SCALE_IN_LIMIT = 60.0
 

@@ -59,6 +59,16 @@ LOCAL_PARAMETERS = {
 }
 
 
+# The stack creates its three endpoints under the local names above (`make demo`, `make stack`, the
+# scaling tests and bench); the stand-in serves any image with the local model.
+ENDPOINT_PARAMETERS = {
+    "CreateAsyncEndpoint": "true",
+    "CreateRealtimeEndpoint": "true",
+    "CreateServerlessEndpoint": "true",
+    "ModelImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo-model:latest",
+}
+
+
 @dataclass
 class StackConfig:
     stack_name: str = "orchestrator-local"
@@ -354,6 +364,7 @@ def describe(stack: LocalStack) -> str:
         *(f"  parameter           {k}={v}" for k, v in stack.config.parameters.items()),
         *(f"  override            {line}" for line in overrides),
         *topic_and_queue_lines(state),
+        *endpoint_lines(stack),
         "",
         "Drop a file and watch it flow:",
         f"  {env} aws --endpoint-url {stack.aws_endpoint} s3 cp local/samples/customers.csv "
@@ -373,6 +384,34 @@ def describe(stack: LocalStack) -> str:
     lines += ["", *alarm_lines(stack)]
     lines.append("Ctrl-C stops the stack.")
     return "\n".join(lines)
+
+
+def endpoint_lines(stack: LocalStack) -> list[str]:
+    """The endpoints the stack created, how the async one scales here, and how to look at it."""
+    state = stack.state
+    created = [r for r in state.sagemaker if r["type"] == "AWS::SageMaker::Endpoint"]
+    if not created:
+        return []
+    lines = [""]
+    for endpoint in created:
+        served = state.standin_config["endpoints"].get(endpoint["name"], {}).get("instances")
+        kind = state.standin_config["sync_endpoints"].get(endpoint["name"], {}).get("kind", "async")
+        how = (
+            f"{served['initial']} instances now, {served['min']}-{served['max']} by the template's scaling, "
+            f"{state.scaling_clock_factor:g}x faster than AWS; an instance starts in "
+            f"{served['startup_seconds']:g} s"
+            if served
+            else "no scaling here"
+        )
+        lines.append(f"  endpoint created    {endpoint['name']} ({kind}; {how})")
+    env = f"AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={state.region}"
+    lines.append(
+        f"  instances:          {env} aws --endpoint-url {stack.sagemaker_endpoint} sagemaker describe-endpoint "
+        f"--endpoint-name {created[0]['name']}"
+    )
+    if state.scaling:
+        lines.append(f"  scaling decisions:  {stack.directory / 'scaling.jsonl'}")
+    return lines
 
 
 def topic_and_queue_lines(state: StackState) -> list[str]:
@@ -427,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     try:
-        stack = LocalStack(StackConfig.from_env(verbose=args.verbose))
+        config = StackConfig.from_env(verbose=args.verbose)
+        config.parameters = {**ENDPOINT_PARAMETERS, **config.parameters}  # the stack creates its endpoints
+        stack = LocalStack(config)
     except ValueError as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1

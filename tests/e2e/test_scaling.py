@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 
 from local.aws import free_port
-from local.demo import ENDPOINT_PARAMETERS
 from local.observe import Subscriber, wait_for
 from local.scaling_player import journal
-from local.stack import LocalStack, StackConfig
+from local.stack import ENDPOINT_PARAMETERS, LocalStack, StackConfig
 from tests.e2e.conftest import E2E_OVERRIDES, E2E_PARAMETERS, SWEEP_SECONDS, WAIT, Flow, csv_rows
 
 pytestmark = pytest.mark.slow
