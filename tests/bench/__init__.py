@@ -7,4 +7,4 @@ appending its name.
 """
 
 # Section name → module ``tests.bench.<name>``; imported only when selected (moto is slow to import).
-SECTIONS: list[str] = ["calls", "coldstart", "cpu", "local_stack", "nightly", "sweeper", "sio"]
+SECTIONS: list[str] = ["calls", "coldstart", "cpu", "local_stack", "scaling", "nightly", "sweeper", "sio"]

@@ -1,0 +1,107 @@
+"""The created async endpoint's scale to zero and back, on the local stack's compressed clock.
+
+A stack that creates its endpoints (the template's scalable target, target tracking, step policy and
+alarm, played by the runner's autoscaler) starts the async endpoint at zero instances; a burst of
+small files arrives; the figures are the timeline (first file → first instance serving → backlog
+drained → scaled in to zero) and the instance-minutes used, against one always-on instance a day.
+Times are virtual: what AWS would take with these policies and an instance start-up of
+``STARTUP_SECONDS``; the local clock runs ``FACTOR`` times faster. Start-up in AWS is minutes and
+varies; the bench measures the policies' reaction, not SageMaker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from local.aws import free_port
+from local.observe import tracker_items, wait_for
+from local.scaling_timeline import ScalingWatch
+from local.stack import ENDPOINT_PARAMETERS, LocalStack, StackConfig
+from tests.bench.common import Row
+
+SECTION = "scaling"
+FACTOR = 60
+STARTUP_SECONDS = 180
+FILES = 4  # under the target of 5 per instance: one instance is the right answer
+ENDPOINT = "demo-async-endpoint"
+
+
+def run(options: argparse.Namespace) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="bench-scaling-") as state_dir:
+        ports: set[int] = set()
+        while len(ports) < 3:
+            ports.add(free_port())
+        aws_port, sagemaker_port, model_port = sorted(ports)
+        config = StackConfig(
+            stack_name="orchestrator-bench-scaling",
+            aws_port=aws_port,
+            sagemaker_port=sagemaker_port,
+            model_port=model_port,
+            state_dir=Path(state_dir),
+            parameters=dict(ENDPOINT_PARAMETERS),
+            scaling_clock_factor=FACTOR,
+            standin={"instance_startup_seconds": STARTUP_SECONDS},
+        )
+        with LocalStack(config) as stack:
+            return _measure(stack)
+
+
+def _measure(stack: LocalStack) -> list[Row]:
+    watch = ScalingWatch(stack, ENDPOINT)
+    watch.poll()
+    at_start = watch.instances
+    watch.mark(f"{FILES} files arrive")
+    keys = [f"incoming/bench/scale-{n}.csv" for n in range(FILES)]
+    for key in keys:
+        stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=b"1.5,2.0,-1.25\n")
+
+    def scored() -> bool:
+        watch.poll()
+        items = [i for i in tracker_items(stack) if i["key"] in keys]
+        return len(items) == FILES and all(i["status"] == "SUCCEEDED" for i in items)
+
+    began = time.monotonic()
+    wait_for(scored, 120, interval=0.2, what=f"{FILES} files scored")
+    scored_in = time.monotonic() - began
+
+    def back_at_zero() -> bool:
+        watch.poll()
+        return watch.instances == 0 and watch.figures()["scale_in_s"] is not None
+
+    wait_for(back_at_zero, 120, interval=0.2, what="scale in to zero")
+    figures = watch.figures()
+    history = stack.standin("/_local/history")
+    invoked = [e for e in history if e.get("operation") == "InvokeEndpointAsync" and e.get("status") == "Completed"]
+    peak = max((m.text for m in watch.moments if m.kind == "scale"), default="")
+    decisions = sum(1 for m in watch.moments if m.kind == "scale")
+    used = float(figures["instance_minutes"] or 0)
+    note = f"virtual: local clock {FACTOR}x faster; start-up {STARTUP_SECONDS} s"
+    return [
+        Row(SECTION, "instances when the files arrive", str(at_start), "MinCapacity 0", at_start == 0, check=True),
+        Row(SECTION, "first file → first instance serving", _minutes(figures["first_instance_s"]), note),
+        Row(SECTION, "instance serving → backlog drained", _minutes(figures["drain_s"]), note),
+        Row(SECTION, "backlog drained → scaled in to zero", _minutes(figures["scale_in_s"]), "15 quiet periods"),
+        Row(SECTION, "files scored (real seconds on the local stack)", f"{FILES} in {scored_in:.1f} s", ""),
+        Row(
+            SECTION,
+            "invocations per file",
+            f"{len(invoked)}/{FILES}",
+            "none lost, none twice",
+            len(invoked) == FILES,
+            check=True,
+        ),
+        Row(SECTION, "scaling decisions (the last one)", f"{decisions}: {peak[:60]}", ""),
+        Row(
+            SECTION,
+            "instance-minutes for the burst vs one always-on instance a day",
+            f"{used:.1f} vs 1,440 ({1440 / used:,.0f}x)" if used else "0",
+            "start-up + work + 15-minute scale-in wait",
+        ),
+    ]
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.1f} min"
