@@ -1,0 +1,167 @@
+"""The stand-in's HTTP surface: ``sagemaker-runtime`` (REST-JSON) and ``sagemaker`` (JSON 1.1) on one
+loopback port, and ``main``.
+
+``python -m local.sagemaker_standin --config standin.json --port 4567``. Paths under ``/_local/``
+serve the local stack's tests and demo (pausing an endpoint's capacity, ageing queued requests,
+losing notifications, the log of what ran); they are not SageMaker APIs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import sys
+import traceback
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from local.aws import HOST, check_port_free
+from local.standin.async_endpoints import DropRule
+from local.standin.errors import ApiError
+from local.standin.service import StandIn
+
+
+_ASYNC_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
+_REALTIME_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: StandInServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            sys.stderr.write("standin: " + format % args + "\n")
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, error: ApiError, json_protocol: bool) -> None:
+        if json_protocol:
+            payload = {"__type": error.code, "Message": error.message, **error.extra}
+            self._send(error.status, json.dumps(payload).encode(), "application/x-amz-json-1.1")
+        else:
+            payload = {"Message": error.message, **error.extra}
+            self._send(error.status, json.dumps(payload).encode(), "application/json", {"x-amzn-ErrorType": error.code})
+
+    def do_GET(self) -> None:
+        standin = self.server.standin
+        if self.path == "/_local/health":
+            self._send(200, b'{"ok": true}', "application/json")
+        elif self.path == "/_local/history":
+            with standin.lock:
+                body = json.dumps(standin.history, default=str).encode()
+            self._send(200, body, "application/json")
+        elif self.path == "/_local/endpoints":
+            self._send(200, json.dumps(standin.capacities()).encode(), "application/json")
+        elif self.path == "/_local/notifications/drop":
+            with standin.lock:
+                body = json.dumps([rule.describe() for rule in standin.drops]).encode()
+            self._send(200, body, "application/json")
+        else:
+            self._send(404, b'{"Message": "not found"}', "application/json")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        # http.server reads header bytes as Latin-1; botocore sends UTF-8 (e.g. an InputLocation with é).
+        headers = {k.lower(): _utf8(v) for k, v in self.headers.items()}
+        target = headers.get("x-amz-target", "")
+        json_protocol = target.startswith("SageMaker.")
+        try:
+            if json_protocol:
+                result = self.server.standin.control(target.split(".", 1)[1], json.loads(body or b"{}"))
+                self._send(200, json.dumps(result, default=str).encode(), "application/x-amz-json-1.1")
+            elif match := _ASYNC_PATH.match(urllib.parse.unquote(self.path)):
+                result, extra = self.server.standin.invoke_async(match.group(1), headers)
+                self._send(202, json.dumps(result).encode(), "application/json", extra)
+            elif match := _REALTIME_PATH.match(urllib.parse.unquote(self.path)):
+                response, extra = self.server.standin.invoke(match.group(1), body, headers)
+                self._send(200, response.body, response.content_type or "application/octet-stream", extra)
+            elif self.path.startswith("/_local/"):
+                self._control(self.path, json.loads(body or b"{}"))
+            else:
+                raise ApiError(404, "UnknownOperationException", f"{self.path} is not served by the stand-in")
+        except ApiError as error:
+            self._error(error, json_protocol)
+        except Exception as exc:  # noqa: BLE001 - answered as the service's InternalFailure
+            traceback.print_exc()
+            self._error(ApiError(500, "InternalFailure", str(exc)), json_protocol)
+
+    def _control(self, path: str, request: dict[str, Any]) -> None:
+        standin = self.server.standin
+        if match := re.match(r"^/_local/endpoints/([^/]+)/(pause|resume)$", path):
+            # Capacity: a paused endpoint keeps requests queued, as one scaled to zero does.
+            endpoint = standin._endpoint(match.group(1))
+            with standin.lock:
+                endpoint.paused = match.group(2) == "pause"
+                standin.lock.notify_all()
+        elif match := re.match(r"^/_local/transform/(pause|resume)$", path):
+            # Transform jobs: paused, new and waiting jobs stay InProgress without processing anything.
+            if match.group(1) == "pause":
+                standin.transforms_running.clear()
+            else:
+                standin.transforms_running.set()
+        elif path == "/_local/notifications/drop":
+            # Lose the next matching notification(s) (see DropRule); the result object is still written.
+            rule = DropRule.parse(request)
+            with standin.lock:
+                standin.drops.append(rule)
+        elif path == "/_local/notifications/reset":
+            with standin.lock:
+                standin.drops.clear()
+        elif match := re.match(r"^/_local/endpoints/([^/]+)/age$", path):
+            # Age the requests queued now by ``seconds``, as if they had waited that long.
+            endpoint = standin._endpoint(match.group(1))
+            with standin.lock:
+                for queued in endpoint.queue:
+                    queued.aged_seconds += float(request.get("seconds", 0))
+        else:
+            raise ApiError(404, "UnknownOperationException", f"{path} is not a stand-in control")
+        self._send(200, b'{"ok": true}', "application/json")
+
+def _utf8(value: str) -> str:
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+class StandInServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, standin: StandIn, verbose: bool = False) -> None:
+        super().__init__((HOST, port), StandInHandler)
+        self.standin = standin
+        self.verbose = verbose
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="SageMaker stand-in for the local stack")
+    parser.add_argument("--config", required=True, help="JSON: region, account_id, aws_endpoint, model_url, endpoints")
+    parser.add_argument("--port", type=int, default=4567)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    check_port_free(args.port, "LOCAL_SAGEMAKER_PORT")
+    with open(args.config, encoding="utf-8") as handle:
+        config = json.load(handle)
+    server = StandInServer(args.port, StandIn(config), args.verbose)
+    print(f"SageMaker stand-in listening on http://{HOST}:{args.port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
