@@ -105,10 +105,10 @@ def coverage(template: Template) -> dict[str, str | None]:
     """Each resource type of the template → how the local stack handles it (None: not at all)."""
     result: dict[str, str | None] = {}
     for resource in template.resources():
-        if resource.type in PLAYED:
-            result[resource.type] = f"played locally: {PLAYED[resource.type]}"
-        elif resource.type in CREATORS:
+        if resource.type in CREATORS:
             result[resource.type] = "created in moto"
+        elif resource.type in PLAYED:
+            result[resource.type] = f"played locally: {PLAYED[resource.type]}"
         elif resource.type in OUT_OF_SCOPE:
             result[resource.type] = f"out of scope: {OUT_OF_SCOPE[resource.type]}"
         else:
@@ -171,6 +171,8 @@ class Builder:
             resource = Resource(resource.logical_id, resource.type, props, resource.depends_on, resource.metadata)
             if resource.type in CREATORS:
                 CREATORS[resource.type](self, resource)
+            elif resource.type in PLAYERS:
+                PLAYERS[resource.type](self, resource)
             elif resource.type == "AWS::Lambda::Function":
                 self._function(resource)
             elif resource.type == "AWS::Lambda::EventSourceMapping":
@@ -679,6 +681,10 @@ CREATORS: dict[str, Callable[[Builder, Resource], None]] = {
     "AWS::CloudWatch::Alarm": Builder._alarm,
     "AWS::CloudWatch::CompositeAlarm": Builder._composite_alarm,
     "AWS::CloudWatch::Dashboard": Builder._dashboard,
+}
+
+# Types played locally that the builder records for the stand-in and the runner (PLAYED says how).
+PLAYERS: dict[str, Callable[[Builder, Resource], None]] = {
     "AWS::CloudFormation::Stack": Builder._nested_stack,
     "AWS::SageMaker::Model": Builder._sagemaker,
     "AWS::SageMaker::EndpointConfig": Builder._sagemaker,

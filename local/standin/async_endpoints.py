@@ -124,7 +124,6 @@ class Endpoint:
         return self.capacity is None or self.busy < self.capacity.slots(now)
 
 
-
 class AsyncEndpoints(StandInCore):
     """The stand-in's asynchronous endpoints (a part of ``StandIn``): their queues and workers."""
 

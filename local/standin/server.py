@@ -24,7 +24,6 @@ from local.standin.async_endpoints import DropRule
 from local.standin.errors import ApiError
 from local.standin.service import StandIn
 
-
 _ASYNC_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
 _REALTIME_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
@@ -130,6 +129,7 @@ class StandInHandler(BaseHTTPRequestHandler):
         else:
             raise ApiError(404, "UnknownOperationException", f"{path} is not a stand-in control")
         self._send(200, b'{"ok": true}', "application/json")
+
 
 def _utf8(value: str) -> str:
     try:

@@ -36,7 +36,6 @@ class SyncEndpoint:
         return 4 * MB if self.kind == "serverless" else 6 * MB
 
 
-
 class SyncEndpoints(StandInCore):
     """The stand-in's synchronous endpoints (a part of ``StandIn``)."""
 
@@ -54,7 +53,7 @@ class SyncEndpoints(StandInCore):
             for name, spec in config.get("sync_endpoints", {}).items()
         }
 
-    if TYPE_CHECKING:  # AsyncEndpoints', which StandIn composes with this part
+    if TYPE_CHECKING:  # provided by AsyncEndpoints, which StandIn composes with this part
 
         def _endpoint(self, name: str) -> Endpoint: ...
 

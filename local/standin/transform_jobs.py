@@ -34,8 +34,6 @@ class TransformJobs(StandInCore):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
         self.models: dict[str, str] = config.get("models", {})  # transform jobs: ModelName → URL ({} = any)
-            for name, spec in config.get("sync_endpoints", {}).items()
-        }
         self.jobs: dict[str, dict[str, Any]] = {}
         self.job_stop: dict[str, threading.Event] = {}
         self.job_slots = threading.Semaphore(int(config.get("transform_concurrency", 2)))
@@ -43,6 +41,8 @@ class TransformJobs(StandInCore):
         # ones do for minutes while their instances start (so a test can let the caller finish first).
         self.transforms_running = threading.Event()
         self.transforms_running.set()
+
+    # ------------------------------------------------------------ control plane (JSON 1.1)
 
     def create_transform_job(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request.get("TransformJobName", "")
