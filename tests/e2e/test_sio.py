@@ -25,6 +25,12 @@ from local.stack import LocalStack
 from tests.e2e.conftest import WAIT, Flow, csv_rows
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C's default, even when the suite was started in the background with SIGINT
+    ignored (a shell's `cmd &`), which Python would inherit and never raise KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def sio(stack: LocalStack, *args: str | Path) -> Result:
     return CliRunner(mix_stderr=False).invoke(cli, ["--state-dir", str(stack.directory), *map(str, args)])
 
@@ -145,7 +151,12 @@ def test_watch_receives_the_messages_and_cleans_up_when_interrupted(stack: Local
     command = [sys.executable, "-m", "sio", "--state-dir", str(stack.directory), "-o", "json", "watch"]
     command += ["--prefix", f"e2e/{flow.tag}/"]
     watcher = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+        preexec_fn=_interruptible,
     )
     try:
         out, err = _lines(watcher.stdout), _lines(watcher.stderr)
@@ -205,7 +216,9 @@ def test_ctrl_c_during_wait_leaves_files_scoring_and_says_how_to_resume(
     env = {**os.environ, "SIO_STATE_DIR": str(tmp_path / "receipts")}
     stack.standin(f"/_local/endpoints/{endpoint}/pause", {})
     try:
-        waiting = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        waiting = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_interruptible
+        )
         out = _lines(waiting.stdout)
         key = flow.key("paused.csv")
         while "SUBMITTED" not in out.get(timeout=WAIT):  # the file reached the endpoint's queue
