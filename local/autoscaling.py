@@ -17,7 +17,9 @@ What it follows from AWS, and where it simplifies:
   what spaces them out (AWS's "add the difference during a scale-out cooldown" is not modelled).
 - Target tracking is its two alarms (high: > TargetValue for 3 of 3; low: < 0.9 x TargetValue for
   15 of 15, in periods of the plan) and desired = ceil(capacity x metric / TargetValue), so it never
-  scales out from 0 and never scales in to 0 while the metric is above 0.
+  scales out from 0 and never scales in to 0 while the metric is above 0. Simplified: its scale-outs
+  are spaced by ScaleOutCooldown; AWS lets a larger scale-out through within the cooldown (counting the
+  capacity the last one added), so under a sharply growing backlog AWS adds capacity sooner than this.
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# The instance start-up delay the stand-in plays, in virtual seconds (AWS: minutes). With the alarm's
-# lag (1-2 periods) it stays under the default ScaleOutCooldown (300 s); a longer start-up lets the
-# step policy add a second instance while the first one starts, as it would in AWS (README).
-DEFAULT_STARTUP_SECONDS = 180.0
+# The instance start-up delay the stand-in plays, in virtual seconds (AWS: minutes). With the scaling
+# alarm's lag (it needs one good period after the instance serves, read a period late) it ends one period
+# before the default ScaleOutCooldown (300 s); a start-up of 180 s or more lets the step policy add a
+# second instance while the first one starts, as it would in AWS (README "Scale to zero and back").
+DEFAULT_STARTUP_SECONDS = 120.0
 
 
 class EndpointError(Exception):

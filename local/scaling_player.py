@@ -16,7 +16,7 @@ import json
 import math
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +57,16 @@ class ScalingPlayer:
     def _loop(self) -> None:
         autoscaler = Autoscaler(self.plan, self._current_capacities())
         window = self.plan.period / self.factor
-        started = time.monotonic()
+        # Period k is [anchor + (k-1)·window, anchor + k·window) on whole seconds (all moto keeps), read a
+        # second after it ends: a sample published late still counts, as CloudWatch evaluates alarms a
+        # little after a period closes. After a stall each period still reads its own window.
+        anchor = math.ceil(time.time())
         ticks = 0
-        while not self.stopping.wait(max(0.0, started + (ticks + 1) * window - time.monotonic())):
+        while not self.stopping.wait(max(0.0, anchor + (ticks + 1) * window + 1 - time.time())):
             ticks += 1
-            # A period that ended a moment ago (a sample published late, moto busy, still counts), on whole
-            # seconds, which is all the precision moto keeps; like CloudWatch, alarms see data a little late.
-            end = datetime.fromtimestamp(math.floor(time.time() - window / 2), UTC)
-            datapoints = {key: self._read(key, end - timedelta(seconds=window), end) for key in self.plan.metrics()}
+            start = datetime.fromtimestamp(math.floor(anchor + (ticks - 1) * window), UTC)
+            end = datetime.fromtimestamp(math.floor(anchor + ticks * window), UTC)
+            datapoints = {key: self._read(key, start, end) for key in self.plan.metrics()}
             try:
                 tick = autoscaler.tick(ticks * self.plan.period, datapoints)
             except ValueError as exc:  # an evaluator bug must not stop the stack

@@ -39,7 +39,6 @@ def scaling_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
         parameters={**ENDPOINT_PARAMETERS, **E2E_PARAMETERS},
         rate_schedule_seconds=SWEEP_SECONDS,
         scaling_clock_factor=60,
-        standin={"instance_startup_seconds": 180},
     )
     with LocalStack(config) as running:
         yield running

@@ -8,6 +8,7 @@ passes to the nested stack, and those values decide which of its resources exist
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass
 from itertools import product
@@ -511,7 +512,7 @@ def test_the_execution_role_holds_what_the_model_needs_and_the_parents_policy_on
     and nothing else."""
     deployed = stacks(**CREATE_ASYNC, ModelDataUrl=MODEL_DATA)
     role = deployed.endpoints.properties("ExecutionRole")
-    assert set(role) == {"AssumeRolePolicyDocument", "ManagedPolicyArns", "Policies"}
+    assert set(role) == {"AssumeRolePolicyDocument", "ManagedPolicyArns", "Policies", "Path"}
     assert role["ManagedPolicyArns"] == [{"Ref": "EndpointExecutionPolicy"}]
     assert deployed.parent.template["Resources"]["EndpointExecutionPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"
     [policy] = role["Policies"]
@@ -631,20 +632,25 @@ def test_the_parent_passes_what_the_nested_template_declares_with_matching_types
                 assert set(map(str, parent_values)) <= set(map(str, declared[name]["AllowedValues"])), name
 
 
-def test_restricting_result_publishers_still_admits_the_created_endpoints_role(source_template, stacks):
+def test_restricting_result_publishers_still_admits_the_created_endpoints_role(stacks):
     """Given ResultPublisherRoleArns set and the async endpoint created, then the created execution role
-    (whose generated ARN nobody can list beforehand) is among the principals the result topics' policy
-    lets publish, or the Rules refuse the combination: otherwise SageMaker's notifications are denied."""
+    (its generated name unknown beforehand) matches a principal the result topics' policy lets publish,
+    by its IAM path, without referring to the nested stack: so the policy admits the role before the
+    endpoint is created, on a first deploy and on an update that adds the endpoint alike."""
     values = {**CREATE_ASYNC, "ResultPublisherRoleArns": f"arn:aws:iam::{ACCOUNT}:role/other-publisher"}
-    if rejected_by(source_template, **values):
-        return
-    parent = stacks(**values).parent
+    deployed = stacks(**values)
+    path = deployed.endpoints.properties("ExecutionRole")["Path"]
     [statement] = [
         s
-        for s in statements(parent.properties("ResultTopicPolicy")["PolicyDocument"])
+        for s in statements(deployed.parent.properties("ResultTopicPolicy")["PolicyDocument"])
         if s["Sid"] == "PublishOnlyAsAKnownPublisher"
     ]
-    assert "Endpoints" in references(statement["Condition"])
+    allowed = [p for p in statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"]["Fn::Split"][1]["Fn::Join"][1]]
+    created_role = f"arn:aws:iam::{ACCOUNT}:role{path}churn-async-ExecutionRole-1A2B3C4D5E6F"
+    assert any(isinstance(p, str) and fnmatch.fnmatchcase(created_role, p) for p in allowed)
+    assert "Endpoints" not in references(statement)
+    # Nothing else lives under that path: the wildcard admits the stack's own endpoint role only.
+    assert path == f"/{PARAMETERS['AWS::StackName']}/endpoints/"
 
 
 # ---------------------------------------------------------------- rules and parameter constraints
