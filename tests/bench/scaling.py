@@ -87,7 +87,12 @@ def _measure(stack: LocalStack) -> list[Row]:
         Row(SECTION, "instances when the files arrive", str(at_start), "MinCapacity 0", at_start == 0, check=True),
         Row(SECTION, "first file → first instance serving", _minutes(figures["first_instance_s"]), note),
         Row(SECTION, "instance serving → backlog drained", _minutes(figures["drain_s"]), note),
-        Row(SECTION, "backlog drained → scaled in to zero", _minutes(figures["scale_in_s"]), "15 low periods, last empty"),
+        Row(
+            SECTION,
+            "backlog drained → scaled in to zero",
+            _minutes(figures["scale_in_s"]),
+            "15 low periods, last empty",
+        ),
         Row(SECTION, "files scored (real seconds on the local stack)", f"{FILES} in {scored_in:.1f} s", ""),
         Row(
             SECTION,
