@@ -41,7 +41,7 @@ e2e: venv
 
 # The whole suite, as CI runs it (.ci/run). Coverage floor on the shared package and handlers.
 test: lint
-	pytest tests -m "not slow" --cov=layers/orchestrator/orchestrator --cov=functions --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90 --durations=12
+	pytest tests -m "not slow" -n 2 --dist loadgroup --cov=layers/orchestrator/orchestrator --cov=functions --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=90 --durations=12
 
 # The long scenarios (marked slow): CI runs them after `make test` (.ci/run).
 test-slow: venv
