@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.aws import HOST, TEST_CREDENTIALS, check_port_free, client_factory, wait_for_http
+from local.aws import HOST, TEST_CREDENTIALS, check_port_free, client_factory, free_port, wait_for_http
 from local.resources import ALARMS_NOT_EVALUATED, Builder, Overrides, endpoint_config
 from local.state import StackState
 from local.template import REPO, TEMPLATE, Template
@@ -109,6 +109,16 @@ class StackConfig:
         for key, value in changes.items():
             setattr(config, key, value)
         return config
+
+    @classmethod
+    def on_free_ports(cls, **settings: Any) -> StackConfig:
+        """A config on three distinct free loopback ports (tests, bench): the kernel may hand a port it
+        just reported free out again, so they are drawn until three differ."""
+        ports: set[int] = set()
+        while len(ports) < 3:
+            ports.add(free_port())
+        aws_port, sagemaker_port, model_port = sorted(ports)
+        return cls(aws_port=aws_port, sagemaker_port=sagemaker_port, model_port=model_port, **settings)
 
     @property
     def directory(self) -> Path:

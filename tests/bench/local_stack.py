@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from local.aws import free_port
 from local.observe import tracker_items, wait_for
 from local.stack import LocalStack, StackConfig
 from tests.bench.common import Row
@@ -39,11 +38,8 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 def run(options: argparse.Namespace) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-local-stack-") as state_dir:
-        config = StackConfig(
+        config = StackConfig.on_free_ports(
             stack_name="orchestrator-bench",
-            aws_port=free_port(),
-            sagemaker_port=free_port(),
-            model_port=free_port(),
             state_dir=Path(state_dir),
             concurrency=CONCURRENCY,
         )

@@ -16,7 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from local.aws import free_port
 from local.observe import tracker_items, wait_for
 from local.scaling_timeline import ScalingWatch
 from local.stack import ENDPOINT_PARAMETERS, LocalStack, StackConfig
@@ -32,15 +31,8 @@ ENDPOINT = "demo-async-endpoint"
 
 def run(options: argparse.Namespace) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as state_dir:
-        ports: set[int] = set()
-        while len(ports) < 3:
-            ports.add(free_port())
-        aws_port, sagemaker_port, model_port = sorted(ports)
-        config = StackConfig(
+        config = StackConfig.on_free_ports(
             stack_name="orchestrator-bench-scaling",
-            aws_port=aws_port,
-            sagemaker_port=sagemaker_port,
-            model_port=model_port,
             state_dir=Path(state_dir),
             parameters=dict(ENDPOINT_PARAMETERS),
             scaling_clock_factor=FACTOR,

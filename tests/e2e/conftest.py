@@ -25,7 +25,6 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from local.aws import free_port
 from local.observe import Received, Subscriber, tracker_items, wait_for
 from local.resources import Overrides
 from local.stack import LocalStack, StackConfig
@@ -54,15 +53,8 @@ WAIT = 90
 # `make test`'s session, where it would keep polling while the tiers after it run.
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    ports: set[int] = set()
-    while len(ports) < 3:  # three different ones: the kernel may hand out a just-probed port again
-        ports.add(free_port())
-    aws_port, sagemaker_port, model_port = sorted(ports)
-    config = StackConfig(
+    config = StackConfig.on_free_ports(
         stack_name="orchestrator-e2e",
-        aws_port=aws_port,
-        sagemaker_port=sagemaker_port,
-        model_port=model_port,
         state_dir=tmp_path_factory.mktemp("local-stack"),
         overrides=E2E_OVERRIDES,
         parameters=dict(E2E_PARAMETERS),

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from local.aws import free_port
 from local.observe import Subscriber, wait_for
 from local.scaling_player import journal
 from local.stack import ENDPOINT_PARAMETERS, LocalStack, StackConfig
@@ -25,15 +24,8 @@ ENDPOINT = "demo-async-endpoint"
 
 @pytest.fixture(scope="module")
 def scaling_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    ports: set[int] = set()
-    while len(ports) < 3:
-        ports.add(free_port())
-    aws_port, sagemaker_port, model_port = sorted(ports)
-    config = StackConfig(
+    config = StackConfig.on_free_ports(
         stack_name="orchestrator-scaling",
-        aws_port=aws_port,
-        sagemaker_port=sagemaker_port,
-        model_port=model_port,
         state_dir=tmp_path_factory.mktemp("scaling-stack"),
         overrides=E2E_OVERRIDES,
         parameters={**ENDPOINT_PARAMETERS, **E2E_PARAMETERS},
