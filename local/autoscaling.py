@@ -322,11 +322,22 @@ def _parse_step_policy(resource: ScalingResource, target: ScalableTarget) -> Ste
     )
 
 
+def endpoint_variant(resource_id: str) -> tuple[str, str]:
+    """A SageMaker scalable target's ResourceId ``endpoint/<name>/variant/<variant>`` → (name, variant)."""
+    parts = resource_id.split("/")
+    if len(parts) != 4 or parts[0] != "endpoint" or parts[2] != "variant" or not parts[1] or not parts[3]:
+        raise ValueError(f"{resource_id!r} is not endpoint/<name>/variant/<variant>")
+    return parts[1], parts[3]
+
+
 def _variant_metric(resource: ScalingResource, target: ScalableTarget, prop: str) -> MetricKey:
-    parts = target.resource_id.split("/")
-    if len(parts) != 4 or parts[0] != "endpoint" or parts[2] != "variant":
-        raise _fail(resource, prop, f"needs an endpoint/<name>/variant/<name> target, not {target.resource_id!r}")
-    dimensions = (("EndpointName", parts[1]), ("VariantName", parts[3]))
+    try:
+        endpoint, variant = endpoint_variant(target.resource_id)
+    except ValueError:
+        raise _fail(
+            resource, prop, f"needs an endpoint/<name>/variant/<name> target, not {target.resource_id!r}"
+        ) from None
+    dimensions = (("EndpointName", endpoint), ("VariantName", variant))
     return MetricKey("AWS/SageMaker", "InvocationsPerInstance", dimensions, "Sum")
 
 

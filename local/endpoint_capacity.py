@@ -20,8 +20,7 @@ class Capacity:
     instances: int  # serving
     per_instance: int
     startup_seconds: float
-    min_capacity: int = 0
-    max_capacity: int = 1
+    max_capacity: int = 1  # sizes the stand-in's worker pool
     desired: int = -1  # -1: as many as serve now
     starting: list[float] = field(default_factory=list)  # when each starting instance will serve
     billed_seconds: float = 0.0

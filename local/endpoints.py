@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from local.autoscaling import endpoint_variant
+
 # The instance start-up delay the stand-in plays, in virtual seconds (AWS: minutes). With the scaling
 # alarm's lag (it needs one good period after the instance serves, read a period late) it ends one period
 # before the default ScaleOutCooldown (300 s); a start-up of 180 s or more lets the step policy add a
@@ -54,7 +56,7 @@ def created_endpoints(
         else:
             target = targets.get(name)
             _check_bounds(target, "RealtimeMinCapacity", "RealtimeMaxCapacity")
-            sync_endpoints[name] = {"kind": "realtime", "instances": int(variant["InitialInstanceCount"])}
+            sync_endpoints[name] = {"kind": "realtime"}  # no per-instance limit offline (README)
     return async_endpoints, sync_endpoints
 
 
@@ -128,8 +130,7 @@ def _check_environment(model: dict[str, Any]) -> None:
 
 
 def _endpoint_of(resource_id: str) -> str:
-    """``endpoint/<name>/variant/<variant>`` → ``<name>``."""
-    parts = resource_id.split("/")
-    if len(parts) != 4 or parts[0] != "endpoint" or parts[2] != "variant":
-        raise EndpointError(f"scalable target ResourceId {resource_id!r} is not endpoint/<name>/variant/<variant>")
-    return parts[1]
+    try:
+        return endpoint_variant(resource_id)[0]
+    except ValueError as exc:
+        raise EndpointError(f"scalable target ResourceId {exc}") from None

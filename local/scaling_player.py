@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.autoscaling import Autoscaler, MetricKey, ScalingPlan, ScalingResource
+from local.autoscaling import Autoscaler, MetricKey, ScalingPlan, ScalingResource, endpoint_variant
 from local.aws import client_factory
 from local.state import StackState
 
@@ -31,12 +31,6 @@ def plan_of(state: StackState) -> ScalingPlan | None:
     """The template's scaling, or None when the stack creates no scaled endpoint."""
     resources = [ScalingResource(**item) for item in state.scaling]
     return ScalingPlan.from_resources(resources) if resources else None
-
-
-def endpoint_and_variant(resource_id: str) -> tuple[str, str]:
-    """``endpoint/<name>/variant/<variant>`` → (name, variant)."""
-    _, name, _, variant = resource_id.split("/")
-    return name, variant
 
 
 class ScalingPlayer:
@@ -76,7 +70,7 @@ class ScalingPlayer:
                 self._record("alarm", tick.time, alarm=change.name, old=str(change.old), new=str(change.new))
                 self._set_alarm_state(change.name, str(change.new))
             for decision in tick.decisions:
-                name, variant = endpoint_and_variant(self._target(decision.target).resource_id)
+                name, variant = endpoint_variant(self._target(decision.target).resource_id)
                 self._record(
                     "scale",
                     tick.time,
@@ -104,7 +98,7 @@ class ScalingPlayer:
         """Application Auto Scaling starts from what the variant runs now."""
         capacities = {}
         for target in self.plan.targets:
-            name, variant = endpoint_and_variant(target.resource_id)
+            name, variant = endpoint_variant(target.resource_id)
             try:
                 described = self.client("sagemaker").describe_endpoint(EndpointName=name)
             except (BotoCoreError, ClientError):

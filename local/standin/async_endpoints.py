@@ -420,7 +420,6 @@ def _capacity(spec: dict[str, Any] | None) -> Capacity | None:
         instances=int(spec["initial"]),
         per_instance=int(spec.get("per_instance", 1)),
         startup_seconds=float(spec.get("startup_seconds", 0)),
-        min_capacity=int(spec.get("min", 0)),
         max_capacity=int(spec.get("max", 1)),
         since=time.monotonic(),
     )

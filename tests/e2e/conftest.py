@@ -53,15 +53,23 @@ WAIT = 90
 # `make test`'s session, where it would keep polling while the tiers after it run.
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    config = StackConfig.on_free_ports(
-        stack_name="orchestrator-e2e",
-        state_dir=tmp_path_factory.mktemp("local-stack"),
-        overrides=E2E_OVERRIDES,
-        parameters=dict(E2E_PARAMETERS),
-        rate_schedule_seconds=SWEEP_SECONDS,
-    )
-    with LocalStack(config) as running:
+    with LocalStack(e2e_config(tmp_path_factory, "orchestrator-e2e")) as running:
         yield running
+
+
+def e2e_config(
+    tmp_path_factory: pytest.TempPathFactory, stack_name: str, parameters: dict[str, str] | None = None, **changes: Any
+) -> StackConfig:
+    """An e2e stack's settings: free ports, a state directory of its own, the shortened timeouts and
+    deadlines above (``parameters`` on top), the sweeper every SWEEP_SECONDS."""
+    return StackConfig.on_free_ports(
+        stack_name=stack_name,
+        state_dir=tmp_path_factory.mktemp(stack_name),
+        overrides=E2E_OVERRIDES,
+        parameters={**E2E_PARAMETERS, **(parameters or {})},
+        rate_schedule_seconds=SWEEP_SECONDS,
+        **changes,
+    )
 
 
 @pytest.fixture(scope="package")

@@ -15,8 +15,8 @@ import pytest
 
 from local.observe import Subscriber, wait_for
 from local.scaling_player import journal
-from local.stack import ENDPOINT_PARAMETERS, LocalStack, StackConfig
-from tests.e2e.conftest import E2E_OVERRIDES, E2E_PARAMETERS, SWEEP_SECONDS, WAIT, Flow, csv_rows
+from local.stack import ENDPOINT_PARAMETERS, LocalStack
+from tests.e2e.conftest import WAIT, Flow, csv_rows, e2e_config
 
 pytestmark = pytest.mark.slow
 ENDPOINT = "demo-async-endpoint"
@@ -24,14 +24,7 @@ ENDPOINT = "demo-async-endpoint"
 
 @pytest.fixture(scope="module")
 def scaling_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    config = StackConfig.on_free_ports(
-        stack_name="orchestrator-scaling",
-        state_dir=tmp_path_factory.mktemp("scaling-stack"),
-        overrides=E2E_OVERRIDES,
-        parameters={**ENDPOINT_PARAMETERS, **E2E_PARAMETERS},
-        rate_schedule_seconds=SWEEP_SECONDS,
-        scaling_clock_factor=60,
-    )
+    config = e2e_config(tmp_path_factory, "orchestrator-scaling", ENDPOINT_PARAMETERS, scaling_clock_factor=60)
     with LocalStack(config) as running:
         yield running
 

@@ -75,7 +75,7 @@ def test_without_scaling_the_async_endpoint_keeps_its_initial_instance_count():
 
 def test_serverless_and_realtime_endpoints_are_served_synchronously():
     """Given a created serverless and real-time endpoint, then the serverless one throttles above its
-    MaxConcurrency and has cold starts, and the real-time one runs its initial instances."""
+    MaxConcurrency and has cold starts, and the real-time one has no such limit."""
     sagemaker = [SERVERLESS_CONFIG, REALTIME_CONFIG, endpoint("sl", SERVERLESS_CONFIG), endpoint("rt", REALTIME_CONFIG)]
 
     _, sync = created_endpoints(sagemaker, [], clock_factor=60)
@@ -83,7 +83,7 @@ def test_serverless_and_realtime_endpoints_are_served_synchronously():
     assert sync["sl"]["kind"] == "serverless"
     assert sync["sl"]["max_concurrency"] == 5
     assert sync["sl"]["cold_start_seconds"] > 0
-    assert sync["rt"] == {"kind": "realtime", "instances": 2}
+    assert sync["rt"] == {"kind": "realtime"}
 
 
 def test_provisioned_concurrency_removes_the_cold_start_and_may_not_exceed_max_concurrency():
