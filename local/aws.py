@@ -103,18 +103,36 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_port_free(args.port, "LOCAL_AWS_PORT")
 
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
-    server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
-    server.start()
+    app = atomic_dynamodb(DomainDispatcherApplication(create_backend_app))
+    server = make_server(HOST, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
     print(f"moto listening on http://{HOST}:{args.port}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     with contextlib.suppress(Exception):
-        server.stop()
+        server.shutdown()
     return 0
+
+
+def atomic_dynamodb(app: Any) -> Any:
+    """moto's server with DynamoDB requests one at a time. DynamoDB applies a conditional write
+    atomically; moto checks the condition and then writes, on the request's thread, with no lock, so
+    two concurrent conditional writes (the router's confirm and the tracker's result) can both pass and
+    the later one undo the other. The product relies on that atomicity; the local AWS must keep it."""
+    lock = threading.Lock()
+
+    def serialized(environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return app(environ, start_response)
+        with lock:  # the response is computed inside the call; only its bytes are sent after
+            return list(app(environ, start_response))
+
+    return serialized
 
 
 if __name__ == "__main__":
