@@ -41,7 +41,7 @@ RULES = {
 }
 TODAY = (
     "zero-byte object or unknown extension → SKIPPED",
-    "x-amz-meta-inference-mode (only with ReadObjectMetadata=true)",
+    "x-amz-meta-inference-mode (only with ReadObjectMetadata=true, for RequestableModes: async, nightly by default)",
     "under NightlyPrefix → nightly; under BatchPrefix → batch (a job of its own)",
     "≤ 6 MB and a real-time/serverless endpoint configured → that endpoint",
     "≤ 1 GB → async",

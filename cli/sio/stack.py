@@ -48,6 +48,7 @@ PARAMETER_DEFAULTS = {
     "BatchPrefix": "incoming/batch/",
     "OutputPrefix": "results/",
     "ReadObjectMetadata": "false",
+    "RequestableModes": "async,nightly",
     "ContentTypes": "csv=text/csv,json=application/json,jsonl=application/jsonlines,txt=text/plain",
     "TransformModelName": "",
 }

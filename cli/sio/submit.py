@@ -82,7 +82,15 @@ def target(stack: Stack, *, mode: str | None, prefix: str = "") -> Target:
         )
     elif mode == "async" and not reads_metadata and (base.startswith(nightly) or base.startswith(batch)):
         raise SioError(f"--prefix puts the files under {base!r}, a nightly or batch prefix: they would not go to async")
-    if mode is not None and reads_metadata:
+    # The nightly and batch prefixes say the mode themselves; the others are asked for in the metadata,
+    # which the router honours only for RequestableModes (it would SKIP the files).
+    if mode in ("realtime", "serverless", "async") and reads_metadata:
+        requestable = [m.strip() for m in stack.parameter("RequestableModes").split(",") if m.strip()]
+        if mode not in requestable:
+            raise SioError(
+                f"this stack does not let uploaders ask for mode {mode!r}: RequestableModes is "
+                f"{','.join(requestable) or 'empty'} (add {mode} to it, or drop --mode to let the routing rules decide)"
+            )
         metadata[METADATA_KEY] = mode
         notes.append(f"x-amz-meta-{METADATA_KEY}: {mode} (the stack reads object metadata)")
     if mode is None and (base.startswith(nightly) or base.startswith(batch)):

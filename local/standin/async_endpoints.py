@@ -145,6 +145,9 @@ class AsyncEndpoints(StandInCore):
         # Seconds between two publications of the created endpoints' metrics (0: none).
         self.metric_interval = float(config.get("metric_interval_seconds", 0.25))
         self.drops: list[DropRule] = []  # notifications to lose (/_local/notifications/drop)
+        # Seconds the answer to an accepted InvokeEndpointAsync takes (a slow or congested SageMaker):
+        # above the caller's read timeout, the request is taken and the caller cannot know it.
+        self.answer_delay_seconds = float(config.get("answer_delay_seconds", 0))
 
     def _start_workers(self) -> None:
         """The queue workers, the TTL reaper and the metrics publisher; once the whole stand-in is built."""
@@ -199,6 +202,9 @@ class AsyncEndpoints(StandInCore):
         with self.lock:
             endpoint.queue.append(request)
             self.lock.notify_all()
+        self._log("InvokeEndpointAsync accepted", inferenceId=inference_id, endpoint=name)
+        if self.answer_delay_seconds:
+            time.sleep(self.answer_delay_seconds)
         response_headers = {"X-Amzn-SageMaker-OutputLocation": request.output_location}
         if failure_location:
             response_headers["X-Amzn-SageMaker-FailureLocation"] = failure_location

@@ -136,7 +136,7 @@ def stubbed_http_router() -> Any:
     session = boto3.Session(region_name=REGION, aws_access_key_id="bench", aws_secret_access_key="bench")
     dynamodb = clients.client("dynamodb", session=session)
     dynamodb.meta.events.register("before-send", answer(b"{}", {"content-type": "application/x-amz-json-1.0"}))
-    sagemaker = clients.client("sagemaker-runtime", read_timeout=20, session=session)
+    sagemaker = clients.client("sagemaker-runtime", retried=False, session=session)
     sagemaker.meta.events.register(
         "before-send",
         answer(

@@ -65,10 +65,9 @@ def e2e_config(
     return StackConfig.on_free_ports(
         stack_name=stack_name,
         state_dir=tmp_path_factory.mktemp(stack_name),
-        overrides=E2E_OVERRIDES,
         parameters={**E2E_PARAMETERS, **(parameters or {})},
         rate_schedule_seconds=SWEEP_SECONDS,
-        **changes,
+        **{"overrides": E2E_OVERRIDES, **changes},
     )
 
 

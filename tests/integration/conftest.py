@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
+from orchestrator import sagemaker as sagemaker_adapter
 from orchestrator import wiring
 from orchestrator.tracker import Tracker
 
@@ -33,6 +34,7 @@ def _fresh_functions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name)
     # Standard-mode retries still happen (and are counted); only their sleeps are skipped.
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    monkeypatch.setattr(sagemaker_adapter, "pause", lambda seconds: None)  # the invokers' own backoff
     wiring.router.cache_clear()
     wiring.outcome_recorder.cache_clear()
     wiring.sweeper.cache_clear()

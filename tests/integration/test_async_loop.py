@@ -131,3 +131,26 @@ def test_skip_announcement_reaching_the_tracker_is_acknowledged(route, deliver_t
 
     assert failed_ids(deliver_to_tracker()) == []
     assert item_for_key("incoming/empty.csv") == before
+
+
+def test_a_failure_reason_carries_the_models_own_words_from_the_failure_body(
+    submitted, sagemaker_publishes, deliver_to_tracker, item, aws, stack, monkeypatch
+):
+    """SageMaker's notification says only "Received client error (400) from model"; the model's own
+    words are in the failure object it wrote: the tracker reads an excerpt into the reason."""
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)  # as the template sets it for the tracker
+    bucket, key = submitted["failure_location"].removeprefix("s3://").split("/", 1)
+    aws.client("s3").put_object(Bucket=bucket, Key=key, Body=b"feature 'age' must be a number, got 'forty'")
+    notification = sagemaker_notification(
+        "error",
+        submitted["request_id"],
+        failureReason="ClientError: Received client error (400) from model. See the failure object.",
+        responseParameters={"failureLocation": submitted["failure_location"]},
+    )
+    sagemaker_publishes(notification, success=False)
+
+    assert failed_ids(deliver_to_tracker()) == []
+    final = item(submitted["request_id"])
+    assert final["status"] == "FAILED"
+    assert final["failure_reason"].startswith("ClientError: Received client error (400) from model.")
+    assert final["failure_reason"].endswith("Model said: feature 'age' must be a number, got 'forty'")

@@ -1,7 +1,8 @@
 """README "Which errors fail a file": one test per row of the router's error table.
 
 Permanent (the request's own fault): the file is FAILED now, with the reason, announced on the error
-topic. Operational (the stack's or AWS's trouble): the record goes back to the queue, nothing is
+topic. Ambiguous (the request may have reached SageMaker): never sent again; the file is confirmed
+SUBMITTED as possibly sent, for SageMaker's notification or the sweeper to settle. Operational (the stack's or AWS's trouble): the record goes back to the queue, nothing is
 announced, the item is never FAILED by it; if it lasts, the router DLQ alarm pages someone and the
 sweeper closes the file "not routed" after the redelivery window (tests/integration/test_sweeper.py).
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 
 from tests.support.events import load_event, sqs_event
 from tests.support.lambda_runtime import failed_ids
@@ -30,8 +32,6 @@ OPERATIONAL = [
     ),
     pytest.param(INVOKE, 400, "AccessDeniedException", "not authorized", id="invoke-access-denied"),
     pytest.param(INVOKE, 400, "ThrottlingException", "Rate exceeded", id="invoke-throttling"),
-    pytest.param(INVOKE, 503, "ServiceUnavailable", "try later", id="invoke-503"),
-    pytest.param(INVOKE, 500, "InternalFailure", "oops", id="invoke-500"),
     pytest.param("dynamodb.PutItem", 400, "ProvisionedThroughputExceededException", "", id="claim-throttled"),
     pytest.param("dynamodb.PutItem", 500, "InternalServerError", "", id="claim-500"),
     pytest.param("dynamodb.PutItem", 400, "AccessDeniedException", "", id="claim-access-denied"),
@@ -63,6 +63,36 @@ def test_operational_error_sends_the_record_back_and_never_fails_the_file(
 
     assert [i["status"] for i in items()] in ([], ["RECEIVED"])
     assert published("error") == [] and published("success") == []
+
+
+AMBIGUOUS = [
+    pytest.param({"status": 503, "code": "ServiceUnavailable", "message": "try later"}, id="invoke-503"),
+    pytest.param({"status": 500, "code": "InternalFailure", "message": "oops"}, id="invoke-500"),
+    pytest.param({"raises": ReadTimeoutError(endpoint_url="https://runtime.sagemaker")}, id="invoke-read-timeout"),
+    pytest.param({"raises": ConnectionClosedError(endpoint_url="https://runtime.sagemaker")}, id="invoke-closed"),
+]
+
+
+@pytest.mark.parametrize("fault", AMBIGUOUS)
+def test_ambiguous_error_is_never_sent_again_and_the_file_is_confirmed_possibly_sent(
+    fault, route, upload, interceptor, item_for_key, published, sagemaker, clock
+):
+    """An answer that does not prove SageMaker refused the call: one attempt, the record acknowledged
+    (no redelivery), the item SUBMITTED as possibly sent with the reason, nothing announced yet."""
+    interceptor.fail(INVOKE, **fault)
+    record = upload(KEY)
+    assert failed_ids(route(sqs_event(record))) == []
+
+    assert interceptor.attempts[INVOKE] == 1
+    item = item_for_key(KEY)
+    assert (item["status"], item["submission_uncertain"]) == ("SUBMITTED", True)
+    assert "may have reached the endpoint" in item["last_error"]
+    assert published("error") == [] and published("success") == []
+    # A duplicate delivery later stops at the claim: still no second attempt.
+    interceptor.clear_faults()
+    clock.advance(3600)
+    assert failed_ids(route(sqs_event(record))) == []
+    assert interceptor.attempts[INVOKE] == 1 and sagemaker.accepted == []
 
 
 def test_publish_failure_for_a_skipped_file_is_retried_not_lost(route, interceptor, items, published, clock):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from orchestrator.settings import RouterSettings
 
 from tests.support.events import load_event, sqs_event, with_body
@@ -143,6 +143,58 @@ class TestCrashBetweenClaimAndInvoke:
         for _ in range(3):
             route(sqs_event(crashed))
         assert len(sagemaker.accepted) <= 1
+
+
+def test_confirmation_failing_after_the_invoke_is_recovered_without_a_second_invocation(
+    interceptor, route, upload, clock, item_for_key, sagemaker
+):
+    """SageMaker accepted the request, then every attempt of the confirmation failed: the record goes
+    back to the queue. Its redelivery after the claim expired takes the claim over and, since the
+    attempt never said its call failed, confirms the file as possibly sent: exactly one invocation."""
+    interceptor.fail("dynamodb.UpdateItem", status=500, code="InternalServerError", times=3)
+    record = upload(KEY)
+    with pytest.raises(BatchProcessingError):
+        route(sqs_event(record))
+    assert len(sagemaker.accepted) == 1
+    assert item_for_key(KEY)["status"] == "RECEIVED"
+
+    clock.advance(_claim_timeout() + 1)
+    for _ in range(3):
+        assert failed_ids(route(sqs_event(record))) == []
+
+    assert len(sagemaker.accepted) == 1
+    item = item_for_key(KEY)
+    assert (item["status"], item["submission_uncertain"]) == ("SUBMITTED", True)
+
+
+class TestReadTimeoutAfterTheRequestWasAccepted:
+    """SageMaker took the request, then the answer never reached the router (a read timeout through the
+    real botocore client): the client does not retry it, the router does not release it, and no
+    redelivery invokes it again. SageMaker's own notification then records the result."""
+
+    @pytest.fixture
+    def timed_out(self, route, upload, sagemaker):
+        def lose_the_answer(_: AsyncRequest) -> None:
+            raise ReadTimeoutError(endpoint_url="https://runtime.sagemaker.us-east-1.amazonaws.com")
+
+        sagemaker.on_accept = lose_the_answer
+        record = upload(KEY)
+        assert failed_ids(route(sqs_event(record))) == []  # acknowledged: nothing comes back to invoke again
+        sagemaker.on_accept = None
+        return record
+
+    def test_exactly_one_invocation_whatever_the_redeliveries(self, timed_out, route, clock, sagemaker, interceptor):
+        for _ in range(3):
+            clock.advance(_claim_timeout() + 1)
+            assert failed_ids(route(sqs_event(timed_out))) == []
+        assert len(sagemaker.accepted) == 1
+        assert interceptor.attempts[INVOKE] == 1
+
+    def test_the_file_is_possibly_sent_with_the_reason(self, timed_out, item_for_key):
+        item = item_for_key(KEY)
+        assert (item["status"], item["submission_uncertain"]) == ("SUBMITTED", True)
+        assert "Read timeout" in item["last_error"] and "not sent again" in item["last_error"]
+        assert item["inflight"].startswith("SUBMITTED#")
 
 
 class TestValidationError:

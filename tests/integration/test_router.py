@@ -8,6 +8,7 @@ from orchestrator.errors import ConfigError
 
 from tests.support.events import load_event, one_message, s3_object, s3_put_record, sqs_event
 from tests.support.lambda_runtime import failed_ids
+from tests.support.transform import TransformStandIn, batch_env
 
 
 def test_new_file_is_submitted_to_the_async_endpoint_with_its_output_location(route, upload, item_for_key, sagemaker):
@@ -196,13 +197,77 @@ class TestMetadataLookup:
         assert (item["status"], item["mode"]) == ("SUBMITTED", "async")
         assert "x-amz-meta-inference-mode" in item["route_reason"]
 
-    def test_requested_mode_not_in_the_stack_is_skipped_saying_so(self, route, upload, item_for_key, sagemaker):
+    def test_requested_mode_not_in_the_stack_is_skipped_saying_so(
+        self, route, upload, item_for_key, sagemaker, monkeypatch
+    ):
+        monkeypatch.setenv("REQUESTABLE_MODES", "async,nightly,realtime")  # requestable, but not configured
         route(sqs_event(upload("incoming/fast.csv", Metadata={"inference-mode": "realtime"})))
 
         item = item_for_key("incoming/fast.csv")
         assert item["status"] == "SKIPPED"
         assert "'realtime' is not configured" in item["failure_reason"]
         assert sagemaker.accepted == []
+
+    def test_content_type_outside_content_types_is_skipped_and_announced(
+        self, route, upload, item_for_key, published, sagemaker
+    ):
+        """Given an uploader stored a Content-Type ContentTypes does not list, When the router runs, Then the
+        file is SKIPPED naming that Content-Type and the allowed ones, announced on the error topic, and
+        nothing reaches the model."""
+        route(sqs_event(upload("incoming/page.csv", b"<script>", ContentType="text/html")))
+
+        item = item_for_key("incoming/page.csv")
+        [message] = published("error")
+        assert item["status"] == "SKIPPED"
+        assert "Content-Type 'text/html' is not one of the ContentTypes" in item["failure_reason"]
+        assert "text/csv" in item["failure_reason"] and "application/json" in item["failure_reason"]
+        assert (message["invocationStatus"], message["failureReason"]) == ("Skipped", item["failure_reason"])
+        assert sagemaker.accepted == []
+
+    def test_content_types_parameter_decides_which_stored_content_types_pass(
+        self, route, upload, item_for_key, sagemaker, monkeypatch
+    ):
+        monkeypatch.setenv("CONTENT_TYPES", "csv=text/csv,html=text/html")
+        route(sqs_event(upload("incoming/page.csv", b"<p>", ContentType="text/html")))
+        assert item_for_key("incoming/page.csv")["status"] == "SUBMITTED"
+        assert sagemaker.accepted[0].content_type == "text/html"
+
+    def test_requesting_batch_is_skipped_by_default_and_starts_no_job(
+        self, route, upload, item_for_key, published, interceptor, stack, monkeypatch
+    ):
+        """Given batch is configured and an uploader asks for it in x-amz-meta-inference-mode, When the router
+        runs with the default RequestableModes (async, nightly), Then the file is SKIPPED naming
+        RequestableModes, announced, and no transform job is started."""
+        for name, value in batch_env(stack.bucket).items():
+            monkeypatch.setenv(name, value)
+        transform = TransformStandIn().attach(interceptor)
+        route(sqs_event(upload("incoming/a.csv", Metadata={"inference-mode": "batch"})))
+
+        item = item_for_key("incoming/a.csv")
+        [message] = published("error")
+        assert item["status"] == "SKIPPED"
+        assert "x-amz-meta-inference-mode 'batch'" in item["failure_reason"]
+        assert "RequestableModes: async, nightly" in item["failure_reason"]
+        assert message["failureReason"] == item["failure_reason"]
+        assert transform.jobs == {}
+
+    def test_requestable_modes_parameter_lets_uploaders_ask_for_batch(
+        self, route, upload, item_for_key, interceptor, stack, monkeypatch
+    ):
+        for name, value in batch_env(stack.bucket).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("REQUESTABLE_MODES", "async,nightly,batch")
+        transform = TransformStandIn().attach(interceptor)
+        route(sqs_event(upload("incoming/a.csv", Metadata={"inference-mode": "batch"})))
+
+        item = item_for_key("incoming/a.csv")
+        assert (item["status"], item["mode"]) == ("SUBMITTED", "batch")
+        assert [job.name for job in transform.jobs.values()] == [item["job_name"]]
+
+    def test_unknown_requestable_mode_fails_the_cold_start_naming_the_variable(self, route, monkeypatch):
+        monkeypatch.setenv("REQUESTABLE_MODES", "async,turbo")
+        with pytest.raises(ConfigError, match="REQUESTABLE_MODES"):
+            route(load_event("s3-put"))
 
     def test_object_deleted_before_routing_is_skipped(self, route, item_for_key, aws, stack):
         route(sqs_event(s3_put_record("incoming/gone.csv", size=10)))

@@ -191,7 +191,7 @@ def test_crash_between_verdict_and_announcement_is_announced_by_the_next_run(
 @pytest.fixture
 def dead_lettered(route, upload, interceptor, item_for_key, sagemaker) -> dict[str, Any]:
     """Given a file whose every delivery failed at the endpoint (its record went to the router DLQ)."""
-    interceptor.fail("sagemaker-runtime.InvokeEndpointAsync", status=503, code="ServiceUnavailable")
+    interceptor.fail("sagemaker-runtime.InvokeEndpointAsync", status=400, code="AccessDeniedException")
     record = upload(KEY)
     with pytest.raises(Exception):  # noqa: B017 - the only record failed: the batch goes back
         route(sqs_event(record))
@@ -207,7 +207,10 @@ def test_dead_lettered_router_record_is_failed_not_routed_with_its_last_reason(
     sweep({})
     final = item_for_key(KEY)
     assert (final["status"], final["not_routed"]) == ("FAILED", True)
-    assert final["failure_reason"].startswith("not routed: SageMaker call failed: ServiceUnavailable")
+    # The reason says where the message is (deleted by SQS at the queues' retention) and what to do.
+    assert final["failure_reason"].startswith("not routed: the router did not confirm it within the router queue")
+    assert "RouterQueue / RouterDLQ; upload the file again" in final["failure_reason"]
+    assert final["failure_reason"].endswith("Last error: SageMaker call failed: AccessDeniedException")
     [message] = published("error")
     assert message["invocationStatus"] == "Failed" and message["resolvedBy"] == "sweeper"
 
@@ -357,3 +360,79 @@ def test_one_items_trouble_does_not_stop_the_sweep(routed, sweep, clock, interce
     summary = sweep({})
     assert summary["errors"] == 1
     assert item(routed["request_id"])["status"] == "SUBMITTED"  # left for the next run
+
+
+# ---------------------------------------------------------------- one item never stops a run
+
+
+@pytest.fixture
+def routed_files(route, upload, item_for_key) -> Callable[..., list[str]]:
+    """Files the router sent to the async endpoint; returns their request ids."""
+
+    def put(*names: str) -> list[str]:
+        keys = [f"incoming/customers/{name}" for name in names]
+        for key in keys:
+            assert failed_ids(route(sqs_event(upload(key)))) == []
+        return [item_for_key(key)["request_id"] for key in keys]
+
+    return put
+
+
+def _naming(request_id: str) -> Callable[[Any], bool]:
+    """A fault's condition: the HTTP request names this request id (in its URL or its body)."""
+
+    def match(request: Any) -> bool:
+        body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+        return request_id in request.url or request_id.encode() in body
+
+    return match
+
+
+def test_an_item_that_raises_is_counted_and_every_other_item_is_resolved(
+    routed_files, sweep, clock, interceptor, item, published
+):
+    """Given three overdue files, one of which raises what no code path expects (a library's surprise,
+    a bug), When the sweeper runs, Then that one is counted, logged and left for the next run, and the
+    other two are resolved and announced: the run never stops at it (before: the whole run failed)."""
+    ids = routed_files("a.csv", "b.csv", "c.csv")
+    clock.advance(ASYNC_DEADLINE + 1)
+    interceptor.fail("s3.HeadObject", raises=RuntimeError("unexpected"), when=_naming(ids[1]))
+
+    summary = sweep({})
+
+    assert (summary["overdue"], summary["errors"], summary["resolved"]) == (3, 1, {"EXPIRED": 2})
+    assert [item(i)["status"] for i in ids] == ["EXPIRED", "SUBMITTED", "EXPIRED"]
+    assert sorted(m["inferenceId"] for m in published("error")) == sorted([ids[0], ids[2]])
+    interceptor.clear_faults()
+    assert sweep({})["resolved"] == {"EXPIRED": 1}
+    assert item(ids[1])["status"] == "EXPIRED"
+
+
+def test_a_failing_publish_in_the_outbox_is_counted_and_the_run_goes_on(
+    routed_files, sweep, clock, interceptor, item, published
+):
+    """Given verdicts waiting in the outbox (SNS failed when they were reached), When one of them
+    still cannot be published, Then the others are announced and the items after them resolved in the
+    same run (before: the first failing publish ended the run); the next run announces the last one."""
+    ids = routed_files("a.csv", "b.csv", "c.csv")
+    clock.advance(100)
+    [later] = routed_files("d.csv")
+    clock.advance(ASYNC_DEADLINE - 99)  # the first three are overdue, d.csv not yet
+    interceptor.fail("sns.Publish", status=500)  # SNS is down
+
+    first = sweep({})
+
+    assert (first["overdue"], first["errors"]) == (3, 3)
+    assert all(item(i)["status"] == "EXPIRED" and item(i)["inflight"].startswith("ANNOUNCE#") for i in ids)
+    interceptor.clear_faults()
+    interceptor.fail("sns.Publish", status=500, when=_naming(ids[0]))
+    clock.advance(200)  # d.csv is overdue now
+
+    second = sweep({})
+
+    assert (second["announcedFromOutbox"], second["errors"], second["resolved"]) == (2, 1, {"EXPIRED": 1})
+    assert item(later)["status"] == "EXPIRED" and "inflight" not in item(later)
+    assert item(ids[0])["inflight"].startswith("ANNOUNCE#")
+    interceptor.clear_faults()
+    assert sweep({})["announcedFromOutbox"] == 1
+    assert sorted(m["inferenceId"] for m in published("error")) == sorted([*ids, later])  # each once

@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from orchestrator import wiring
+from botocore.exceptions import ReadTimeoutError
+from orchestrator import timeutil, wiring
+from orchestrator.deadlines import DeadlineSettings
+from orchestrator.settings import ScorerSettings
 
 from tests.support.events import sqs_event
 from tests.support.hooks import SimulatedCrash, SyncEndpointStandIn
@@ -93,8 +96,9 @@ def test_small_file_is_handed_to_the_scorer_and_submitted(scorer_queue, route, u
         "contentType": "text/csv",
         "mode": "realtime",
     }
-    # deadline = the scorer queue's redelivery window: 1080 s x 5 + 900 s grace
-    assert item["deadline_at"] > item["submitted_at"]
+    # deadline = the scorer queue's retention + grace: waiting in a queue is not being lost
+    waited = (timeutil.parse(item["deadline_at"]) - timeutil.parse(item["submitted_at"])).total_seconds()
+    assert round(waited) == DeadlineSettings().submitted_sync == 345600 + 900
 
 
 @pytest.mark.parametrize(
@@ -170,7 +174,7 @@ def test_a_model_4xx_fails_the_file_with_the_models_reason(
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("ModelError", 424), ("ModelNotReadyException", 429), ("ThrottlingException", 400), ("ServiceUnavailable", 503)],
+    [("ModelError", 424), ("ModelNotReadyException", 429), ("ThrottlingException", 400)],
 )
 def test_transient_errors_send_the_record_back_never_failed(
     code, status, scorer_queue, route, score, upload, sqs, interceptor, endpoint, item_for_key, calls
@@ -196,6 +200,39 @@ def test_transient_errors_send_the_record_back_never_failed(
     assert item_for_key("incoming/a.csv")["status"] == "SUCCEEDED"
 
 
+@pytest.mark.parametrize("lost", ["read-timeout", "503"])
+def test_an_ambiguous_model_call_is_never_repeated_and_the_file_fails_saying_why(
+    lost, scorer_queue, route, score, upload, sqs, endpoint, interceptor, item_for_key, published, clock
+):
+    """The endpoint took the request, then its answer was lost (a read timeout through the real botocore
+    client after the stand-in answered), or SageMaker answered 503 after the request was sent: the
+    model may have scored it and the answer cannot be fetched again, so the file is FAILED once,
+    announced with the reason, and no delivery invokes it a second time."""
+    if lost == "read-timeout":
+
+        def lose_the_answer() -> None:
+            raise ReadTimeoutError(endpoint_url="https://runtime.sagemaker.us-east-1.amazonaws.com")
+
+        endpoint.on_invoke = lose_the_answer
+    else:
+        interceptor.fail("sagemaker-runtime.InvokeEndpoint", status=503, code="ServiceUnavailable")
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    assert failed_ids(score(sqs_event(*records))) == []  # acknowledged: nothing comes back to invoke again
+
+    endpoint.on_invoke = None
+    interceptor.clear_faults()
+    clock.advance(3600)
+    assert failed_ids(score(sqs_event(*records))) == []  # a duplicate delivery stops at the claim
+
+    assert interceptor.attempts["sagemaker-runtime.InvokeEndpoint"] == 1
+    item = item_for_key("incoming/a.csv")
+    assert (item["status"], item["submission_uncertain"]) == ("FAILED", True)
+    assert "may have reached the endpoint" in item["failure_reason"]
+    assert "upload the file again" in item["failure_reason"]
+    [message] = published("error")
+    assert message["failureReason"] == item["failure_reason"]
+
+
 def test_a_crash_between_invoke_and_confirm_costs_one_extra_invocation(
     scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, published
 ):
@@ -211,7 +248,7 @@ def test_a_crash_between_invoke_and_confirm_costs_one_extra_invocation(
     # The redelivery before the claim expired stops at the claim; after it, the file is scored.
     score(sqs_event(*records))
     assert len(endpoint.calls) == 1
-    clock.advance(211)
+    clock.advance(ScorerSettings.claim_timeout_seconds + 1)
     assert failed_ids(score(sqs_event(*records))) == []
     assert len(endpoint.calls) == 2
     assert item_for_key("incoming/a.csv")["status"] == "SUCCEEDED"
@@ -259,7 +296,7 @@ def test_the_sweeper_resolves_an_overdue_sync_file_from_its_result_object(
     done = item_for_key("incoming/done.csv")
     # The scorer wrote the result and died before announcing it
     aws.client("s3").put_object(Bucket=stack.bucket, Key=f"results/realtime/{done['request_id']}.out", Body=b"1\n")
-    clock.advance(1080 * 5 + 900 + 1)
+    clock.advance(DeadlineSettings().submitted_sync + 1)
     invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
 
     assert item_for_key("incoming/done.csv")["status"] == "SUCCEEDED"
@@ -267,3 +304,43 @@ def test_the_sweeper_resolves_an_overdue_sync_file_from_its_result_object(
     assert lost["status"] == "FAILED"
     assert lost["failure_reason"].startswith("not scored: ")
     assert [m["resolvedBy"] for m in published("success")] == ["sweeper"]
+
+
+def test_a_backlog_longer_than_every_redelivery_is_scored_not_failed(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, stack, published, monkeypatch
+):
+    """A burst waits in the scorer queue longer than its visibility timeout x max receives (the old
+    deadline): the file is not overdue, the sweeper leaves it alone, and when its message is finally
+    delivered it is scored once: no false FAILED, nothing acknowledged as a duplicate."""
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/queued.csv")
+    deadlines = DeadlineSettings()
+    clock.advance(deadlines.scorer_visibility_timeout_seconds * deadlines.scorer_max_receives + 900 + 1)
+    invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
+    assert item_for_key("incoming/queued.csv")["status"] == "SUBMITTED"
+
+    assert failed_ids(score(sqs_event(*records))) == []
+    assert item_for_key("incoming/queued.csv")["status"] == "SUCCEEDED"
+    assert len(endpoint.calls) == 1 and published("error") == []
+
+
+def test_a_message_arriving_after_the_not_scored_verdict_is_scored_and_announced_again(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, stack, published, monkeypatch
+):
+    """Past the retention the sweeper closes the file "not scored"; if its message still arrives (a
+    redrive reset its age), the file is scored as a redrive would, never acknowledged as a duplicate."""
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/late.csv")
+    clock.advance(DeadlineSettings().submitted_sync + 1)
+    invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
+    closed = item_for_key("incoming/late.csv")
+    assert (closed["status"], closed["not_scored"]) == ("FAILED", True)
+    assert "ScorerQueue / ScorerDLQ; upload the file again" in closed["failure_reason"]
+
+    assert failed_ids(score(sqs_event(*records))) == []
+
+    final = item_for_key("incoming/late.csv")
+    assert final["status"] == "SUCCEEDED" and "not_scored" not in final and "failure_reason" not in final
+    assert len(endpoint.calls) == 1
+    assert [m["invocationStatus"] for m in published("error")] == ["Failed"]
+    assert [m["invocationStatus"] for m in published("success")] == ["Completed"]

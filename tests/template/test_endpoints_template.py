@@ -507,7 +507,7 @@ def test_a_backlog_with_no_instance_adds_the_first_instance(stacks):
 
 def test_the_execution_role_holds_what_the_model_needs_and_the_parents_policy_only(stacks):
     """Given a created model with artifacts, then its role allows exactly: ECR authentication (no
-    resource-level permission exists), pulling from this region's repositories, writing the endpoints'
+    resource-level permission exists), pulling from ModelImageUri's repository, writing the endpoints'
     logs and instance metrics, reading the model data object; plus the parent's EndpointExecutionPolicy,
     and nothing else."""
     deployed = stacks(**CREATE_ASYNC, ModelDataUrl=MODEL_DATA)
@@ -524,7 +524,7 @@ def test_the_execution_role_holds_what_the_model_needs_and_the_parents_policy_on
             (
                 "Allow",
                 ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                f"arn:aws:ecr:{REGION}:*:repository/*",
+                f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/churn-model",  # IMAGE's (test_iam_scope.py)
             ),
             (
                 "Allow",

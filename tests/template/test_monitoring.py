@@ -337,12 +337,19 @@ def test_overdue_items_alarm_fires_on_the_first_overdue_file(cfn):
     assert (p["Namespace"], p["MetricName"], p["Statistic"], p["Threshold"]) == (NAMESPACE, "OverdueItems", "Sum", 1)
 
 
-def test_router_queue_age_alarm_threshold_is_a_parameter(cfn):
-    [alarm] = _watching(cfn, "AWS/SQS", "ApproximateAgeOfOldestMessage")
-    p = cfn["Resources"][alarm]["Properties"]
-    assert references(p["Dimensions"]) == {"RouterQueue"}
-    assert p["Threshold"] == {"Ref": "RouterQueueAgeAlarmSeconds"}
+def test_work_queue_age_alarm_thresholds(cfn):
+    """Router and scorer queues: a parameter each (900 s); the tracker queue: 5 minutes."""
+    thresholds = {
+        next(iter(references(props["Dimensions"]))): props["Threshold"]
+        for props in (cfn["Resources"][a]["Properties"] for a in _watching(cfn, "AWS/SQS", "ApproximateAgeOfOldestMessage"))
+    }
+    assert thresholds == {
+        "RouterQueue": {"Ref": "RouterQueueAgeAlarmSeconds"},
+        "ScorerQueue": {"Ref": "ScorerQueueAgeAlarmSeconds"},
+        "TrackerQueue": 300,
+    }
     assert cfn["Parameters"]["RouterQueueAgeAlarmSeconds"]["Default"] == 900
+    assert cfn["Parameters"]["ScorerQueueAgeAlarmSeconds"]["Default"] == 900
 
 
 def test_endpoint_alarms_watch_the_configured_endpoint_and_hang_on_its_condition(cfn):

@@ -48,11 +48,11 @@ DEADLINE_ENV = {
     "CLAIM_TIMEOUT_SECONDS", "ROUTER_VISIBILITY_TIMEOUT_SECONDS", "ROUTER_MAX_RECEIVES", "REQUEST_TTL_SECONDS",
     "INVOCATION_TIMEOUT_SECONDS", "TRANSFORM_MAX_RUNTIME_SECONDS", "NIGHTLY_INTERVAL_SECONDS",
     "NIGHTLY_RETRY_WINDOW_SECONDS", "DEADLINE_GRACE_SECONDS",
-    "SCORER_VISIBILITY_TIMEOUT_SECONDS", "SCORER_MAX_RECEIVES",
+    "SCORER_VISIBILITY_TIMEOUT_SECONDS", "SCORER_MAX_RECEIVES", "QUEUE_RETENTION_SECONDS",
 }  # fmt: skip
 ROUTER_ENV = {
     "TRACKER_TABLE", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "ASYNC_ENDPOINT_NAME",
-    "CONTENT_TYPES", "READ_OBJECT_METADATA", "INPUT_BUCKET",
+    "CONTENT_TYPES", "READ_OBJECT_METADATA", "REQUESTABLE_MODES", "INPUT_BUCKET",
     "INPUT_PREFIX", "NIGHTLY_PREFIX", "BATCH_PREFIX", "OUTPUT_PREFIX", "ASYNC_MAX_BYTES",
     "RECORD_RETENTION_DAYS", "AWS_ENDPOINT_URL",
     "TRANSFORM_MODEL_NAME", "TRANSFORM_JOB_PREFIX", "TRANSFORM_INSTANCE_TYPE", "TRANSFORM_INSTANCE_COUNT",
@@ -230,10 +230,31 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_after_at_least_5_recei
         assert number(cfn, redrive["maxReceiveCount"]) >= 5, name
 
 
-def test_dead_letter_queues_keep_messages_14_days(cfn):
-    """Given each DLQ, then it keeps messages for the SQS maximum, longer than any work queue."""
+def test_dead_letter_queues_keep_messages_as_long_as_the_work_they_bound(cfn):
+    """Given each DLQ, then it keeps messages at least as long as its source queue: the DLQs of queued
+    work (router, scorer) exactly QueueRetentionSeconds, like their sources (SQS counts from the first
+    send, so that is how long a file's message can still be redriven: its deadline); the others the
+    SQS maximum."""
+    queued_work = {"RouterDLQ": "RouterQueue", "ScorerDLQ": "ScorerQueue"}
     for name in dead_letter_queues(cfn):
-        assert props(cfn, name)["MessageRetentionPeriod"] == 1_209_600, name
+        retention = props(cfn, name)["MessageRetentionPeriod"]
+        if name in queued_work:
+            assert retention == {"Ref": "QueueRetentionSeconds"}, name
+            assert props(cfn, queued_work[name])["MessageRetentionPeriod"] == retention, name
+        else:
+            assert retention == 1_209_600, name
+
+
+def test_every_work_queue_has_an_age_alarm(cfn):
+    """Given each work queue (not a DLQ), then an alarm watches ApproximateAgeOfOldestMessage on it:
+    queued work is bounded by the retention, and someone is paged long before."""
+    watched = {
+        dimension["Value"]["Fn::GetAtt"][0]
+        for alarm in of_type(cfn, "AWS::CloudWatch::Alarm")
+        if props(cfn, alarm).get("MetricName") == "ApproximateAgeOfOldestMessage"
+        for dimension in props(cfn, alarm)["Dimensions"]
+    }
+    assert set(of_type(cfn, "AWS::SQS::Queue")) - dead_letter_queues(cfn) <= watched
 
 
 def test_every_work_queue_visibility_is_at_least_6_times_its_consumer_timeout(cfn):
@@ -295,12 +316,12 @@ def test_deadline_numbers_every_function_reads_are_the_ones_the_queues_and_sched
     nightly_schedule = schedule_of(cfn, NIGHTLY)["Properties"]["Target"]
     retry_window = number(cfn, nightly_schedule["RetryPolicy"]["MaximumEventAgeInSeconds"])
     assert number(cfn, variables["NIGHTLY_RETRY_WINDOW_SECONDS"]) == retry_window
-    received = deadlines.DeadlineSettings(
-        claim_timeout_seconds=number(cfn, variables["CLAIM_TIMEOUT_SECONDS"]),
-        router_visibility_timeout_seconds=number(cfn, queue["VisibilityTimeout"]),
-        router_max_receives=number(cfn, queue["RedrivePolicy"]["maxReceiveCount"]),
-    ).received
-    assert received == 150 + 720 * 5
+    # A RECEIVED file's deadline is the router queue's retention (its DLQ's too) plus grace.
+    retention = number(cfn, variables["QUEUE_RETENTION_SECONDS"])
+    assert number(cfn, queue["MessageRetentionPeriod"]) == retention
+    assert number(cfn, props(cfn, "RouterDLQ")["MessageRetentionPeriod"]) == retention
+    received = deadlines.DeadlineSettings(queue_retention_seconds=retention).received
+    assert received == 345600 + 900
     for function in of_type(cfn, "AWS::Lambda::Function"):
         assert env(cfn, function)["CLAIM_TIMEOUT_SECONDS"] == variables["CLAIM_TIMEOUT_SECONDS"], function
 

@@ -13,6 +13,7 @@ from tests.template.test_batch_template import rejected_by
 from tests.template.test_parameters import accepts
 
 RESULT_TOPICS = [{"Ref": "SuccessTopic"}, {"Ref": "ErrorTopic"}]
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-model:7"
 THIS_ACCOUNTS_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"
 
 
@@ -37,15 +38,43 @@ def publishing_roles(cfn: dict[str, Any]) -> set[str]:
 
 
 def _join_split(value: dict[str, Any]) -> list[Any]:
-    """The items of ``Fn::Split [",", Fn::Join [",", [a, b, Fn::Join [",", list]]]]``, the inner joins flattened."""
+    """The items of ``Fn::Split [",", Fn::Join [",", [a, b, Fn::Join [",", list]]]]``, the inner joins
+    flattened, and both branches of a ``Fn::If``."""
     separator, joined = value["Fn::Split"]
     assert separator == ","
     join_separator, items = joined["Fn::Join"]
     assert join_separator == ","
-    flat: list[Any] = []
-    for item in items:
-        flat += item["Fn::Join"][1:] if "Fn::Join" in item else [item]
-    return flat
+
+    def flatten(item: Any) -> list[Any]:
+        if isinstance(item, dict) and "Fn::Join" in item:
+            assert item["Fn::Join"][0] == ","
+            return list(item["Fn::Join"][1:])
+        if isinstance(item, dict) and "Fn::If" in item:
+            return [inner for branch in item["Fn::If"][1:] for inner in flatten(branch)]
+        return [item]
+
+    return [inner for item in items for inner in flatten(item)]
+
+
+def _evaluate(expression: Any, parameters: dict[str, str], conditions: dict[str, Any]) -> Any:
+    """A condition of the template for these parameter values (a CommaDelimitedList is split)."""
+    if not isinstance(expression, dict):
+        return expression
+    [(function, argument)] = expression.items()
+    if function == "Ref":
+        value = parameters[argument]
+        return value.split(",") if argument == "ResultPublisherRoleArns" else value
+    if function == "Condition":
+        return _evaluate(conditions[argument], parameters, conditions)
+    if function == "Fn::Join":
+        return argument[0].join(_evaluate(argument[1], parameters, conditions))
+    if function == "Fn::Equals":
+        return _evaluate(argument[0], parameters, conditions) == _evaluate(argument[1], parameters, conditions)
+    if function == "Fn::Not":
+        return not _evaluate(argument[0], parameters, conditions)
+    if function == "Fn::Or":
+        return any(_evaluate(item, parameters, conditions) for item in argument)
+    raise AssertionError(f"unexpected function {function}")
 
 
 # ---------------------------------------------------------------- who may publish results
@@ -72,14 +101,24 @@ def test_only_roles_of_this_account_may_ever_publish_results(cfn):
     assert statement in as_list(result_topic_policy(cfn)["Statement"])  # not behind a condition
 
 
-def test_with_publisher_roles_only_the_announcing_functions_and_those_roles_may_publish(cfn):
-    """Given ResultPublisherRoleArns, then a second Deny leaves sns:Publish to exactly the stack's roles
-    that announce results (the same roles IAM lets publish) and the listed roles."""
+def test_by_default_only_the_announcing_functions_the_created_endpoints_and_the_listed_roles_may_publish(cfn):
+    """Given the default ResultPublishers (stack), then a second Deny leaves sns:Publish to exactly the
+    stack's roles that announce results (the same roles IAM lets publish), the created endpoints' role
+    (by its IAM path) and the roles in ResultPublisherRoleArns: none listed adds no empty entry."""
     [conditional] = [item for item in as_list(result_topic_policy(cfn)["Statement"]) if "Fn::If" in item]
     condition, statement, otherwise = conditional["Fn::If"]
-    assert (condition, otherwise) == ("HasResultPublisherRoles", {"Ref": "AWS::NoValue"})
+    assert (condition, otherwise) == ("RestrictsResultPublishers", {"Ref": "AWS::NoValue"})
     assert statement["Sid"] == "PublishOnlyAsAKnownPublisher"
     allowed = _join_split(statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"])
+    endpoints = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}/endpoints/*"}
+    [listed] = [i for i in statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"]["Fn::Split"][1]["Fn::Join"][1]
+                if "Fn::If" in i]  # fmt: skip
+    assert listed["Fn::If"] == [
+        "HasResultPublisherRoles",
+        {"Fn::Join": [",", {"Ref": "ResultPublisherRoleArns"}]},
+        endpoints,
+    ]
+    assert endpoints in allowed
     roles = {item["Fn::GetAtt"][0] for item in allowed if "Fn::GetAtt" in item}
     assert [item["Fn::GetAtt"][1] for item in allowed if "Fn::GetAtt" in item] == ["Arn"] * len(roles)
     assert (
@@ -97,25 +136,51 @@ def test_with_publisher_roles_only_the_announcing_functions_and_those_roles_may_
 
 
 @pytest.mark.parametrize(
-    ("value", "restricted"), [("", False), ("arn:aws:iam::123456789012:role/endpoint-execution", True)]
+    ("publishers", "value", "listed", "restricted"),
+    [
+        ("stack", "", False, True),
+        ("stack", "arn:aws:iam::123456789012:role/endpoint-execution", True, True),
+        ("account", "", False, False),
+        ("account", "arn:aws:iam::123456789012:role/endpoint-execution", True, True),
+    ],
 )
-def test_publisher_roles_condition_is_off_for_the_default_list(cfn, value, restricted):
-    """Given ResultPublisherRoleArns empty (the default) or set, then HasResultPublisherRoles is false or true."""
+def test_publishers_are_restricted_by_default_and_open_to_the_account_only_when_asked(
+    cfn, publishers, value, listed, restricted
+):
+    """Given ResultPublishers (default stack) and ResultPublisherRoleArns (default empty), then the policy
+    restricts publishers unless ResultPublishers=account with no list (a list restricts, as it always did),
+    and the listed roles are added only when there are some."""
+    assert (cfn["Parameters"]["ResultPublishers"]["Default"], cfn["Parameters"]["ResultPublisherRoleArns"]["Default"]) == (
+        "stack",
+        "",
+    )
+    parameters = {"ResultPublishers": publishers, "ResultPublisherRoleArns": value}
+    conditions = cfn["Conditions"]
+    assert _evaluate(conditions["HasResultPublisherRoles"], parameters, conditions) is listed
+    assert _evaluate(conditions["RestrictsResultPublishers"], parameters, conditions) is restricted
 
-    def evaluate(expression: Any) -> Any:
-        [(function, argument)] = expression.items() if isinstance(expression, dict) else [("", expression)]
-        if function == "Ref":
-            return value.split(",")  # a CommaDelimitedList
-        if function == "Fn::Join":
-            return argument[0].join(evaluate(argument[1]))
-        if function == "Fn::Equals":
-            return evaluate(argument[0]) == evaluate(argument[1])
-        if function == "Fn::Not":
-            return not evaluate(argument[0])
-        return argument
 
-    assert cfn["Parameters"]["ResultPublisherRoleArns"]["Default"] == ""
-    assert evaluate(cfn["Conditions"]["HasResultPublisherRoles"]) is restricted
+@pytest.mark.parametrize(
+    ("values", "refused"),
+    [
+        pytest.param({}, True, id="your-own-endpoint"),
+        pytest.param({"CreateAsyncEndpoint": "true", "ModelImageUri": IMAGE}, False, id="created-from-an-image"),
+        pytest.param({"CreateAsyncEndpoint": "true", "ExistingModelName": "churn-v6"}, True, id="existing-model"),
+        pytest.param({"ResultPublishers": "account"}, False, id="open-to-the-account"),
+    ],
+)
+def test_an_async_endpoint_whose_role_the_stack_does_not_know_must_be_listed(source_template, values, refused):
+    """Given ResultPublisherRoleArns empty, then the Rules refuse a deployment whose async endpoint's role
+    the stack cannot admit by itself (your own endpoint, or ExistingModelName's role) with one message
+    naming both ways out: list the role, or ResultPublishers=account. An endpoint created from an image
+    (its role under /<stack>/endpoints/) and an explicit ResultPublishers=account deploy."""
+    failures = rejected_by(source_template, ResultPublisherRoleArns="", **values)
+    if not refused:
+        assert failures == []
+        return
+    [failure] = failures
+    assert "ResultPublisherRoleArns" in failure and "ResultPublishers=account" in failure
+    assert rejected_by(source_template, **values) == []  # with the role listed (cfn.DEPLOYED)
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,12 @@ from orchestrator.routing import FileFacts, Mode, RoutingPolicy, content_type_fo
 from orchestrator.settings import DEFAULT_CONTENT_TYPES, REALTIME_MAX_BYTES, parse_content_types
 
 CONTENT_TYPES = parse_content_types(DEFAULT_CONTENT_TYPES)
+# Every mode requestable, so these tests see the other rules (RequestableModes' own tests narrow it).
 ASYNC_ONLY = RoutingPolicy(
-    content_types=CONTENT_TYPES, nightly_prefix="incoming/nightly/", batch_prefix="incoming/batch/"
+    content_types=CONTENT_TYPES,
+    nightly_prefix="incoming/nightly/",
+    batch_prefix="incoming/batch/",
+    requestable_modes=frozenset(Mode),
 )
 
 
@@ -18,6 +22,7 @@ def _policy(*modes: Mode, **changes) -> RoutingPolicy:
         "available_modes": frozenset(modes),
         "nightly_prefix": "incoming/nightly/",
         "batch_prefix": "incoming/batch/",
+        "requestable_modes": frozenset(Mode),
         **changes,
     }
     return RoutingPolicy(**values)
@@ -156,3 +161,59 @@ def test_requested_realtime_over_its_limit_is_skipped_naming_the_limit():
     decision = decide(facts, _policy(Mode.ASYNC, Mode.REALTIME))
     assert decision.skipped
     assert f"exceeds the {REALTIME_MAX_BYTES} B limit" in decision.reason
+
+
+# ---------------------------------------------------------------- what uploaders control (metadata)
+
+
+@pytest.mark.parametrize("stored", ["image/png", "text/html", "text/csv; charset=utf-8", "application/x-evil"])
+def test_stored_content_type_outside_content_types_is_skipped_naming_it_and_the_allowed_ones(stored):
+    """Given the object's own Content-Type is not a ContentTypes value, then the file is skipped with a
+    reason naming that Content-Type and every allowed one, whatever its extension maps to."""
+    decision = decide(FileFacts("incoming/a.csv", 10, content_type=stored), _policy(Mode.ASYNC))
+    assert decision.skipped
+    assert (decision.rule, decision.content_type) == ("content type", None)
+    assert f"Content-Type {stored!r}" in decision.reason
+    assert all(allowed in decision.reason for allowed in CONTENT_TYPES.values())
+
+
+@pytest.mark.parametrize("stored", ["text/csv", "TEXT/CSV", " application/jsonlines "])
+def test_stored_content_type_listed_in_content_types_is_sent_as_stored(stored):
+    decision = decide(FileFacts("incoming/a.bin", 10, content_type=stored), _policy(Mode.ASYNC))
+    assert (decision.mode, decision.content_type) == (Mode.ASYNC, stored)
+
+
+def test_only_async_and_nightly_are_requestable_by_default():
+    policy = RoutingPolicy(content_types=CONTENT_TYPES, available_modes=frozenset(Mode))
+    assert policy.requestable_modes == {Mode.ASYNC, Mode.NIGHTLY}
+
+
+@pytest.mark.parametrize("asked", ["batch", "realtime", "serverless", " Batch "])
+def test_requesting_a_mode_outside_requestable_modes_is_skipped_naming_the_parameter(asked):
+    """Given a configured mode the operator did not make requestable, then the uploader's request for it
+    skips the file, the reason naming the request and RequestableModes with what it holds."""
+    policy = _policy(*Mode, requestable_modes=frozenset({Mode.ASYNC, Mode.NIGHTLY}))
+    decision = decide(FileFacts("incoming/a.csv", 10, requested_mode=asked), policy)
+    assert decision.skipped
+    assert decision.rule == "default: requested"
+    assert f"x-amz-meta-inference-mode {asked!r}" in decision.reason
+    assert "RequestableModes: async, nightly" in decision.reason
+
+
+@pytest.mark.parametrize(("asked", "mode"), [("async", Mode.ASYNC), ("nightly", Mode.NIGHTLY)])
+def test_requesting_a_requestable_mode_is_honoured(asked, mode):
+    policy = _policy(*Mode, requestable_modes=frozenset({Mode.ASYNC, Mode.NIGHTLY}))
+    assert decide(FileFacts("incoming/batch/a.csv", 10, requested_mode=asked), policy).mode is mode
+
+
+def test_with_no_requestable_mode_every_request_is_skipped_saying_none():
+    decision = decide(
+        FileFacts("incoming/a.csv", 10, requested_mode="async"), _policy(*Mode, requestable_modes=frozenset())
+    )
+    assert decision.skipped
+    assert "RequestableModes: none" in decision.reason
+
+
+def test_a_file_without_a_request_is_routed_by_the_other_rules_whatever_requestable_modes_says():
+    policy = _policy(*Mode, requestable_modes=frozenset())
+    assert decide(FileFacts("incoming/batch/a.csv", 10), policy).mode is Mode.BATCH

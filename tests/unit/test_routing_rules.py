@@ -11,6 +11,7 @@ from orchestrator.routing import (
     Mode,
     RoutingPolicy,
     Rule,
+    check_requestable,
     decide,
     default_rules,
     describe_rules,
@@ -29,7 +30,7 @@ def _policy(rules: str = "", *modes: Mode, **changes) -> RoutingPolicy:
         nightly_prefix="incoming/nightly/",
         batch_prefix="incoming/batch/",
         rules=parse_rules(rules),
-        **changes,
+        **({"requestable_modes": ALL} | changes),  # every mode requestable unless a test narrows it
     )
 
 
@@ -190,6 +191,33 @@ def test_a_sync_rule_without_bounds_still_never_sends_over_the_limit(mode, limit
 def test_requested_mode_rules(requested, rules, expected):
     decision = decide(FileFacts("incoming/a.csv", 10, requested_mode=requested), _policy(rules))
     assert decision.mode is expected
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        # The operator's own mapping: the request is its condition, the rule names the mode.
+        ('[{"requested":"batch","mode":"batch"}]', Mode.BATCH),
+        ('[{"requested":"*","mode":"batch"}]', Mode.BATCH),
+        # The mode the object asks for: RequestableModes decides.
+        ('[{"requested":"*"}]', None),
+        ("", None),
+    ],
+)
+def test_requestable_modes_limit_only_the_modes_taken_from_the_request(rules, expected):
+    policy = _policy(rules, requestable_modes=frozenset({Mode.ASYNC, Mode.NIGHTLY}))
+    decision = decide(FileFacts("incoming/a.csv", 10, requested_mode="batch"), policy)
+    assert decision.mode is expected
+    assert expected is not None or "RequestableModes: async, nightly" in decision.reason
+
+
+def test_a_rule_honouring_a_request_that_requestable_modes_leaves_out_is_refused_at_cold_start():
+    rules = parse_rules('[{"prefix":"incoming/u/","mode":"realtime"},{"requested":"batch"}]')
+    with pytest.raises(ConfigError, match=r"RoutingRules\[1\]\.requested='batch' .*RequestableModes") as raised:
+        check_requestable(rules, frozenset({Mode.ASYNC, Mode.NIGHTLY}))
+    assert raised.value.details["variable"] == "ROUTING_RULES"
+    check_requestable(rules, frozenset({Mode.BATCH}))  # listed: accepted
+    check_requestable(parse_rules('[{"requested":"*"},{"requested":"batch","mode":"batch"}]'), frozenset())
 
 
 def test_unconfigured_default_sync_rules_fall_through_to_async():

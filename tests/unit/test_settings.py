@@ -109,6 +109,29 @@ def test_bad_content_types_entry_is_named(entry):
     assert caught.value.details == {"variable": "CONTENT_TYPES", "entry": entry}
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, {"async", "nightly"}),  # unset: the default
+        ({"REQUESTABLE_MODES": ""}, set()),  # the parameter left empty: nothing may be requested
+        (
+            {"REQUESTABLE_MODES": " Async , batch,realtime ,serverless,nightly"},
+            {"async", "batch", "realtime", "serverless", "nightly"},
+        ),
+    ],
+)
+def test_requestable_modes_are_read_with_their_default(env, expected):
+    assert RouterSettings.from_env({**REQUIRED, **env}).requestable_modes == expected
+
+
+@pytest.mark.parametrize("raw", ["async,turbo", "sync", "async;nightly"])
+def test_unknown_requestable_mode_is_refused_naming_the_variable_and_the_modes(raw):
+    with pytest.raises(ConfigError, match=r"REQUESTABLE_MODES \(template parameter RequestableModes\) names") as caught:
+        RouterSettings.from_env({**REQUIRED, "REQUESTABLE_MODES": raw})
+    assert caught.value.details == {"variable": "REQUESTABLE_MODES", "parameter": "RequestableModes"}
+    assert "realtime, serverless, async, batch, nightly" in str(caught.value)
+
+
 def test_content_types_with_no_entry_is_refused():
     with pytest.raises(ConfigError, match="maps no extension"):
         parse_content_types(" , ")

@@ -14,8 +14,12 @@ an output means SUCCEEDED; the others are *retried*, never announced as failed i
 move to retry jobs of the night (orchestrator.nights: names, rounds) holding halves of them, with
 a new job name and deadline, until a file that fails alone in its job is FAILED with that job's
 reason. A job that was Stopped (a person's decision) is not retried: its files without output are
-STOPPED, and a re-run takes them. The sweeper resolves a lost event through :meth:`BatchResults.handle`
-too, so it retries the same way.
+STOPPED, and a re-run takes them. Both are verified in segments that start their retry jobs and
+record their progress as they go, whatever the night's size (orchestrator.failed_nights).
+
+A *hand-off* (orchestrator.handoff: the sweeper's, for a job whose event was lost, or this
+function's own, to continue a night in a new invocation) names a nightly job only; its state is read
+from ``DescribeTransformJob``, so the same code path records it.
 
 Duplicates: SageMaker may send several events per state change. A file already in a terminal state
 (or taken over by a later job) is neither announced nor written again; only two copies of an event
@@ -27,29 +31,29 @@ duplicate event meets ``ResourceInUse`` and marks the same files for the same jo
 
 from __future__ import annotations
 
-import json
-import re
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
-from itertools import batched, islice
-from typing import IO, Any
+from itertools import batched
+from typing import Any
 
-from orchestrator import manifest, nights, result_objects, timeutil
+from orchestrator import manifest, timeutil
 from orchestrator.announce import STATUS_METRIC
-from orchestrator.errors import BadEventError, ConfigError, RetryableError
+from orchestrator.errors import BadEventError, RetryableError
+from orchestrator.failed_nights import FailedNight, Pair
+from orchestrator.handoff import JobHandOff, is_handoff
 from orchestrator.messages import build_result
-from orchestrator.night_jobs import NightJobs, is_current, pending
+from orchestrator.night_jobs import pending
 from orchestrator.notifications import PUBLISH_BATCH_MAX, Publisher
 from orchestrator.observability import Recorder, logger
 from orchestrator.routing import Mode
 from orchestrator.settings import BatchResultSettings
 from orchestrator.status import TERMINAL, Status
 from orchestrator.tracker import BATCH_GET_MAX, Tracker
-from orchestrator.transform import TransformJobs, manifest_of, retry_request
+from orchestrator.transform import TransformJobs, manifest_of
 
 DETAIL_TYPE = "SageMaker Transform Job State Change"
 # TransformJobStatus → the tracker status of every file of the job.
@@ -135,54 +139,6 @@ def belongs(item: dict[str, Any], job_name: str) -> bool:
     return item.get("job_name") in (None, job_name)
 
 
-Pair = tuple[dict[str, Any], int]  # a tracker item of a nightly job and its sequence in that job
-
-
-class _Remainder:
-    """A failed job's files left without an output, spooled to ``/tmp`` (one JSON line each)."""
-
-    def __init__(self) -> None:
-        import tempfile
-
-        self.count = 0
-        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by __exit__
-
-    def __enter__(self) -> _Remainder:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._file.close()
-
-    def add(self, pairs: Iterable[Pair], job_name: str) -> None:
-        for item, seq in pairs:
-            kept: dict[str, Any] = {
-                k: item[k] for k in ("request_id", "key", "object_uri", "content_type", "mode") if k in item
-            }
-            kept["marked"] = is_current(item, job_name, seq)  # else still where the job's roster found it
-            self._file.write(json.dumps([kept, seq]) + "\n")
-            self.count += 1
-
-    def read(self) -> Iterator[Pair]:
-        self._file.flush()
-        self._file.seek(0)
-        for line in self._file:
-            item, seq = json.loads(line)
-            yield item, int(seq)
-
-
-def artifacts_of(manifest_uri: str, job_name: str) -> tuple[str, str]:
-    """``(bucket, OUTPUT_PREFIX)`` of a nightly job's manifest ``s3://<bucket>/<prefix>batch/<job>/<run>/…``:
-    where the job's retry jobs keep theirs."""
-    match = re.match(rf"^s3://([^/]+)/(.*)batch/{re.escape(job_name)}/[^/]+/{manifest.MANIFEST_NAME}$", manifest_uri)
-    if match is None:
-        raise ConfigError(
-            f"transform job {job_name} reads {manifest_uri}, not a manifest this stack wrote: "
-            "its files are not retried",
-            {"job": job_name, "manifest": manifest_uri},
-        )
-    return match[1], match[2]
-
-
 class BatchResults:
     def __init__(
         self,
@@ -195,6 +151,7 @@ class BatchResults:
         jobs: TransformJobs | None = None,
         recorder: Recorder | None = None,
         workers: int = WORKERS,
+        handoff: JobHandOff | None = None,
     ) -> None:
         self.settings = settings
         self.tracker = tracker
@@ -204,6 +161,8 @@ class BatchResults:
         self.recorder = recorder or Recorder()
         self.workers = workers
         self._jobs = jobs
+        # Hands a night not finished in one invocation on to the next (None: Lambda's retries only).
+        self.handoff = handoff
 
     @property
     def jobs(self) -> TransformJobs:
@@ -215,6 +174,8 @@ class BatchResults:
         return self._jobs
 
     def handle(self, event: Any, remaining_ms: RemainingMillis | None = None) -> dict[str, Any]:
+        if is_handoff(event):
+            event = self._described_event(event)
         change = parse_state_change(event)
         logger.append_keys(job_name=change.job_name)
         prefix = self.settings.job_prefix
@@ -239,6 +200,19 @@ class BatchResults:
         summary = {"jobName": change.job_name, "status": change.status, **totals}
         logger.info("job result recorded", extra=summary)
         return summary
+
+    def _described_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A hand-off (orchestrator.handoff) names a nightly job: its state comes from SageMaker, the
+        event SageMaker would have sent, never from the hand-off itself."""
+        detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
+        name = detail.get("TransformJobName")
+        if not isinstance(name, str) or not is_nightly(name, self.settings.job_prefix):
+            raise BadEventError("a hand-off names a nightly job of this stack", {"job": name})
+        description = self.jobs.describe(name)
+        if description is None:
+            raise BadEventError(f"transform job {name} of a hand-off does not exist", {"job": name})
+        logger.info("job handed over", extra={"job_name": name, "requestedBy": detail.get("requestedBy")})
+        return state_change_event(description, self.tracker.now(), resolved_by=str(detail.get("requestedBy")))
 
     def _in_progress(self, change: StateChange, request_id: str | None) -> dict[str, Any]:
         """A per-file job's file moves to IN_PROGRESS. A nightly job's files stay SUBMITTED: writing
@@ -299,162 +273,43 @@ class BatchResults:
     def _night_result(
         self, change: StateChange, status: Status, remaining_ms: RemainingMillis | None
     ) -> dict[str, int]:
-        """Every file of the job still waiting for it: announced and recorded, or (a Failed job's files
-        without output) handed to retry jobs."""
+        """Every file of the job still waiting for it: announced and recorded, or (a Failed or
+        Stopped job) verified in segments (orchestrator.failed_nights)."""
         assert change.manifest_uri is not None
         entries = manifest.read_entries(self.s3, manifest.roster_uri(change.manifest_uri))
         totals = {"files": 0, "published": 0, "recorded": 0, "alreadyDone": 0}
-        if status is not Status.SUCCEEDED:
-            totals |= {"withOutput": 0, "retried": 0, "retryJobs": 0}
         tally: Counter[Status] = Counter()
         try:
-            with _Remainder() as remainder, ThreadPoolExecutor(max_workers=self.workers) as pool:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 settle = partial(self._settle, change, pool=pool, totals=totals, tally=tally)
-                for chunk in batched(entries, BATCH_GET_MAX, strict=False):
-                    self._check_time(change, totals, remaining_ms)
-                    self._night_chunk(change, status, chunk, pool, totals, remainder, settle)
-                if remainder.count:
-                    self._follow_up(change, remainder, totals, settle, pool, remaining_ms)
+                if status is Status.SUCCEEDED:
+                    for chunk in batched(entries, BATCH_GET_MAX, strict=False):
+                        self._check_time(change, totals, remaining_ms)
+                        settle(Status.SUCCEEDED, self.waiting(change, chunk, totals))
+                else:
+                    totals |= {"withOutput": 0, "retried": 0, "retryJobs": 0}
+                    night = FailedNight(
+                        self, change, status, pool=pool, totals=totals, settle=settle, remaining_ms=remaining_ms
+                    )
+                    night.run(entries)
         finally:  # what was done counts, even when a retry has to finish the job
             self._count(tally, Mode.NIGHTLY, totals)
         return totals
 
-    def _night_chunk(
-        self,
-        change: StateChange,
-        status: Status,
-        chunk: tuple[manifest.RosterEntry, ...],
-        pool: ThreadPoolExecutor,
-        totals: dict[str, int],
-        remainder: _Remainder,
-        settle: Callable[..., None],
-    ) -> None:
+    def waiting(
+        self, change: StateChange, chunk: tuple[manifest.RosterEntry, ...], totals: dict[str, int]
+    ) -> list[Pair]:
+        """The files of a roster chunk still waiting for the job's result, in roster order (one
+        BatchGetItem; DynamoDB answers in any order, and retry jobs are named from their files)."""
         seqs = {entry.request_id: entry.seq for entry in chunk}
-        items = self.tracker.get_many(list(seqs), _NIGHT_FIELDS)
+        order = {request_id: n for n, request_id in enumerate(seqs)}
+        items = sorted(self.tracker.get_many(list(seqs), _NIGHT_FIELDS), key=lambda i: order[i["request_id"]])
         if missing := len(seqs) - len(items):
             logger.warning("files of the job have no tracker item", extra={"missing": missing})
         waiting = [(i, seqs[i["request_id"]]) for i in items if pending(i, change.job_name, seqs[i["request_id"]])]
         totals["files"] += len(chunk)
         totals["alreadyDone"] += len(chunk) - len(waiting)
-        if status is Status.SUCCEEDED:
-            settle(Status.SUCCEEDED, waiting)
-            return
-        # SageMaker kept going after the failure: every output it wrote is a result (HeadObject each).
-        found = list(pool.map(lambda pair: self._has_output(change, pair[0]), waiting))
-        with_output = [pair for pair, exists in zip(waiting, found, strict=True) if exists]
-        without = [pair for pair, exists in zip(waiting, found, strict=True) if not exists]
-        totals["withOutput"] += len(with_output)
-        settle(Status.SUCCEEDED, with_output)
-        if status is Status.STOPPED:  # a person stopped it: no retry; a re-run takes these
-            settle(Status.STOPPED, without)
-            return
-        remainder.add(without, change.job_name)
-
-    def _has_output(self, change: StateChange, item: dict[str, Any]) -> bool:
-        if not change.output_path:
-            return False
-        return result_objects.exists(self.s3, manifest.output_location(change.output_path, item["key"]))
-
-    def _adopt(self, change: StateChange, item: dict[str, Any], seq: int) -> bool:
-        moment = self.tracker.now()
-        night = nights.parse_job(self.settings.job_prefix, change.job_name)
-        fields = {
-            "submitted_at": timeutil.iso(moment),
-            "deadline_at": self.settings.deadlines.after(moment, self.settings.deadlines.submitted_batch),
-            "night": night.night if night else None,
-        }
-        if change.output_path:
-            fields["output_location"] = manifest.output_location(change.output_path, item["key"])
-        return self.tracker.mark_for_job(item["request_id"], change.job_name, seq, fields)
-
-    def _follow_up(
-        self,
-        change: StateChange,
-        remainder: _Remainder,
-        totals: dict[str, int],
-        settle: Callable[..., None],
-        pool: ThreadPoolExecutor,
-        remaining_ms: RemainingMillis | None,
-    ) -> None:
-        """A failed job's files without output: the job's one file is FAILED with the job's reason;
-        otherwise they are retried in jobs of the next round."""
-        if remainder.count == 1 and totals["files"] == 1:
-            settle(Status.FAILED, list(remainder.read()))
-            return
-        split_round = nights.round_of(change.manifest_uri) + 1
-        if split_round > nights.MAX_SPLIT_ROUNDS:  # only a manifest not split by this product gets here
-            reason = self._failure_reason(change, Status.FAILED)
-            reason += f" (not isolated within {nights.MAX_SPLIT_ROUNDS} rounds of retry jobs)"
-            settle(Status.FAILED, list(remainder.read()), reason=reason)
-            return
-        self._retry(change, remainder, split_round, totals, pool, remaining_ms)
-
-    def _retry(
-        self,
-        change: StateChange,
-        remainder: _Remainder,
-        split_round: int,
-        totals: dict[str, int],
-        pool: ThreadPoolExecutor,
-        remaining_ms: RemainingMillis | None,
-    ) -> None:
-        assert change.manifest_uri is not None
-        prefix, parent = self.settings.job_prefix, change.job_name
-        night = nights.parse_job(prefix, parent)
-        if night is None:
-            raise BadEventError(f"{parent} is not named like a job of a night", {"job": parent})
-        bucket, output_prefix = artifacts_of(change.manifest_uri, parent)
-        # The job's own parameters (DescribeTransformJob); the event's copy of them if it is gone.
-        described = self.jobs.describe(parent) or change.detail
-        if not described.get("ModelName"):
-            raise RetryableError(f"transform job {parent} cannot be described", {"job": parent})
-        sizes = nights.part_sizes(remainder.count, split_round)
-        logger.warning(
-            "files without output retried in smaller jobs",
-            extra={"files": remainder.count, "jobs": len(sizes), "round": split_round},
-        )
-        # Each retry job takes its files from this job: a file this job's marking has not reached yet
-        # (it failed within seconds) is marked for it first, so a retry job's result finds every one
-        # of its files either marked for it or still at this job.
-        unmarked = (pair for pair in remainder.read() if not pair[0]["marked"])
-        for chunk in batched(unmarked, BATCH_GET_MAX, strict=False):
-            list(pool.map(lambda pair: self._adopt(change, *pair), chunk))
-        night_jobs = NightJobs(
-            tracker=self.tracker,
-            jobs=self.jobs,
-            s3=self.s3,
-            deadlines=self.settings.deadlines,
-            recorder=self.recorder,
-            clock=self.tracker.now,
-            workers=self.workers,
-        )
-        pairs = remainder.read()
-        for size in sizes:
-            with manifest.Spool(bucket) as spool:
-                for item, seq in islice(pairs, size):
-                    spool.add(item["key"], item["request_id"], seq + 1)
-                name = nights.retry_job(prefix, night.night, parent, spool.request_ids())
-
-                def request_for(manifest_uri: str, output_path: str, name: str = name) -> dict[str, Any]:
-                    return retry_request(described, name=name, manifest_uri=manifest_uri, output_path=output_path)
-
-                started = night_jobs.start(
-                    spool,
-                    name=name,
-                    output_prefix=output_prefix,
-                    folder=nights.run_folder(uuid.uuid4().hex[:12], split_round),
-                    request_for=request_for,
-                )
-                if started.created:
-                    self.recorder.count("TransformJobsStarted", mode=Mode.NIGHTLY.value)
-                    entries: Iterable[manifest.RosterEntry] = spool.entries()
-                else:  # a duplicate event started it already: the same files (the name says so)
-                    existing = started.manifest_uri or ""
-                    artifacts_of(existing, name)
-                    entries = manifest.read_entries(self.s3, manifest.roster_uri(existing))
-                output = manifest.output_path(bucket, output_prefix, name)
-                totals["retried"] += night_jobs.mark(name, night.night, output, entries, remaining_ms)
-                totals["retryJobs"] += 1
+        return waiting
 
     # ---------------------------------------------------------------- shared
 
@@ -529,11 +384,11 @@ class BatchResults:
             content_type=item.get("content_type"),
             mode=item.get("mode"),
             output_location=output,
-            failure_reason=None if success else reason or self._failure_reason(change, status),
+            failure_reason=None if success else reason or self.failure_reason(change, status),
             extra={"jobName": change.job_name},
         )
 
-    def _failure_reason(self, change: StateChange, status: Status) -> str:
+    def failure_reason(self, change: StateChange, status: Status) -> str:
         if change.failure_reason:
             return change.failure_reason
         if status is Status.STOPPED:
@@ -548,3 +403,27 @@ class BatchResults:
             "sagemaker_received_at": message["receivedTime"],
             "completed_at": message["eventTime"],
         }
+
+
+def state_change_event(description: dict[str, Any], moment: datetime, resolved_by: str = "sweeper") -> dict[str, Any]:
+    """The EventBridge event SageMaker would have sent, from ``DescribeTransformJob`` (the event's
+    ``detail`` carries the same fields)."""
+    detail = {k: _plain(v) for k, v in description.items() if k not in ("ResponseMetadata", "_swept")}
+    return {
+        "version": "0",
+        "source": "aws.sagemaker",
+        "detail-type": DETAIL_TYPE,
+        "time": timeutil.iso(moment),
+        "resolvedBy": resolved_by,
+        "detail": detail,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timeutil.iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

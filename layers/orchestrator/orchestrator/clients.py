@@ -1,4 +1,4 @@
-"""boto3 clients with settings that fit Lambda: standard retries, explicit timeouts (DESIGN §6.4).
+"""boto3 clients built from the call budgets of ``timing.py``: explicit timeouts, standard retries.
 
 Endpoints come from the standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables
 (botocore reads them; an empty value counts as unset), so no code here knows about local stacks.
@@ -11,11 +11,22 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# total_max_attempts counts the first try: 3 = one call plus two retries, with jittered backoff.
-_RETRIES = {"mode": "standard", "total_max_attempts": 3}
+from orchestrator.timing import CONTROL_CALL, CallBudget
 
 
-def client(service: str, *, read_timeout: float = 10.0, attempts: int = 3, session: boto3.Session | None = None) -> Any:
-    retries = _RETRIES if attempts == 3 else {**_RETRIES, "total_max_attempts": attempts}
-    config = Config(retries=retries, connect_timeout=3, read_timeout=read_timeout)  # type: ignore[arg-type]
+def client(
+    service: str,
+    budget: CallBudget = CONTROL_CALL,
+    *,
+    retried: bool = True,
+    session: boto3.Session | None = None,
+) -> Any:
+    """A client whose every call stays within ``budget``. ``retried=False``: one attempt per call,
+    for calls that start work on a model: the caller decides what may be sent again (sagemaker.py)."""
+    attempts = budget.attempts if retried else 1
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": attempts},
+        connect_timeout=budget.connect_timeout,
+        read_timeout=budget.read_timeout,
+    )
     return (session or boto3).client(service, config=config)  # type: ignore[call-overload]

@@ -7,13 +7,19 @@ user can compute from the stack's parameters:
 =================  ==========================================================================
 status             deadline
 =================  ==========================================================================
-RECEIVED           claim + ``ClaimTimeoutSeconds`` + router visibility timeout x max receives
+RECEIVED           claim + ``QueueRetentionSeconds`` + grace: the router's message may wait in
+                   the queue or its DLQ (to be redriven) that long, never longer
 SUBMITTED (async)  submitted + ``RequestTTLSeconds`` + ``InvocationTimeoutSeconds`` + grace
 SUBMITTED (batch)  submitted + ``TransformMaxRuntimeSeconds`` + grace (moved while still running)
-SUBMITTED /        handed to the scorer (or claimed by it) + scorer visibility timeout x max
-IN_PROGRESS (sync) receives + grace: every redelivery the scorer queue allows
+SUBMITTED /        handed to the scorer (or claimed by it) + ``QueueRetentionSeconds`` + grace:
+IN_PROGRESS (sync) waiting in a queue is not being lost
 SCHEDULED          scheduled + ``NightlyIntervalSeconds`` + the schedule's retry window + grace
 =================  ==========================================================================
+
+Queued work is bounded by the queues' retention: SQS deletes a message that long after it was first
+sent, also from a dead-letter queue (a standard queue's DLQ keeps the original enqueue time), so at
+the deadline the message can no longer arrive and the verdict is true. The queues' age alarms page
+long before that.
 
 The **in-flight index** (``InFlight``) holds only non-terminal items: its partition key
 ``inflight`` is ``<STATUS>#<shard>`` and exists only while the item is in flight (terminal writes
@@ -73,13 +79,15 @@ class DeadlineSettings:
     nightly_interval_seconds: int = 86400
     nightly_retry_window_seconds: int = 86400
     grace_seconds: int = 900
-    scorer_visibility_timeout_seconds: int = 1080
+    scorer_visibility_timeout_seconds: int = 1440
     scorer_max_receives: int = 5
+    # The router's and scorer's queues and their DLQs keep a message this long (template parameter).
+    queue_retention_seconds: int = 345600
 
     @property
     def received(self) -> int:
-        """From the claim: the claim's expiry plus every redelivery the router queue allows."""
-        return self.claim_timeout_seconds + self.router_visibility_timeout_seconds * self.router_max_receives
+        """From the claim: as long as the router's message may still be delivered (or redriven)."""
+        return self.queue_retention_seconds + self.grace_seconds
 
     @property
     def submitted_async(self) -> int:
@@ -87,8 +95,9 @@ class DeadlineSettings:
 
     @property
     def submitted_sync(self) -> int:
-        """A real-time / serverless file: every delivery the scorer queue makes, then grace."""
-        return self.scorer_visibility_timeout_seconds * self.scorer_max_receives + self.grace_seconds
+        """A real-time / serverless file: as long as its message may still be delivered (a backlog,
+        redeliveries, a redrive from ScorerDLQ), then grace."""
+        return self.queue_retention_seconds + self.grace_seconds
 
     @property
     def submitted_batch(self) -> int:

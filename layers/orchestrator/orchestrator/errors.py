@@ -32,3 +32,8 @@ class RetryableError(OrchestratorError):
 
 class InvocationRejectedError(OrchestratorError):
     """SageMaker rejected the request itself (ValidationError): retrying cannot help."""
+
+
+class AmbiguousInvocationError(OrchestratorError):
+    """A call that starts work on a model may have reached SageMaker (a read timeout, a 5xx after the
+    request was sent): sending it again could score the file twice, so it is never repeated."""

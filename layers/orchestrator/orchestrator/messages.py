@@ -40,6 +40,7 @@ class ResultMessage:
     # A transform job's result names its job: a re-run may have taken the request over since.
     job_name: str | None = None
     endpoint_name: str | None = None  # requestParameters.endpointName (SageMaker's messages)
+    mode: str | None = None  # the product's messages state the file's mode; SageMaker's do not
 
     @property
     def from_product(self) -> bool:
@@ -92,6 +93,7 @@ def parse_result(payload: dict[str, Any]) -> ResultMessage:
         event_source=str(payload.get("eventSource", "")),
         job_name=payload.get("jobName") if isinstance(payload.get("jobName"), str) else None,
         endpoint_name=_request_field(payload, "endpointName"),
+        mode=payload.get("mode") if isinstance(payload.get("mode"), str) else None,
     )
 
 

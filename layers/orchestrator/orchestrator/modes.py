@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from orchestrator import timeutil
 from orchestrator.announce import Announcer
-from orchestrator.errors import InvocationRejectedError, RetryableError
+from orchestrator.errors import AmbiguousInvocationError, InvocationRejectedError, RetryableError
 from orchestrator.observability import Recorder, logger
 from orchestrator.routing import Decision, Mode
 from orchestrator.s3_events import ObjectCreated
@@ -94,6 +94,10 @@ class AsyncMode:
         except InvocationRejectedError as exc:
             close(self.announcer, file, Status.FAILED, exc.message)
             return
+        except AmbiguousInvocationError as exc:
+            # SageMaker may have it: never sent again; its notification or the sweeper decides.
+            self._confirm_uncertain(file, exc.message)
+            return
         except RetryableError as exc:
             # SageMaker did not take it: say so on the item, so the retry may send it again.
             self._release(file.request_id, exc)
@@ -116,10 +120,11 @@ class AsyncMode:
         self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
         self.recorder.timing("QueueTime", timeutil.millis_between(file.event.event_time, now), mode=Mode.ASYNC.value)
 
-    def _confirm_uncertain(self, file: ClaimedFile) -> None:
-        """An earlier attempt may have sent this request to SageMaker and died before confirming it.
-        Sending it again could score it twice, so it is confirmed as sent: SageMaker's notification
-        records the result, and the sweeper resolves it from ground truth by its deadline."""
+    def _confirm_uncertain(self, file: ClaimedFile, reason: str | None = None) -> None:
+        """SageMaker may have this request: an earlier attempt died after its claim (``reason`` None)
+        or this call's outcome was ambiguous. Sending it again could score it twice, so it is
+        confirmed as possibly sent: SageMaker's notification records the result, and the sweeper
+        resolves it from ground truth by its deadline. The message is then acknowledged."""
         now = self.tracker.now()
         self.tracker.confirm(
             file.request_id,
@@ -128,10 +133,13 @@ class AsyncMode:
                 "submitted_at": timeutil.iso(now),
                 "endpoint_name": self.settings.async_endpoint_name,
                 "submission_uncertain": True,
+                "last_error": reason,
                 "deadline_at": self.settings.deadlines.after(now, self.settings.deadlines.submitted_async),
             },
         )
-        logger.warning("earlier attempt may have invoked the endpoint: confirmed without invoking again")
+        why = reason or "an earlier attempt may have invoked the endpoint"
+        logger.warning("possibly sent: confirmed without invoking again", extra={"reason": why})
+        self.recorder.count("InvocationsUncertain", mode=Mode.ASYNC.value)
         self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
 
     def _release(self, request_id: str, exc: RetryableError) -> None:

@@ -5,19 +5,22 @@ another application notifies it too; a publisher outside the topic policy). Only
 notification of the configured endpoint, a product message, and a transform-job message of this
 stack's job prefix are recorded; anything else, and a result for a request the tracker has never
 seen, is acknowledged, logged and counted (``UnknownNotifications``): no item written, no DLQ flood.
+A result naming one of this stack's requests is recorded only if it matches what the request asked
+for (orchestrator.genuine: its mode, its result location, its job); one that does not is
+acknowledged, logged with the reason and counted (``MismatchedResultsIgnored``), never recorded.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import timeutil
+from orchestrator import genuine, timeutil
 from orchestrator.announce import STATUS_METRIC
 from orchestrator.errors import RetryableError, UnknownRequestError
 from orchestrator.messages import ResultMessage, parse_result, unwrap_sns
 from orchestrator.observability import Recorder, logger
 from orchestrator.settings import OutcomeSettings
-from orchestrator.status import Status
+from orchestrator.status import Status, rank
 from orchestrator.tracker import Tracker
 
 
@@ -43,6 +46,10 @@ class OutcomeRecorder:
         if foreign:
             self._unknown(foreign, message)
             return
+        check = genuine.check(message, self.settings) if self.settings is not None else genuine.Check()
+        if check.problem:
+            self._mismatched(check.problem, message)
+            return
         try:
             result = self.tracker.apply_outcome(
                 message.request_id,
@@ -56,11 +63,17 @@ class OutcomeRecorder:
                     "job_name": message.job_name,  # as the batch-result function would write it
                 },
                 job_name=message.job_name,
+                must_hold=check.must_hold,
             )
         except UnknownRequestError:
             self._unknown("no tracker item for this inferenceId", message)
             return
         if not result.applied:
+            # It would have moved the item forward but does not match it: not the request's result.
+            problem = None if _settled(result.item, message) else genuine.mismatch(check.must_hold, result.item)
+            if problem:
+                self._mismatched(problem, message)
+                return
             logger.info(
                 "stale or duplicate result acknowledged",
                 extra={"status": message.status.value, "current": result.item.get("status")},
@@ -99,6 +112,21 @@ class OutcomeRecorder:
         )
         self.recorder.count("UnknownNotifications")
 
+    def _mismatched(self, why: str, message: ResultMessage) -> None:
+        logger.warning(
+            "result not matching its request acknowledged and ignored",
+            extra={
+                "why": why,
+                "source": message.event_source,
+                "status": message.status.value,
+                "mode": message.mode,
+                "job": message.job_name,
+                "outputLocation": message.output_location,
+                "failureLocation": message.failure_location,
+            },
+        )
+        self.recorder.count("MismatchedResultsIgnored")
+
     def _reason(self, message: ResultMessage) -> str | None:
         """SageMaker says "Received client error (400) from model"; the model's own words are in the
         failure object: a bounded excerpt of it joins the reason (failures only, this stack's bucket)."""
@@ -118,3 +146,8 @@ class OutcomeRecorder:
         if not excerpt:
             return reason
         return f"{reason} Model said: {excerpt}" if reason else f"Model said: {excerpt}"
+
+
+def _settled(item: dict[str, Any], message: ResultMessage) -> bool:
+    """The item is already where the message would take it, or further: a stale or repeated result."""
+    return int(item.get("status_rank", -1)) >= rank(message.status)

@@ -33,6 +33,7 @@ def policy_from(settings: RouterSettings, available: frozenset[Mode] = frozenset
         batch_prefix=settings.batch_prefix,
         async_max_bytes=settings.async_max_bytes,
         rules=settings.routing_rules,
+        requestable_modes=settings.requestable_modes,
     )
 
 

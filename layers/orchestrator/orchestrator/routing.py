@@ -24,6 +24,12 @@ Rule syntax (JSON object; every key optional except as noted)::
 
 After a mode is chosen, its payload limit still applies (real-time 6,291,456 B, serverless
 4,194,304 B, async 1 GB): a file over it is skipped, never sent.
+
+What an uploader controls through metadata stays within the operator's limits: the object's own
+Content-Type must be one of the ``ContentTypes`` values, and a mode taken from
+``x-amz-meta-inference-mode`` (a rule without ``mode``) must be in ``RequestableModes``; otherwise
+the file is skipped with the reason. A rule with both ``requested`` and ``mode`` is the operator's
+own mapping: the request is only its condition, so ``RequestableModes`` does not limit it.
 """
 
 from __future__ import annotations
@@ -37,7 +43,12 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from orchestrator.errors import ConfigError
-from orchestrator.settings import ASYNC_MAX_BYTES, REALTIME_MAX_BYTES, SERVERLESS_MAX_BYTES
+from orchestrator.settings import (
+    ASYNC_MAX_BYTES,
+    DEFAULT_REQUESTABLE_MODES,
+    REALTIME_MAX_BYTES,
+    SERVERLESS_MAX_BYTES,
+)
 
 
 class Mode(StrEnum):
@@ -49,6 +60,7 @@ class Mode(StrEnum):
 
 
 SYNC_MODES = frozenset({Mode.REALTIME, Mode.SERVERLESS})
+DEFAULT_REQUESTABLE = frozenset(Mode(name) for name in DEFAULT_REQUESTABLE_MODES.split(","))
 ANY_REQUESTED = "*"
 
 # The template parameter that switches each mode on: named when a file is skipped for want of it.
@@ -101,6 +113,8 @@ class RoutingPolicy:
     serverless_max_bytes: int = SERVERLESS_MAX_BYTES
     # The user's rules (RoutingRules), tried before the default rules.
     rules: tuple[Rule, ...] = ()
+    # The modes an uploader may ask for with x-amz-meta-inference-mode (RequestableModes).
+    requestable_modes: frozenset[Mode] = DEFAULT_REQUESTABLE
 
     def limit(self, mode: Mode) -> int | None:
         return {
@@ -165,9 +179,17 @@ SYNC_ORDER = (Mode.REALTIME, Mode.SERVERLESS)
 _GENERIC_CONTENT_TYPES = frozenset({"", "binary/octet-stream", "application/octet-stream"})
 
 
-def content_type_for(facts: FileFacts, content_types: dict[str, str]) -> str | None:
-    if facts.content_type and facts.content_type.lower() not in _GENERIC_CONTENT_TYPES:
+def stored_content_type(facts: FileFacts) -> str | None:
+    """The object's own Content-Type when it says something (metadata read and not generic)."""
+    if facts.content_type and facts.content_type.strip().lower() not in _GENERIC_CONTENT_TYPES:
         return facts.content_type
+    return None
+
+
+def content_type_for(facts: FileFacts, content_types: dict[str, str]) -> str | None:
+    stored = stored_content_type(facts)
+    if stored is not None:
+        return stored
     suffix = PurePosixPath(facts.key).suffix.lower().lstrip(".")
     return content_types.get(suffix)
 
@@ -175,6 +197,13 @@ def content_type_for(facts: FileFacts, content_types: dict[str, str]) -> str | N
 def decide(facts: FileFacts, policy: RoutingPolicy) -> Decision:
     if facts.size <= 0:
         return Decision(None, None, "empty object (0 bytes): nothing to score", "empty object")
+    stored = stored_content_type(facts)
+    # The uploader sets the stored Content-Type: it reaches the model only if ContentTypes lists it
+    # (compared whole, case-insensitively: a parameter such as charset must be listed too).
+    if stored is not None and stored.strip().lower() not in {t.lower() for t in policy.content_types.values()}:
+        allowed = ", ".join(sorted(set(policy.content_types.values())))
+        reason = f"the object's Content-Type {stored!r} is not one of the ContentTypes: {allowed}"
+        return Decision(None, None, reason, "content type")
     content_type = content_type_for(facts, policy.content_types)
     if content_type is None:
         suffix = PurePosixPath(facts.key).suffix or "(none)"
@@ -210,10 +239,17 @@ def decide(facts: FileFacts, policy: RoutingPolicy) -> Decision:
 def _mode_of(rule: Rule, facts: FileFacts, policy: RoutingPolicy) -> tuple[Mode | None, str]:
     if rule.mode is None:  # the requested mode
         try:
-            return Mode((facts.requested_mode or "").strip().lower()), "requested by x-amz-meta-inference-mode"
+            mode = Mode((facts.requested_mode or "").strip().lower())
         except ValueError:
             valid = ", ".join(m.value for m in Mode)
             return None, f"x-amz-meta-inference-mode {facts.requested_mode!r} is not one of: {valid}"
+        if mode not in policy.requestable_modes:
+            allowed = ", ".join(m.value for m in Mode if m in policy.requestable_modes) or "none"
+            return None, (
+                f"x-amz-meta-inference-mode {facts.requested_mode!r} asks for a mode uploaders may not choose "
+                f"(RequestableModes: {allowed})"
+            )
+        return mode, "requested by x-amz-meta-inference-mode"
     if rule.because:
         return rule.mode, rule.because.format(size=facts.size, limit=policy.limit(rule.mode))
     if rule.requested is not None:
@@ -300,6 +336,19 @@ def _rule(index: int, entry: Any) -> Rule:
     if not isinstance(name, str):
         raise _bad(index, "name", f"={name!r} must be a string")
     return Rule(mode, prefix, low, high, requested, if_configured, name)
+
+
+def check_requestable(rules: Sequence[Rule], requestable: frozenset[Mode]) -> None:
+    """A rule honouring requests for one mode (``requested`` without ``mode``) that RequestableModes
+    leaves out could only skip files: refused at cold start, naming both settings."""
+    for index, rule in enumerate(rules):
+        if rule.mode is None and rule.requested not in (None, ANY_REQUESTED) and rule.requested not in requestable:
+            raise _bad(
+                index,
+                "requested",
+                f"={rule.requested!r} honours a mode that REQUESTABLE_MODES (template parameter RequestableModes) "
+                "leaves out: add it there, or give the rule a mode of its own",
+            )
 
 
 def describe_rules(rules: Sequence[Rule]) -> list[str]:

@@ -1,19 +1,89 @@
-"""SageMaker adapter: the invoke calls, with ClientError codes translated at this boundary."""
+"""SageMaker adapter: the invoke calls, with ClientError codes translated at this boundary.
+
+**At most one invocation per file.** SageMaker does not deduplicate ``InferenceId``, so a call that
+starts work on a model is sent again only when SageMaker provably did not take it: it was
+throttled (or the model was not ready), or no connection was made. Its client makes one attempt
+per call (``clients.client(..., retried=False)``) and :func:`send_once` repeats only those, with
+botocore's backoff, within the call's budget (``timing.py``). A read timeout, a dropped connection
+or a 5xx after the request was sent is *ambiguous* (:class:`AmbiguousInvocationError`): the caller
+records the file as possibly sent and never invokes it again.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from orchestrator.errors import InvocationRejectedError, RetryableError
+from orchestrator import timing
+from orchestrator.errors import AmbiguousInvocationError, InvocationRejectedError, RetryableError
 
 MAX_INPUT_LOCATION = 1024  # InvokeEndpointAsync InputLocation limit (DESIGN §6.4)
 
 # Codes where SageMaker says the request itself is wrong: retrying the same request cannot help.
 _REJECTED = frozenset({"ValidationError", "ValidationException"})
+
+
+# Refusals: SageMaker answered without taking the request, and says "later".
+_THROTTLED = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "ModelNotReadyException", "RequestLimitExceeded"}
+)
+
+# No connection was made, so no request was sent (a refused connection, a connect timeout).
+_NEVER_CONNECTED = (EndpointConnectionError, ConnectTimeoutError)
+
+T = TypeVar("T")
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def refused_for_now(exc: Exception) -> bool:
+    """SageMaker provably did not take the call and a repeat may succeed: throttled, model not
+    ready, or the connection was never made (``EndpointConnectionError``, connect timeouts)."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "") in _THROTTLED
+    return isinstance(exc, _NEVER_CONNECTED)
+
+
+def ambiguous(exc: Exception) -> bool:
+    """The request may have reached the model: a read timeout or a dropped connection after it was
+    sent, or a 5xx from SageMaker itself (not the model's own answer, ``ModelError``)."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        return code != "ModelError" and code not in _THROTTLED and _status(exc) >= 500
+    return isinstance(exc, BotoCoreError) and not isinstance(exc, _NEVER_CONNECTED)
+
+
+def pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def send_once(
+    call: Callable[[], T], *, operation: str, endpoint_name: str, attempts: int, sleep: Callable[[float], None]
+) -> T:
+    """``call`` at most ``attempts`` times, repeated only after :func:`refused_for_now` (jittered
+    backoff, as botocore's standard mode); an ambiguous failure raises at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as exc:
+            if ambiguous(exc):
+                detail = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else str(exc)
+                raise AmbiguousInvocationError(
+                    f"{operation} may have reached the endpoint ({detail}): not sent again, so that the file "
+                    "is not scored twice",
+                    {"endpoint": endpoint_name, "error": type(exc).__name__},
+                ) from exc
+            if not refused_for_now(exc) or attempt == attempts:
+                raise
+            sleep(random.uniform(0, timing.backoff_seconds(attempt)))  # noqa: S311 - jitter, not a secret
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 @dataclass(frozen=True)
@@ -23,8 +93,12 @@ class AsyncSubmission:
 
 
 class AsyncInvoker:
-    def __init__(self, client: Any) -> None:
-        self._client = client
+    def __init__(
+        self, client: Any, *, attempts: int = timing.CONTROL_CALL.attempts, sleep: Callable[[float], None] | None = None
+    ) -> None:
+        self._client = client  # one attempt per call (clients.client(..., retried=False))
+        self._attempts = attempts
+        self._sleep = sleep or pause
 
     def invoke(
         self,
@@ -43,18 +117,24 @@ class AsyncInvoker:
                 {"input_location": input_location[:100] + "…"},
             )
         try:
-            response = self._client.invoke_endpoint_async(
-                EndpointName=endpoint_name,
-                InputLocation=input_location,
-                InferenceId=inference_id,
-                ContentType=content_type,
-                InvocationTimeoutSeconds=invocation_timeout_seconds,
-                RequestTTLSeconds=request_ttl_seconds,
+            response = send_once(
+                lambda: self._client.invoke_endpoint_async(
+                    EndpointName=endpoint_name,
+                    InputLocation=input_location,
+                    InferenceId=inference_id,
+                    ContentType=content_type,
+                    InvocationTimeoutSeconds=invocation_timeout_seconds,
+                    RequestTTLSeconds=request_ttl_seconds,
+                ),
+                operation="InvokeEndpointAsync",
+                endpoint_name=endpoint_name,
+                attempts=self._attempts,
+                sleep=self._sleep,
             )
         except ClientError as exc:
             raise translate(exc, endpoint_name) from exc
-        except BotoCoreError as exc:  # connection and read timeouts after the client's retries
-            raise RetryableError(f"InvokeEndpointAsync did not complete: {exc}") from exc
+        except BotoCoreError as exc:  # no connection could be made: SageMaker never had it
+            raise RetryableError(f"InvokeEndpointAsync did not reach SageMaker: {exc}") from exc
         return AsyncSubmission(response.get("OutputLocation"), response.get("FailureLocation"))
 
 
@@ -113,18 +193,28 @@ class SyncResult:
 class SyncInvoker:
     """``InvokeEndpoint`` on a real-time or serverless endpoint (DESIGN §6.4: ≤ 6 MB / 4 MB, 60 s)."""
 
-    def __init__(self, client: Any) -> None:
-        self._client = client
+    def __init__(
+        self, client: Any, *, attempts: int = timing.SCORER_INVOKE.attempts, sleep: Callable[[float], None] | None = None
+    ) -> None:
+        self._client = client  # one attempt per call (clients.client(..., retried=False))
+        self._attempts = attempts
+        self._sleep = sleep or pause
 
     def invoke(self, *, endpoint_name: str, body: bytes, content_type: str, inference_id: str) -> SyncResult:
         try:
-            response = self._client.invoke_endpoint(
-                EndpointName=endpoint_name, Body=body, ContentType=content_type, InferenceId=inference_id
+            response = send_once(
+                lambda: self._client.invoke_endpoint(
+                    EndpointName=endpoint_name, Body=body, ContentType=content_type, InferenceId=inference_id
+                ),
+                operation="InvokeEndpoint",
+                endpoint_name=endpoint_name,
+                attempts=self._attempts,
+                sleep=self._sleep,
             )
         except ClientError as exc:
             raise translate_sync(exc, endpoint_name) from exc
-        except BotoCoreError as exc:  # connect / read timeout (70 s): the container may still answer
-            raise RetryableError(f"InvokeEndpoint did not complete: {exc}", {"endpoint": endpoint_name}) from exc
+        except BotoCoreError as exc:  # no connection could be made: the model never had it
+            raise RetryableError(f"InvokeEndpoint did not reach SageMaker: {exc}", {"endpoint": endpoint_name}) from exc
         return SyncResult(
             body=response["Body"].read(),
             content_type=response.get("ContentType") or "application/octet-stream",
@@ -157,7 +247,8 @@ def original_status(error_response: Mapping[str, Any]) -> int | None:
 
 def translate_sync(exc: ClientError, endpoint_name: str) -> Exception:
     """``ModelError`` with a 4xx from the container → the file FAILED (the model refused this input);
-    5xx, not ready, throttled, unavailable → retried, never FAILED on the first try."""
+    the container's 5xx (the model answered: no result exists to duplicate), or still throttled / not
+    ready after :func:`send_once` → retried through the queue, never FAILED on the first try."""
     error = exc.response.get("Error", {})
     code = error.get("Code", "")
     message = str(error.get("Message", code))

@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator import timeutil
 from orchestrator.announce import Announcer
-from orchestrator.errors import BadEventError, InvocationRejectedError, RetryableError
+from orchestrator.errors import AmbiguousInvocationError, BadEventError, InvocationRejectedError, RetryableError
 from orchestrator.observability import Recorder, logger
 from orchestrator.routing import MODE_PARAMETERS, Mode
 from orchestrator.sagemaker import SyncInvoker
@@ -185,6 +185,14 @@ class Scorer:
         except InvocationRejectedError as exc:
             self.announcer.announce(item, Status.FAILED, reason=exc.message)
             logger.warning("the model refused the file", extra={"reason": exc.message, **exc.details})
+            return
+        except AmbiguousInvocationError as exc:
+            # The model may have scored it, but its answer is lost with the response: invoking again
+            # could score it twice, and nothing else can bring the answer back.
+            reason = f"{exc.message}. Its answer was lost; upload the file again to score it"
+            self.announcer.announce(item, Status.FAILED, reason=reason, record={"submission_uncertain": True})
+            self.recorder.count("InvocationsUncertain", mode=request.mode)
+            logger.warning("outcome of the model call unknown", extra={"reason": exc.message, **exc.details})
             return
         except RetryableError as exc:
             self._release(request.requestId, exc)

@@ -13,12 +13,17 @@ from orchestrator.deadlines import DeadlineSettings
 from orchestrator.errors import ConfigError
 
 if TYPE_CHECKING:
-    from orchestrator.routing import Rule
+    from orchestrator.routing import Mode, Rule
 
 DEFAULT_CONTENT_TYPES = "csv=text/csv,json=application/json,jsonl=application/jsonlines,txt=text/plain"
+# The modes an uploader may ask for through x-amz-meta-inference-mode (template parameter RequestableModes):
+# not batch, which would let any uploader start a transform job per file, nor the synchronous modes.
+DEFAULT_REQUESTABLE_MODES = "async,nightly"
 REALTIME_MAX_BYTES = 6_291_456  # InvokeEndpoint request body (DESIGN §6.4)
 SERVERLESS_MAX_BYTES = 4_194_304  # a serverless endpoint's payload limit: 4 MB
 ASYNC_MAX_BYTES = 1_073_741_824
+# Files of a failed night verified per segment (NIGHT_SEGMENT_FILES): a few seconds to a minute of work.
+NIGHT_SEGMENT_FILES = 10_000
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -82,6 +87,22 @@ def parse_content_types(raw: str, name: str = "CONTENT_TYPES") -> dict[str, str]
     return mapping
 
 
+def parse_requestable_modes(raw: str) -> frozenset[Mode]:
+    """REQUESTABLE_MODES: ``"async,nightly"`` → those modes; empty → none may be requested."""
+    from orchestrator.routing import Mode  # routing imports this module's limits
+
+    names = [part.strip().lower() for part in raw.split(",") if part.strip()]
+    known = [mode.value for mode in Mode]
+    for name in names:
+        if name not in known:
+            raise ConfigError(
+                f"REQUESTABLE_MODES (template parameter RequestableModes) names {name!r}, which is not a mode; "
+                f"modes: {', '.join(known)}",
+                {"variable": "REQUESTABLE_MODES", "parameter": "RequestableModes"},
+            )
+    return frozenset(Mode(name) for name in names)
+
+
 @dataclass(frozen=True)
 class TrackerSettings:
     table_name: str
@@ -123,6 +144,10 @@ def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
             env, "SCORER_VISIBILITY_TIMEOUT_SECONDS", defaults.scorer_visibility_timeout_seconds, 1, 43200
         ),
         scorer_max_receives=_integer(env, "SCORER_MAX_RECEIVES", defaults.scorer_max_receives, 1, 1000),
+        # SQS allows 60 s to 14 days.
+        queue_retention_seconds=_integer(
+            env, "QUEUE_RETENTION_SECONDS", defaults.queue_retention_seconds, 60, 1_209_600
+        ),
     )
 
 
@@ -176,12 +201,20 @@ class RouterSettings:
     scorer_queue_url: str | None = None
     # RoutingRules, validated here at cold start (orchestrator.routing.parse_rules).
     routing_rules: tuple[Rule, ...] = ()
+    # What x-amz-meta-inference-mode may ask for (RequestableModes); unset: DEFAULT_REQUESTABLE_MODES.
+    requestable_modes: frozenset[Mode] = field(
+        default_factory=lambda: parse_requestable_modes(DEFAULT_REQUESTABLE_MODES)
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterSettings:
-        from orchestrator.routing import parse_rules  # routing imports this module's limits
+        from orchestrator.routing import check_requestable, parse_rules  # routing imports this module's limits
 
         env = os.environ if env is None else env
+        rules = parse_rules(env.get("ROUTING_RULES", ""))
+        # Unset means the default; set but empty (the parameter's "") means no mode may be requested.
+        requestable = parse_requestable_modes(env.get("REQUESTABLE_MODES", DEFAULT_REQUESTABLE_MODES))
+        check_requestable(rules, requestable)
         return cls(
             tracker=TrackerSettings.from_env(env),
             success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
@@ -207,7 +240,8 @@ class RouterSettings:
             realtime_endpoint_name=env.get("REALTIME_ENDPOINT_NAME", "").strip() or None,
             serverless_endpoint_name=env.get("SERVERLESS_ENDPOINT_NAME", "").strip() or None,
             scorer_queue_url=env.get("SCORER_QUEUE_URL", "").strip() or None,
-            routing_rules=parse_rules(env.get("ROUTING_RULES", "")),
+            routing_rules=rules,
+            requestable_modes=requestable,
         )
 
     def sync_endpoints(self) -> dict[str, str]:
@@ -230,7 +264,7 @@ class ScorerSettings:
     output_prefix: str = "results/"
     # Longer than one invocation (a running claim is never taken over), shorter than the queue's
     # visibility timeout (the redelivery finds it expired).
-    claim_timeout_seconds: int = 210
+    claim_timeout_seconds: int = 270
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
 
     @classmethod
@@ -252,7 +286,7 @@ class ScorerSettings:
             error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
             endpoints=endpoints,
             output_prefix=env.get("OUTPUT_PREFIX", "results/"),
-            claim_timeout_seconds=_integer(env, "SCORER_CLAIM_TIMEOUT_SECONDS", 210, 1, 43200),
+            claim_timeout_seconds=_integer(env, "SCORER_CLAIM_TIMEOUT_SECONDS", 270, 1, 43200),
             deadlines=deadline_settings(env),
         )
 
@@ -489,6 +523,9 @@ class BatchResultSettings:
     job_prefix: str = "sio"
     # The deadline of the files a retry job takes (a failed nightly job's files without output).
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+    # A failed night's files are verified this many at a time: each segment's retry jobs start, and
+    # its progress is recorded, before the next segment is read (batch_results.py).
+    night_segment_files: int = NIGHT_SEGMENT_FILES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BatchResultSettings:
@@ -499,6 +536,7 @@ class BatchResultSettings:
             error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
             job_prefix=transform_job_prefix(env),
             deadlines=deadline_settings(env),
+            night_segment_files=_integer(env, "NIGHT_SEGMENT_FILES", NIGHT_SEGMENT_FILES, 1, 1_000_000),
         )
 
 

@@ -32,18 +32,29 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator import deadlines, result_objects, timeutil
+from orchestrator import deadlines, manifest, result_objects, timeutil
 from orchestrator.announce import Announcer
-from orchestrator.batch_results import DETAIL_TYPE, BatchResults
+from orchestrator.batch_results import BatchResults, is_nightly, state_change_event
 from orchestrator.errors import OrchestratorError
+from orchestrator.handoff import JobHandOff
 from orchestrator.observability import Recorder, logger
+from orchestrator.progress import NightProgress
 from orchestrator.settings import SweeperSettings
 from orchestrator.status import Status
+from orchestrator.timing import CONTROL_CALL
 from orchestrator.tracker import Tracker
-from orchestrator.transform import TransformJobs
+from orchestrator.transform import TransformJobs, manifest_of
 
 # Stop starting items this long before the Lambda timeout; the next run continues.
 SAFETY_MARGIN_MS = 30_000
+# One item's budget: its AWS calls at worst (a finished night's hand-off is the most: DescribeTransformJob,
+# two GetObject, PutEvents, PutObject, the deadline's UpdateItem), each at its client's worst case. An
+# item starts only while this much is left, so no item is cut off by the timeout.
+ITEM_CALLS = 6
+ITEM_BUDGET_MS = int(ITEM_CALLS * CONTROL_CALL.worst_case_seconds * 1000)
+# A night handed to the batch-result function is not handed over again while that work shows life
+# (a progress write or the last hand-off this recent): Lambda's 3 attempts of at most 15 minutes fit.
+HANDOFF_QUIET_SECONDS = 3_600
 # Items resolved per run at most: bounds one run's time and calls whatever the backlog.
 MAX_ITEMS_PER_RUN = 2_000
 _ATTRIBUTES = (
@@ -78,7 +89,9 @@ class SweepTotals:
     moved: int = 0
     announced_from_outbox: int = 0
     overtaken: int = 0  # a result arrived before the verdict: nothing published
-    errors: int = 0
+    handed_off: int = 0  # finished nights handed to the batch-result function
+    errors: int = 0  # items that failed (counted, logged, left for the next run)
+    outbox_failed: int = 0  # of which outbox verdicts whose announcement failed
     stopped_early: bool = False
 
     def add(self, outcome: str) -> None:
@@ -97,6 +110,7 @@ class Sweeper:
         batch_results: BatchResults | None,
         recorder: Recorder | None = None,
         max_items: int | None = None,
+        handoff: JobHandOff | None = None,
     ) -> None:
         self.settings = settings
         self.tracker = tracker
@@ -106,6 +120,7 @@ class Sweeper:
         self.batch_results = batch_results
         self.recorder = recorder or Recorder()
         self.max_items = max_items or MAX_ITEMS_PER_RUN
+        self.handoff = handoff  # None: a finished night is recorded inline (tests of the batch-result path)
         self._described: dict[str, dict[str, Any] | None] = {}
 
     def run(self, remaining_ms: RemainingMillis | None = None) -> dict[str, Any]:
@@ -115,8 +130,7 @@ class Sweeper:
         self._described = {}  # one DescribeTransformJob per job per run
         try:
             for item in self._due(deadlines.ANNOUNCE, now, totals, remaining_ms):
-                self.announcer.flush(item)
-                totals.announced_from_outbox += 1
+                self._flush_safely(item, totals)
             for status in deadlines.IN_FLIGHT:
                 for item in self._due(status.value, now, totals, remaining_ms):
                     totals.overdue += 1
@@ -135,6 +149,7 @@ class Sweeper:
             "deadlinesMoved": totals.moved,
             "announcedFromOutbox": totals.announced_from_outbox,
             "overtakenByResults": totals.overtaken,
+            "handedOff": totals.handed_off,
             "errors": totals.errors,
             "stoppedEarly": totals.stopped_early,
         }
@@ -148,8 +163,8 @@ class Sweeper:
         self, state: str, now: str, totals: SweepTotals, remaining_ms: RemainingMillis | None
     ) -> Iterator[dict[str, Any]]:
         for item in self.tracker.overdue(state, now=now, attributes=_ATTRIBUTES, page_size=100):
-            handled = totals.overdue + totals.announced_from_outbox
-            if handled >= self.max_items or not self._time_left(remaining_ms):
+            handled = totals.overdue + totals.announced_from_outbox + totals.outbox_failed
+            if handled >= self.max_items or not self._room_for_an_item(remaining_ms):
                 totals.stopped_early = True
                 logger.info("sweep stops here; the next run continues", extra={"handled": handled})
                 return
@@ -159,13 +174,30 @@ class Sweeper:
     def _time_left(remaining_ms: RemainingMillis | None) -> bool:
         return remaining_ms is None or remaining_ms() >= SAFETY_MARGIN_MS
 
+    @staticmethod
+    def _room_for_an_item(remaining_ms: RemainingMillis | None) -> bool:
+        return remaining_ms is None or remaining_ms() >= ITEM_BUDGET_MS
+
     def _resolve_safely(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
         logger.set_correlation_id(item["request_id"])
         try:
             self._resolve(item, moment, totals)
-        except OrchestratorError as exc:  # one item's trouble must not stop the sweep; the next run retries
+        except Exception as exc:  # noqa: BLE001 - one item's trouble must not stop the sweep; the next run retries
             totals.errors += 1
-            logger.error("could not resolve an overdue item", extra={"reason": exc.message, **exc.details})
+            _log_failure("could not resolve an overdue item", exc)
+        finally:
+            logger.set_correlation_id(None)
+
+    def _flush_safely(self, item: dict[str, Any], totals: SweepTotals) -> None:
+        """An outbox verdict announced; a failing publish stays in the outbox for the next run."""
+        logger.set_correlation_id(item["request_id"])
+        try:
+            self.announcer.flush(item)
+            totals.announced_from_outbox += 1
+        except Exception as exc:  # noqa: BLE001 - one failing publish must not stop the sweep
+            totals.errors += 1
+            totals.outbox_failed += 1
+            _log_failure("could not announce a verdict from the outbox", exc)
         finally:
             logger.set_correlation_id(None)
 
@@ -192,13 +224,17 @@ class Sweeper:
             totals.overtaken += 1
 
     def _not_routed(self, item: dict[str, Any], totals: SweepTotals) -> None:
-        cause = item.get("last_error") or (
-            "the router did not confirm it within its redelivery window; its notification is in the "
-            "router's dead-letter queue (redrive it once the cause is fixed)"
+        """Past the queues' retention: SQS has deleted the notification (from RouterQueue or RouterDLQ),
+        unless it was redriven since; a redriven message still takes the file over and scores it."""
+        retention = self.settings.deadlines.queue_retention_seconds
+        reason = (
+            f"not routed: the router did not confirm it within the router queue's retention ({retention} s), "
+            "so SQS has deleted its notification from RouterQueue / RouterDLQ; upload the file again to score "
+            "it (a notification redriven since is still scored when it arrives)"
         )
-        self._verdict(
-            item, Status.RECEIVED, Status.FAILED, totals, reason=f"not routed: {cause}", record={"not_routed": True}
-        )
+        if item.get("last_error"):
+            reason += f". Last error: {item['last_error']}"
+        self._verdict(item, Status.RECEIVED, Status.FAILED, totals, reason=reason, record={"not_routed": True})
 
     def _past_its_night(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
         if self.settings.transform is None:
@@ -224,7 +260,8 @@ class Sweeper:
                 return
         reason = f"no result and no notification within the deadline {item.get('deadline_at')}"
         if item.get("submission_uncertain"):
-            reason += " (the router could not tell whether SageMaker received the request)"
+            reason += " (the router could not tell whether SageMaker received the request"
+            reason += f": {item['last_error']})" if item.get("last_error") else ")"
         self._verdict(item, status, Status.EXPIRED, totals, reason=reason)
 
     def _sync(self, item: dict[str, Any], status: Status, totals: SweepTotals) -> None:
@@ -237,11 +274,15 @@ class Sweeper:
         if result_objects.exists(self.s3, location):
             self._verdict(item, status, Status.SUCCEEDED, totals, output_location=location)
             return
-        cause = item.get("last_error") or (
-            "the scorer did not finish it within the scorer queue's redelivery window; its message is in "
-            "ScorerDLQ (redrive it once the cause is fixed)"
+        retention = self.settings.deadlines.queue_retention_seconds
+        reason = (
+            f"not scored: no result within the scorer queue's retention ({retention} s), so SQS has deleted its "
+            "message from ScorerQueue / ScorerDLQ; upload the file again to score it (a message redriven since "
+            "is still scored when it arrives)"
         )
-        self._verdict(item, status, Status.FAILED, totals, reason=f"not scored: {cause}")
+        if item.get("last_error"):
+            reason += f". Last error: {item['last_error']}"
+        self._verdict(item, status, Status.FAILED, totals, reason=reason, record={"not_scored": True})
 
     def _job(self, item: dict[str, Any], status: Status, moment: datetime, totals: SweepTotals) -> None:
         name = str(item["job_name"])
@@ -257,14 +298,35 @@ class Sweeper:
             return
         job_status = description.get("TransformJobStatus")
         if job_status in _FINISHED_JOB and not description.get("_swept"):
-            # The completion event was lost (or sits in the batch-result DLQ): the same code path the
-            # event would have taken, for every file of the job, once per job per run.
-            self.batch_results.handle(state_change_event(description, moment))
+            # The completion event was lost (or sits in the batch-result DLQ): once per job per run
+            # (also when it fails: the next run tries again), the code path the event would have taken.
             description["_swept"] = True
-            totals.add(f"job{job_status}")
+            self._finished_job(name, description, moment, totals)
         # Still running, or still this job's after its outcome was recorded: look again later. The
         # write is conditional on status and job, so a file the outcome closed is left alone.
         self._move(item, status, moment, max(self.settings.deadlines.grace_seconds, 300), totals, job_name=name)
+
+    def _finished_job(self, name: str, description: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
+        """A per-file job (one file: a few calls) is recorded here; a night, which may hold a million
+        files, is handed to the batch-result function, whose invocations record it and resume from its
+        progress (orchestrator.failed_nights): this run does a fixed number of calls for it."""
+        assert self.batch_results is not None
+        job_status = str(description.get("TransformJobStatus"))
+        if self.handoff is None or not is_nightly(name, self.settings.results.job_prefix):
+            self.batch_results.handle(state_change_event(description, moment))
+            totals.add(f"job{job_status}")
+            return
+        uri = manifest_of(description)
+        progress = NightProgress(self.s3, uri) if uri and uri.endswith("/" + manifest.MANIFEST_NAME) else None
+        last = progress.last_activity() if progress else None
+        if last is not None and moment - timeutil.parse(last) < timedelta(seconds=HANDOFF_QUIET_SECONDS):
+            logger.info("night is being recorded; not handed over again", extra={"job": name, "lastActivity": last})
+            return
+        self.handoff.request(name, job_status, requested_by="sweeper")
+        if progress is not None:
+            progress.handed_off(moment)
+        totals.handed_off += 1
+        logger.warning("finished night handed to the batch-result function", extra={"job": name, "status": job_status})
 
     def _move(
         self,
@@ -280,25 +342,8 @@ class Sweeper:
             totals.moved += 1
 
 
-def state_change_event(description: dict[str, Any], moment: datetime) -> dict[str, Any]:
-    """The EventBridge event SageMaker would have sent, from ``DescribeTransformJob`` (the event's
-    ``detail`` carries the same fields)."""
-    detail = {k: _plain(v) for k, v in description.items() if k not in ("ResponseMetadata", "_swept")}
-    return {
-        "version": "0",
-        "source": "aws.sagemaker",
-        "detail-type": DETAIL_TYPE,
-        "time": timeutil.iso(moment),
-        "resolvedBy": "sweeper",
-        "detail": detail,
-    }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return timeutil.iso(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def _log_failure(message: str, exc: Exception) -> None:
+    if isinstance(exc, OrchestratorError):
+        logger.error(message, extra={"reason": exc.message, **exc.details})
+    else:  # not an expected failure: the traceback says where
+        logger.exception(message, extra={"reason": f"{type(exc).__name__}: {exc}"})

@@ -62,6 +62,23 @@ class OutcomeApplied:
     item: dict[str, Any]  # the item after the write (applied) or as it stood (not applied)
 
 
+@dataclass(frozen=True)
+class Holds:
+    """One thing a result requires of its item (``Tracker.apply_outcome(must_hold=…)``): the string
+    attribute ``attribute`` equals ``value`` (or, with ``or_absent``, is not there either); ``value``
+    None: the item has no such attribute."""
+
+    attribute: str
+    value: str | None
+    or_absent: bool = False
+
+    def met_by(self, item: dict[str, Any]) -> bool:
+        current = item.get(self.attribute)
+        if current is None:
+            return self.value is None or self.or_absent
+        return current == self.value
+
+
 class Tracker:
     def __init__(
         self,
@@ -150,12 +167,21 @@ class Tracker:
         return self._conditional_update(request_id, expression, "#status = :received", names, values, "confirm")
 
     def apply_outcome(
-        self, request_id: str, status: Status, fields: dict[str, Any], *, job_name: str | None = None
+        self,
+        request_id: str,
+        status: Status,
+        fields: dict[str, Any],
+        *,
+        job_name: str | None = None,
+        must_hold: Sequence[Holds] = (),
     ) -> OutcomeApplied:
         """Record a result if it moves the item forward; one write, whatever happens.
 
         With ``job_name`` (a transform job's result), only while the item is not now another job's:
         a late result of a night that was re-run since must not overwrite the re-run.
+        With ``must_hold`` (the tracker function's check that a result matches its request,
+        orchestrator.genuine), only while the item holds each of them: checked in the same write,
+        so nothing changes the item between the check and the write.
         Raises ``UnknownRequestError`` (and writes nothing) when no such request exists.
         """
         names, values, expression = self._set_clause(request_id, status, fields, remove=("claim_expires_at",))
@@ -165,6 +191,18 @@ class Tracker:
             names["#job"] = "job_name"
             values[":job"] = {"S": job_name}
             condition += " AND (attribute_not_exists(#job) OR #job = :job)"
+        for n, held in enumerate(must_hold):
+            name, value = f"#held{n}", f":held{n}"
+            names[name] = held.attribute
+            if held.value is None:
+                condition += f" AND attribute_not_exists({name})"
+                continue
+            values[value] = {"S": held.value}
+            condition += (
+                f" AND (attribute_not_exists({name}) OR {name} = {value})"
+                if held.or_absent
+                else f" AND {name} = {value}"
+            )
         result = self._update(request_id, expression, condition, names, values, "record outcome")
         if result is None:
             raise UnknownRequestError(f"no tracker item for request {request_id}", {"request_id": request_id})
@@ -176,8 +214,10 @@ class Tracker:
         self, request_id: str, fields: dict[str, Any], claim_timeout_seconds: int, deadline_seconds: int
     ) -> dict[str, Any] | None:
         """The scorer's claim: RECEIVED / SUBMITTED → IN_PROGRESS, or an IN_PROGRESS claim that
-        expired (a scorer that died between invoke and confirm), in one conditional write. Returns
-        the item after the write; None for a duplicate delivery (held, finished or unknown)."""
+        expired (a scorer that died between invoke and confirm), or a file the sweeper closed "not
+        scored" whose message arrives after all (a redrive: scored, announced again), in one
+        conditional write. Returns the item after the write; None for a duplicate delivery (held,
+        finished or unknown)."""
         moment = self._clock()
         names, values, expression = self._set_clause(
             request_id,
@@ -191,12 +231,16 @@ class Tracker:
         expression = expression.replace(
             "SET ", "SET scoring_attempts = if_not_exists(scoring_attempts, :zero) + :one, ", 1
         )
+        # A reopened "not scored" verdict: its reason and flag go, so the new outcome stands alone.
+        expression += (" REMOVE " if " REMOVE " not in expression else ", ") + "not_scored, failure_reason, resolved_by"
         names["#status"] = "status"
         values.update(
             {
                 ":received": {"S": Status.RECEIVED.value},
                 ":submitted": {"S": Status.SUBMITTED.value},
                 ":in_progress": {"S": Status.IN_PROGRESS.value},
+                ":failed": {"S": Status.FAILED.value},
+                ":true": {"BOOL": True},
                 ":now": {"N": str(int(moment.timestamp()))},
                 ":zero": {"N": "0"},
                 ":one": {"N": "1"},
@@ -204,7 +248,8 @@ class Tracker:
         )
         condition = (
             "attribute_exists(request_id) AND (#status IN (:received, :submitted)"
-            " OR (#status = :in_progress AND claim_expires_at < :now))"
+            " OR (#status = :in_progress AND claim_expires_at < :now)"
+            " OR (#status = :failed AND not_scored = :true))"
         )
         result = self._update(request_id, expression, condition, names, values, "start scoring")
         return result.item if result is not None and result.applied else None

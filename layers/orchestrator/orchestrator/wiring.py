@@ -6,7 +6,7 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import clients
+from orchestrator import clients, timing
 from orchestrator.notifications import Publisher
 from orchestrator.outcomes import OutcomeRecorder
 from orchestrator.router import Router
@@ -39,8 +39,8 @@ def router() -> Router:
             clients.client("dynamodb"),
             retention_days=settings.tracker.retention_days,
         ),
-        # 3 attempts x (3 s connect + 10 s read) + backoff stays inside the router's 60 s timeout.
-        invoker=AsyncInvoker(clients.client("sagemaker-runtime", read_timeout=10)),
+        # One attempt per call: AsyncInvoker repeats only what SageMaker refused (timing.py, sagemaker.py).
+        invoker=AsyncInvoker(clients.client("sagemaker-runtime", timing.ROUTER_CALL, retried=False)),
         publisher=Publisher(
             sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
         ),
@@ -90,9 +90,9 @@ def scorer() -> Scorer:
     return Scorer(
         settings,
         tracker=tracker,
-        # Containers answer within 60 s (DESIGN §6.5): a 70 s read timeout, and one retry at most so
-        # that a slow model is not invoked three times; throttling retries with backoff and jitter.
-        invoker=SyncInvoker(clients.client("sagemaker-runtime", read_timeout=70, attempts=2)),
+        # Containers answer within 60 s; one attempt per call: SyncInvoker repeats only what SageMaker
+        # refused (throttled, not ready, never connected), so a slow model is never invoked twice.
+        invoker=SyncInvoker(clients.client("sagemaker-runtime", timing.SCORER_INVOKE, retried=False)),
         s3=clients.client("s3"),
         announcer=Announcer(publisher, tracker, region=sns.meta.region_name or os.environ.get("AWS_REGION", "")),
     )
@@ -173,6 +173,7 @@ def nightly() -> Nightly:
 def sweeper() -> Sweeper:
     from orchestrator.announce import Announcer
     from orchestrator.batch_results import BatchResults
+    from orchestrator.handoff import JobHandOff
     from orchestrator.sweeper import Sweeper
     from orchestrator.transform import TransformJobs
 
@@ -195,12 +196,15 @@ def sweeper() -> Sweeper:
         batch_results=BatchResults(results, tracker=tracker, publisher=publisher, s3=s3, region=region)
         if has_jobs
         else None,
+        # A finished night goes to the batch-result function (EventBridge), never recorded inline.
+        handoff=JobHandOff(_LazyClient("events")) if has_jobs else None,
     )
 
 
 @cache
 def batch_results() -> BatchResults:
     from orchestrator.batch_results import BatchResults
+    from orchestrator.handoff import JobHandOff
     from orchestrator.transform import TransformJobs
 
     settings = BatchResultSettings.from_env()
@@ -217,4 +221,6 @@ def batch_results() -> BatchResults:
         region=sns.meta.region_name or os.environ.get("AWS_REGION", ""),
         # Retry jobs for a failed night's files without output: rare, so SageMaker's client is made on use.
         jobs=TransformJobs(_LazyClient("sagemaker")),
+        # A night not finished in one invocation continues in the next (EventBridge): rare as well.
+        handoff=JobHandOff(_LazyClient("events")),
     )

@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from orchestrator.errors import RetryableError
-from orchestrator.night_jobs import SAFETY_MARGIN_MS
+from orchestrator.failed_nights import VERIFY_MARGIN_MS
+from orchestrator.manifest import roster_uri
 from orchestrator.sweeper import state_change_event
 
 from tests.support.events import body_of, load_event, sqs_event, with_body
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, load_handler
-from tests.support.transform import read_manifest
+from tests.support.transform import read_manifest, read_text
 
 NIGHT = "sio-nightly-2026-11-28"  # events/schedule-nightly.json: scheduledTime 2026-11-28T02:00:00Z
 EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
@@ -248,35 +248,42 @@ def test_rerun_whose_job_fails_before_its_files_are_marked_strands_nothing(
 
 @pytest.mark.slow  # long scenario: `make test-slow` (CI runs it after `make test`)
 def test_rerun_fired_while_results_are_still_being_recorded_waits_then_takes_every_failed_file(
-    schedule, nightly, transform, item, lost
+    schedule, nightly, transform, item, lost, s3, stack
 ):
     """Given a failed night of 150 files whose results are being recorded (the batch-result function
-    stopped after 100 files, its retry is on the way), When a re-run is fired, Then it starts nothing
-    and says what it waits for; while retry jobs run it waits again; once all is recorded it takes
-    every file of the night that FAILED, and only those."""
-    ids = schedule(night(150, bad={5, 120}))
+    stopped after 100 files, its next invocation is on the way), When a re-run is fired, Then it starts
+    nothing and says what it waits for; while retry jobs run it waits again; once all is recorded it
+    takes every file of the night that FAILED, and only those."""
+    ids = schedule(night(150, bad=set()))
     nightly(load_event("schedule-nightly"))
+    # Two files among the roster's last 50 go bad: the 100 files recorded before the timeout start no
+    # retry job (a segment starts its own at once, and the re-run would then wait on that job instead).
+    roster = read_text(s3, roster_uri(transform.jobs[NIGHT].manifest_uri)).split("\n")
+    names = {request_id: name for name, request_id in ids.items()}
+    late = [names[roster[n].split()[0]] for n in (105, 120)]
+    for name in late:
+        s3.put_object(Bucket=stack.bucket, Key=f"incoming/nightly/{name}", Body=MALFORMED)
     handler = load_handler("batch_result")
-    budget = iter([SAFETY_MARGIN_MS + 1, 0])  # one chunk of 100, then out of time
+    budget = iter([VERIFY_MARGIN_MS + 1, 0])  # one chunk of 100, then out of time
 
     class ShortContext(FakeLambdaContext):
         def get_remaining_time_in_millis(self) -> int:
-            return next(budget, 10 * SAFETY_MARGIN_MS)
+            return next(budget, 10 * VERIFY_MARGIN_MS)
 
     failed = transform.run(NIGHT)
-    with pytest.raises(RetryableError, match="announced 100 files"):
-        handler(failed, ShortContext(function_name="batch-result"))
+    stopped = handler(failed, ShortContext(function_name="batch-result"))
+    assert (stopped["files"], stopped["continued"]) == (100, 1)  # its next invocation was requested
 
     waiting = nightly(load_event("nightly-rerun"))
     assert waiting["jobName"] is None and "still being recorded" in waiting["waiting"]
 
-    handler(failed, FakeLambdaContext(function_name="batch-result"))  # Lambda's retry of the event
+    assert handler(failed, FakeLambdaContext(function_name="batch-result"))["resumedAt"] == 100  # the next one
     assert "is InProgress" in nightly(load_event("nightly-rerun"))["waiting"]  # the retry jobs run
     transform.run_all(lambda event: handler(event, FakeLambdaContext(function_name="batch-result")))
 
     summary = nightly(load_event("nightly-rerun"))
     assert (summary["files"], summary["markedSubmitted"]) == (2, 2)
-    assert {item(ids[n])["job_name"] for n in ("f005.csv", "f120.csv")} == {f"{NIGHT}-r1"}
+    assert {item(ids[n])["job_name"] for n in late} == {f"{NIGHT}-r1"}
     transform.bad = lambda body: False
     transform.run_all(lambda event: handler(event, FakeLambdaContext(function_name="batch-result")))
     assert {item(i)["status"] for i in ids.values()} == {"SUCCEEDED"}

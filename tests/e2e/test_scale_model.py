@@ -1,0 +1,136 @@
+"""Production phenomena at small scale, on local stacks of their own (README "The terminal-status promise").
+
+Each scenario scales a time constant down through the template's own parameters and overrides, the
+way a deployment sets them, never through a code path only tests take:
+
+- **a sync burst against a 15-second queue window**: the scorer's timeout 10 s, claim 12 s, visibility
+  15 s, one receive, no grace, one scorer environment, then a burst of small real-time files. The
+  queue holds files far longer than visibility x receives (the former deadline, when 72 of 300 such
+  files were closed FAILED while their messages still waited): every file must be scored once, and
+  none recorded FAILED.
+- **ambiguous invoke timeouts**: SageMaker takes each InvokeEndpointAsync and answers after 5 s, past
+  the router's 4 s read timeout (orchestrator/timing.py). Every file must be invoked exactly once and
+  still end SUCCEEDED from SageMaker's own notification.
+
+Slow (a burst through one scorer): `make test-slow`, which CI runs after `make test`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from local.observe import Subscriber, tracker_items, wait_for
+from local.resources import Overrides
+from local.stack import LocalStack
+from orchestrator import timeutil
+from tests.e2e.conftest import E2E_OVERRIDES, TERMINAL, Flow, csv_rows, e2e_config
+
+pytestmark = pytest.mark.slow
+
+BURST = 200
+WINDOW = 15  # the scorer queue's visibility timeout x max receives: the former deadline of a sync file
+BURST_OVERRIDES = Overrides(
+    properties={
+        **E2E_OVERRIDES.properties,
+        "ScorerFunction": {"Timeout": 10},
+        "ScorerQueue": {
+            "VisibilityTimeout": WINDOW,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["ScorerDLQ", "Arn"]}, "maxReceiveCount": 1},
+        },
+    },
+    environment={
+        **E2E_OVERRIDES.environment,
+        "ScorerFunction": {
+            "SCORER_CLAIM_TIMEOUT_SECONDS": "12",
+            "SCORER_VISIBILITY_TIMEOUT_SECONDS": str(WINDOW),
+            "SCORER_MAX_RECEIVES": "1",
+        },
+    },
+)
+# Queued work is bounded by the retention, far longer than the burst takes to drain.
+BURST_PARAMETERS = {"DeadlineGraceSeconds": "0", "QueueRetentionSeconds": "1800"}
+
+SLOW_ANSWER_SECONDS = 5.0  # > the router's 4 s read timeout
+AMBIGUOUS_OVERRIDES = Overrides(
+    properties={**E2E_OVERRIDES.properties, "RouterFunction": {"Timeout": 30}, "RouterQueue": {"VisibilityTimeout": 180}},
+    environment={
+        **E2E_OVERRIDES.environment,
+        "RouterFunction": {"CLAIM_TIMEOUT_SECONDS": "40", "ROUTER_RECORD_BUDGET_MS": "20000"},
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def burst_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    config = e2e_config(tmp_path_factory, "orchestrator-burst", BURST_PARAMETERS, overrides=BURST_OVERRIDES)
+    config.concurrency = 1  # one scorer environment
+    with LocalStack(config) as running:
+        yield running
+
+
+def _terminal(stack: LocalStack, tag: str, expected: int) -> list[dict]:
+    def done() -> list[dict] | None:
+        mine = [i for i in tracker_items(stack) if tag in str(i.get("key"))]
+        return mine if len(mine) == expected and all(i["status"] in TERMINAL for i in mine) else None
+
+    return wait_for(done, 900, what=f"{expected} files terminal")
+
+
+def test_a_sync_burst_longer_than_the_queue_window_is_scored_once_and_never_failed(burst_stack: LocalStack) -> None:
+    subscriber = Subscriber(burst_stack, "burst-subscriber")
+    try:
+        flow = Flow(burst_stack, subscriber, "sync burst")
+        keys = [flow.put(f"f{n:04d}.csv", csv_rows(1), under="realtime/") for n in range(BURST)]
+        items = _terminal(burst_stack, flow.tag, BURST)
+    finally:
+        subscriber.stop()
+
+    statuses = Counter(i["status"] for i in items)
+    assert statuses == {"SUCCEEDED": BURST}, (statuses, {i.get("failure_reason") for i in items})  # 0 false FAILED
+    assert {i["key"] for i in items} == set(keys) and {i["mode"] for i in items} == {"realtime"}
+    # At most one invocation per file, and every file invoked: nothing acknowledged as done unscored.
+    invoked = Counter(
+        e["inferenceId"] for e in flow.history(operation="InvokeEndpoint") if e["inferenceId"] is not None
+    )
+    assert {i["request_id"]: invoked[i["request_id"]] for i in items} == {i["request_id"]: 1 for i in items}
+    # The phenomenon happened: files waited in the queue far longer than the former deadline.
+    waits = sorted(
+        (timeutil.parse(i["sagemaker_received_at"]) - timeutil.parse(i["submitted_at"])).total_seconds()
+        for i in items
+    )
+    assert waits[-1] > 2 * WINDOW, waits[-5:]
+    print(f"\nsync burst of {BURST}: longest wait in the scorer queue {waits[-1]:.0f} s (window {WINDOW} s)")
+
+
+@pytest.fixture(scope="module")
+def slow_answer_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    config = e2e_config(
+        tmp_path_factory,
+        "orchestrator-ambiguous",
+        overrides=AMBIGUOUS_OVERRIDES,
+        standin={"answer_delay_seconds": SLOW_ANSWER_SECONDS},
+    )
+    with LocalStack(config) as running:
+        yield running
+
+
+def test_invoke_answers_lost_to_read_timeouts_invoke_each_file_exactly_once(slow_answer_stack: LocalStack) -> None:
+    files = 6
+    subscriber = Subscriber(slow_answer_stack, "ambiguous-subscriber")
+    try:
+        flow = Flow(slow_answer_stack, subscriber, "ambiguous invoke")
+        for n in range(files):
+            flow.put(f"a{n}.csv", csv_rows(1))
+        items = _terminal(slow_answer_stack, flow.tag, files)
+        # Let any redelivery happen: the router queue's visibility timeout is 180 s, its messages
+        # were acknowledged, so nothing may come back; the count below must not move.
+        accepted = Counter(e["inferenceId"] for e in flow.history(operation="InvokeEndpointAsync accepted"))
+    finally:
+        subscriber.stop()
+
+    assert Counter(i["status"] for i in items) == {"SUCCEEDED": files}
+    assert all(i["submission_uncertain"] for i in items)  # the router could not know; SageMaker's notification told
+    assert {i["request_id"]: accepted[i["request_id"]] for i in items} == {i["request_id"]: 1 for i in items}
