@@ -7,4 +7,6 @@ appending its name.
 """
 
 # Section name → module ``tests.bench.<name>``; imported only when selected (moto is slow to import).
-SECTIONS: list[str] = ["calls", "coldstart", "cpu", "local_stack", "scaling", "nightly", "sweeper", "sio"]
+SECTIONS: list[str] = [
+    "calls", "coldstart", "cpu", "local_stack", "scaling", "nightly", "failed_night", "sweeper", "sio"
+]  # fmt: skip

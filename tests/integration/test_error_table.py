@@ -2,9 +2,10 @@
 
 Permanent (the request's own fault): the file is FAILED now, with the reason, announced on the error
 topic. Ambiguous (the request may have reached SageMaker): never sent again; the file is confirmed
-SUBMITTED as possibly sent, for SageMaker's notification or the sweeper to settle. Operational (the stack's or AWS's trouble): the record goes back to the queue, nothing is
-announced, the item is never FAILED by it; if it lasts, the router DLQ alarm pages someone and the
-sweeper closes the file "not routed" after the redelivery window (tests/integration/test_sweeper.py).
+SUBMITTED as possibly sent, for SageMaker's notification or the sweeper to settle. Operational (the
+stack's or AWS's trouble): the record goes back to the queue, nothing is announced, the item is never
+FAILED by it; if it lasts, the router DLQ alarm pages someone, and the sweeper closes the file "not
+routed" once the queues' retention has passed (tests/integration/test_sweeper.py).
 """
 
 from __future__ import annotations

@@ -233,9 +233,12 @@ def test_an_ambiguous_model_call_is_never_repeated_and_the_file_fails_saying_why
     assert message["failureReason"] == item["failure_reason"]
 
 
-def test_a_crash_between_invoke_and_confirm_costs_one_extra_invocation(
+def test_a_crash_after_the_model_call_is_never_followed_by_a_second_call(
     scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, published
 ):
+    """The scorer dies during the model call (its claim expires unreleased): the redelivery before the
+    expiry stops at the claim; after it, the file is closed FAILED saying why, without calling the
+    model again (the answer died with the first scorer)."""
     records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
 
     def crash() -> None:
@@ -245,13 +248,33 @@ def test_a_crash_between_invoke_and_confirm_costs_one_extra_invocation(
     endpoint.on_invoke = crash
     with pytest.raises(SimulatedCrash):
         score(sqs_event(*records))
-    # The redelivery before the claim expired stops at the claim; after it, the file is scored.
     score(sqs_event(*records))
-    assert len(endpoint.calls) == 1
+    assert item_for_key("incoming/a.csv")["status"] == "IN_PROGRESS"
     clock.advance(ScorerSettings.claim_timeout_seconds + 1)
     assert failed_ids(score(sqs_event(*records))) == []
-    assert len(endpoint.calls) == 2
-    assert item_for_key("incoming/a.csv")["status"] == "SUCCEEDED"
+    assert failed_ids(score(sqs_event(*records))) == []
+
+    assert len(endpoint.calls) == 1
+    item = item_for_key("incoming/a.csv")
+    assert (item["status"], item["submission_uncertain"]) == ("FAILED", True)
+    assert "not invoked again" in item["failure_reason"]
+    assert [m["failureReason"] for m in published("error")] == [item["failure_reason"]]
+
+
+def test_a_crash_after_the_result_was_written_ends_succeeded_without_a_second_call(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, published, interceptor
+):
+    """The scorer wrote the result and died before announcing it: the takeover finds the object."""
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    interceptor.fail("sns.Publish", raises=SimulatedCrash(), times=1)
+    with pytest.raises(SimulatedCrash):
+        score(sqs_event(*records))
+    clock.advance(ScorerSettings.claim_timeout_seconds + 1)
+    assert failed_ids(score(sqs_event(*records))) == []
+
+    assert len(endpoint.calls) == 1
+    item = item_for_key("incoming/a.csv")
+    assert item["status"] == "SUCCEEDED" and item["output_location"].endswith(f"{item['request_id']}.out")
     assert len(published("success")) == 1
 
 

@@ -210,7 +210,9 @@ def test_success_without_an_output_location_is_ignored(submitted, track, item, m
     assert mismatches() == ["an async success names no outputLocation"]
 
 
-def test_a_real_time_success_must_name_the_scorers_object(route, upload, stack, sqs, monkeypatch, track, item_for_key, capfd):
+def test_a_real_time_success_must_name_the_scorers_object(
+    route, upload, stack, sqs, monkeypatch, track, item_for_key, capfd
+):
     """Given a file handed to the scorer, When a real-time success names another object, Then it is
     ignored; the scorer's own message (its object <OutputPrefix>realtime/<id>.out) is recorded, as when
     the scorer died between announcing and recording."""

@@ -10,6 +10,7 @@ from itertools import product
 from typing import Any
 
 import pytest
+from orchestrator import handoff
 
 from tests.template.cfn import (
     actions,
@@ -118,8 +119,9 @@ def test_rule_sends_this_stacks_transform_state_changes_to_the_batch_result_func
     the stack's prefix only, and targets the batch-result function."""
     [rule] = of_type(cfn, "AWS::Events::Rule").values()
     pattern = rule["Properties"]["EventPattern"]
-    assert pattern["source"] == ["aws.sagemaker"]
-    assert pattern["detail-type"] == ["SageMaker Transform Job State Change"]
+    # SageMaker's own events, and the product's hand-offs of a night (orchestrator/handoff.py).
+    assert pattern["source"] == ["aws.sagemaker", handoff.SOURCE]
+    assert pattern["detail-type"] == ["SageMaker Transform Job State Change", handoff.DETAIL_TYPE]
     assert pattern["detail"]["TransformJobName"] == [{"prefix": {"Fn::Sub": "${TransformJobPrefix}-"}}]
     assert set(pattern["detail"]["TransformJobStatus"]) == {"InProgress", "Completed", "Failed", "Stopped"}
     assert rule["Properties"]["State"] == {"Fn::If": ["HasTransformModel", "ENABLED", "DISABLED"]}
@@ -130,6 +132,64 @@ def test_rule_sends_this_stacks_transform_state_changes_to_the_batch_result_func
         "MaximumEventAgeInSeconds": {"Fn::FindInMap": ["Timing", "Schedules", "RetryWindow"]},
     }
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["BatchResultDLQ", "Arn"]}}
+
+
+def test_the_rule_delivers_the_products_hand_offs_and_sagemakers_events_of_this_stacks_jobs_only(cfn):
+    """Played by moto's EventBridge (as the local stack plays the rule): what JobHandOff puts and what
+    SageMaker sends for the stack's jobs reach the batch-result function; another prefix's jobs and
+    another source's events do not."""
+    import boto3
+    from moto import mock_aws
+    from orchestrator.batch_results import DETAIL_TYPE as STATE_CHANGE
+    from orchestrator.handoff import JobHandOff, is_handoff
+
+    [rule] = of_type(cfn, "AWS::Events::Rule").values()
+    pattern = json.dumps(rule["Properties"]["EventPattern"]).replace('{"Fn::Sub": "${TransformJobPrefix}-"}', '"sio-"')
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        events, sqs = session.client("events"), session.client("sqs")
+        url = sqs.create_queue(QueueName="batch-result")["QueueUrl"]
+        target = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="transform-state-change", EventPattern=pattern)
+        events.put_targets(Rule="transform-state-change", Targets=[{"Id": "batch-result", "Arn": target}])
+        hand = JobHandOff(events)
+        hand.request("sio-nightly-2026-11-28", "Failed", requested_by="sweeper")
+        hand.request("other-nightly-2026-11-28", "Failed", requested_by="sweeper")  # another stack's jobs
+        sagemaker = {"TransformJobName": "sio-nightly-2026-11-29", "TransformJobStatus": "Completed"}
+        events.put_events(
+            Entries=[
+                {"Source": "aws.sagemaker", "DetailType": STATE_CHANGE, "Detail": json.dumps(sagemaker)},
+                {"Source": "someone-else", "DetailType": handoff.DETAIL_TYPE, "Detail": json.dumps(sagemaker)},
+            ]
+        )
+        received = [
+            json.loads(m["Body"])
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        ]
+    assert sorted((e["source"], e["detail"]["TransformJobName"]) for e in received) == [
+        ("aws.sagemaker", "sio-nightly-2026-11-29"),
+        (handoff.SOURCE, "sio-nightly-2026-11-28"),
+    ]
+    assert [is_handoff(e) for e in sorted(received, key=lambda e: e["source"])] == [False, True]
+
+
+def test_only_the_sweeper_and_the_batch_result_function_hand_nights_over_with_the_products_source(cfn):
+    """A hand-off is one PutEvents on the default bus: granted to the sweeper (a night whose event
+    was lost) and the batch-result function (a night continued in a new invocation) only, for the
+    product's source and detail type only (events:source, events:detail-type), so neither role can
+    put anything else on the bus."""
+    holders = {}
+    for name in of_type(cfn, "AWS::IAM::Role"):
+        for statement in role_statements(cfn, name):
+            if any(action.startswith("events:") for action in actions(statement)):
+                holders[name] = statement
+    assert set(holders) == {role_of(cfn, BATCH_RESULT), role_of(cfn, "SweeperFunction")}
+    for statement in holders.values():
+        assert actions(statement) == ["events:PutEvents"]
+        assert text(statement["Resource"]).endswith(":event-bus/default")
+        assert statement["Condition"] == {
+            "StringEquals": {"events:source": handoff.SOURCE, "events:detail-type": handoff.DETAIL_TYPE}
+        }
 
 
 def test_only_the_rule_may_send_to_the_batch_result_dlq(cfn):
@@ -192,8 +252,8 @@ def test_batch_functions_code_timeouts_and_environment_follow_the_design_referen
 def test_transform_jobs_are_granted_only_under_the_stacks_job_prefix_and_no_role_is_passed(cfn):
     """Given every role, then transform-job actions name the stack's lowercase job prefix only, only the
     router, the nightly function and the batch-result function (retry jobs of a failed night, nightly
-    jobs only) may start jobs (the sweeper describes any of the stack's jobs and starts only a night's
-    retry jobs, through the batch-result path), and no role may pass a role (CreateTransformJob takes
+    jobs only) may start jobs (the sweeper only describes the stack's jobs: a finished night is handed
+    to the batch-result function), and no role may pass a role (CreateTransformJob takes
     none: the model's execution role runs the job)."""
     holders = set()
     for name in of_type(cfn, "AWS::IAM::Role"):

@@ -341,7 +341,9 @@ def test_work_queue_age_alarm_thresholds(cfn):
     """Router and scorer queues: a parameter each (900 s); the tracker queue: 5 minutes."""
     thresholds = {
         next(iter(references(props["Dimensions"]))): props["Threshold"]
-        for props in (cfn["Resources"][a]["Properties"] for a in _watching(cfn, "AWS/SQS", "ApproximateAgeOfOldestMessage"))
+        for props in (
+            cfn["Resources"][a]["Properties"] for a in _watching(cfn, "AWS/SQS", "ApproximateAgeOfOldestMessage")
+        )
     }
     assert thresholds == {
         "RouterQueue": {"Ref": "RouterQueueAgeAlarmSeconds"},

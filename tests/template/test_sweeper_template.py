@@ -29,15 +29,18 @@ def test_sweeper_runs_on_its_schedule_parameter_and_dead_letters_what_fails(cfn)
 
 
 def test_sweeper_stops_well_before_its_timeout(cfn):
-    from orchestrator.sweeper import SAFETY_MARGIN_MS
+    """An item starts only while its worst case is left (ITEM_BUDGET_MS): a run has room for items."""
+    from orchestrator.sweeper import ITEM_BUDGET_MS, SAFETY_MARGIN_MS
 
     assert props(cfn, SWEEPER)["Timeout"] * 1000 > 2 * SAFETY_MARGIN_MS
+    assert props(cfn, SWEEPER)["Timeout"] * 1000 >= 2 * ITEM_BUDGET_MS
 
 
 def test_sweeper_may_do_exactly_what_it_does_and_nothing_more(cfn):
     """Query the in-flight index; update and batch-get items; read results under the output prefix
     (and list them, so a missing result is a 404, not a 403); describe this stack's jobs; publish;
-    send a failed run to its dead-letter queue; start a night's retry jobs (batch-result path)."""
+    send a failed run to its dead-letter queue; hand a finished night to the batch-result function
+    (one event, and when it did so next to the night's manifest). It starts no job itself."""
     role = props(cfn, SWEEPER)["Role"]["Fn::GetAtt"][0]
     statements = role_statements(cfn, role)
     publish = [s for s in statements if actions(s) == ["sns:Publish"]]
@@ -54,12 +57,12 @@ def test_sweeper_may_do_exactly_what_it_does_and_nothing_more(cfn):
                 "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-*",
             ),
             (("sqs:SendMessage",), "${SweeperDLQ.Arn}"),  # the on-failure destination (SAM adds it)
-            # A lost completion event of a failed night: the batch-result path splits off its poison file.
+            # A finished night whose event was lost: handed over (orchestrator/handoff.py), noted once.
+            (("events:PutEvents",), "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
             (
-                ("sagemaker:CreateTransformJob",),
-                "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-nightly-*",
+                ("s3:PutObject",),
+                "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*/handoff.json",
             ),
-            (("s3:PutObject",), "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*"),
         ]
     )
 

@@ -40,7 +40,7 @@ STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # (and their S3 artifacts) named with the stack's job prefix.
 PREFIX_OBJECTS = re.compile(
     r"/\$\{(InputPrefix|OutputPrefix)\}(async/|async-failures/|realtime/|serverless/)?\*$"
-    r"|/\$\{TransformJobPrefix\}-(nightly-)?\*(/output/\*)?$"
+    r"|/\$\{TransformJobPrefix\}-(nightly-)?\*(/output/\*|/handoff\.json)?$"
 )
 
 # Every function reads these (Globals): what a deadline is computed from.

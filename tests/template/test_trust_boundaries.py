@@ -150,10 +150,8 @@ def test_publishers_are_restricted_by_default_and_open_to_the_account_only_when_
     """Given ResultPublishers (default stack) and ResultPublisherRoleArns (default empty), then the policy
     restricts publishers unless ResultPublishers=account with no list (a list restricts, as it always did),
     and the listed roles are added only when there are some."""
-    assert (cfn["Parameters"]["ResultPublishers"]["Default"], cfn["Parameters"]["ResultPublisherRoleArns"]["Default"]) == (
-        "stack",
-        "",
-    )
+    defaults = {name: cfn["Parameters"][name]["Default"] for name in ("ResultPublishers", "ResultPublisherRoleArns")}
+    assert defaults == {"ResultPublishers": "stack", "ResultPublisherRoleArns": ""}
     parameters = {"ResultPublishers": publishers, "ResultPublisherRoleArns": value}
     conditions = cfn["Conditions"]
     assert _evaluate(conditions["HasResultPublisherRoles"], parameters, conditions) is listed

@@ -169,3 +169,19 @@ def test_disjoint_input_and_output_prefixes_are_accepted(input_prefix, output_pr
     """Given prefixes that share at most a parent folder (or a string prefix short of a folder), then both are kept."""
     settings = RouterSettings.from_env({**REQUIRED, "INPUT_PREFIX": input_prefix, "OUTPUT_PREFIX": output_prefix})
     assert (settings.input_prefix, settings.output_prefix) == (input_prefix, output_prefix)
+
+
+def test_night_segment_files_defaults_to_ten_thousand_and_scales_down_through_the_environment():
+    from orchestrator.settings import BatchResultSettings
+
+    assert BatchResultSettings.from_env(REQUIRED).night_segment_files == 10_000
+    assert BatchResultSettings.from_env({**REQUIRED, "NIGHT_SEGMENT_FILES": "4"}).night_segment_files == 4
+
+
+@pytest.mark.parametrize(("raw", "message"), [("0", "outside 1..1000000"), ("ten", "is not an integer")])
+def test_bad_night_segment_files_is_refused_naming_the_variable(raw, message):
+    from orchestrator.settings import BatchResultSettings
+
+    with pytest.raises(ConfigError, match=f"NIGHT_SEGMENT_FILES=.*{message}") as caught:
+        BatchResultSettings.from_env({**REQUIRED, "NIGHT_SEGMENT_FILES": raw})
+    assert caught.value.details == {"variable": "NIGHT_SEGMENT_FILES"}

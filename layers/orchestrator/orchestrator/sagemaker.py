@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
@@ -35,8 +35,6 @@ _THROTTLED = frozenset(
 
 # No connection was made, so no request was sent (a refused connection, a connect timeout).
 _NEVER_CONNECTED = (EndpointConnectionError, ConnectTimeoutError)
-
-T = TypeVar("T")
 
 
 def _status(exc: ClientError) -> int:
@@ -64,7 +62,7 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def send_once(
+def send_once[T](
     call: Callable[[], T], *, operation: str, endpoint_name: str, attempts: int, sleep: Callable[[float], None]
 ) -> T:
     """``call`` at most ``attempts`` times, repeated only after :func:`refused_for_now` (jittered
@@ -82,7 +80,7 @@ def send_once(
                 ) from exc
             if not refused_for_now(exc) or attempt == attempts:
                 raise
-            sleep(random.uniform(0, timing.backoff_seconds(attempt)))  # noqa: S311 - jitter, not a secret
+            sleep(random.uniform(0, timing.backoff_seconds(attempt)))  # jitter, not a secret
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
@@ -194,7 +192,11 @@ class SyncInvoker:
     """``InvokeEndpoint`` on a real-time or serverless endpoint (DESIGN §6.4: ≤ 6 MB / 4 MB, 60 s)."""
 
     def __init__(
-        self, client: Any, *, attempts: int = timing.SCORER_INVOKE.attempts, sleep: Callable[[float], None] | None = None
+        self,
+        client: Any,
+        *,
+        attempts: int = timing.SCORER_INVOKE.attempts,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._client = client  # one attempt per call (clients.client(..., retried=False))
         self._attempts = attempts

@@ -1,15 +1,15 @@
-"""The synchronous modes, real-time and serverless (DESIGN §1; README "Four modes side by side").
+"""The synchronous modes, real-time and serverless (README "Four modes side by side").
 
 A 60 s model call does not belong in the router (its time budget, its cold start): the router
 hands a sync file to the scorer's queue (:class:`Handoff`, one SendMessage, then SUBMITTED with the
-scorer queue's redelivery window as deadline), and the scorer function (:class:`Scorer`) does
+queues' retention as deadline: waiting in a queue is not being lost), and the scorer function (:class:`Scorer`) does
 claim → GetObject → InvokeEndpoint → PutObject ``<OutputPrefix><mode>/<request id>.out`` →
 announce SUCCEEDED through :class:`Announcer` (publish, then record), like every other mode.
 
 The claim is one conditional write (SUBMITTED → IN_PROGRESS with a claim expiry shorter than the
-queue's visibility timeout): a duplicate delivery stops there (one call); a scorer that dies
-between invoke and confirm leaves a claim that expires before the redelivery, which scores the
-file again (at most one extra invocation) and announces it once (the outcome write is forward-only).
+queue's visibility timeout): a duplicate delivery stops there (one call). A scorer that dies holding
+its claim leaves it to expire unreleased: the redelivery takes it over without calling the model
+again (the result object decides, else FAILED), so a file is invoked at most once.
 
 AWS calls per file (``tests/bench/calls.py``): router 3 (PutItem claim, SendMessage, UpdateItem);
 scorer happy path 6 (UpdateItem claim, GetObject, InvokeEndpoint, PutObject, Publish, UpdateItem),
@@ -159,15 +159,19 @@ class Scorer:
         logger.set_correlation_id(request.requestId)
         endpoint = self.settings.endpoints.get(request.mode)
         started = self.tracker.now()
-        item = self.tracker.start_scoring(
+        claim = self.tracker.start_scoring(
             request.requestId,
             {"endpoint_name": endpoint, "sagemaker_received_at": timeutil.iso(started)},
             self.settings.claim_timeout_seconds,
             self.settings.deadlines.submitted_sync,
         )
-        if item is None:
+        if claim is None:
             logger.info("duplicate delivery acknowledged", extra={"key": request.key})
             self.recorder.count("DuplicateDeliveries")
+            return
+        item = claim.item
+        if claim.may_have_invoked:
+            self._settle_without_invoking(request, item)
             return
         if endpoint is None:  # the parameter was emptied after the file was routed
             parameter = MODE_PARAMETERS[Mode(request.mode)]
@@ -215,6 +219,24 @@ class Scorer:
         )
         self.recorder.timing("ProcessingTime", processing_ms, mode=request.mode)
         logger.info("scored", extra={"mode": request.mode, "processing_ms": processing_ms, "output": location})
+
+    def _settle_without_invoking(self, request: ScoreRequest, item: dict[str, Any]) -> None:
+        """The previous scorer died holding its claim, perhaps after the model call: its result object
+        (written before any announcement) says SUCCEEDED; without one the answer is lost, and calling
+        the model again could score the file twice."""
+        from orchestrator import result_objects  # a crash's aftermath only: not on the cold-start path
+
+        location = f"s3://{request.bucket}/{output_key(self.settings.output_prefix, request.mode, request.requestId)}"
+        if result_objects.exists(self.s3, location):
+            self.announcer.announce(item, Status.SUCCEEDED, output_location=location)
+            return
+        reason = (
+            "the scorer stopped while it held this file, possibly after calling the model; not invoked again "
+            "so that it is never scored twice. Upload the file again to score it"
+        )
+        self.announcer.announce(item, Status.FAILED, reason=reason, record={"submission_uncertain": True})
+        self.recorder.count("InvocationsUncertain", mode=request.mode)
+        logger.warning("a crashed scorer's file closed without invoking again", extra={"key": request.key})
 
     def _read(self, request: ScoreRequest, item: dict[str, Any]) -> bytes | None:
         params = {"Bucket": request.bucket, "Key": request.key}

@@ -57,6 +57,14 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class ScoringClaim:
+    item: dict[str, Any]  # the item after the claim
+    # The previous scorer died holding its claim: it may have called the model already (the answer
+    # is lost with it), so this one must not call it again.
+    may_have_invoked: bool = False
+
+
+@dataclass(frozen=True)
 class OutcomeApplied:
     applied: bool  # False: stale or duplicate, acknowledged and ignored
     item: dict[str, Any]  # the item after the write (applied) or as it stood (not applied)
@@ -212,12 +220,15 @@ class Tracker:
 
     def start_scoring(
         self, request_id: str, fields: dict[str, Any], claim_timeout_seconds: int, deadline_seconds: int
-    ) -> dict[str, Any] | None:
-        """The scorer's claim: RECEIVED / SUBMITTED → IN_PROGRESS, or an IN_PROGRESS claim that
-        expired (a scorer that died between invoke and confirm), or a file the sweeper closed "not
-        scored" whose message arrives after all (a redrive: scored, announced again), in one
-        conditional write. Returns the item after the write; None for a duplicate delivery (held,
-        finished or unknown)."""
+    ) -> ScoringClaim | None:
+        """The scorer's claim, in one conditional write: RECEIVED / SUBMITTED → IN_PROGRESS, a claim
+        its holder released (its call was refused: sending again is safe), or a file the sweeper
+        closed "not scored" whose message arrives after all (a redrive: scored, announced again).
+
+        A claim that expired *unreleased* is a scorer that died after its claim, possibly after the
+        model call: it is taken over in a second conditional write (on that expiry), marked
+        ``may_have_invoked`` so that the model is not called again. None: a duplicate delivery
+        (held, finished or unknown)."""
         moment = self._clock()
         names, values, expression = self._set_clause(
             request_id,
@@ -241,18 +252,35 @@ class Tracker:
                 ":in_progress": {"S": Status.IN_PROGRESS.value},
                 ":failed": {"S": Status.FAILED.value},
                 ":true": {"BOOL": True},
-                ":now": {"N": str(int(moment.timestamp()))},
                 ":zero": {"N": "0"},
                 ":one": {"N": "1"},
             }
         )
         condition = (
             "attribute_exists(request_id) AND (#status IN (:received, :submitted)"
-            " OR (#status = :in_progress AND claim_expires_at < :now)"
+            " OR (#status = :in_progress AND claim_expires_at = :zero)"
             " OR (#status = :failed AND not_scored = :true))"
         )
         result = self._update(request_id, expression, condition, names, values, "start scoring")
-        return result.item if result is not None and result.applied else None
+        if result is None:
+            return None
+        if result.applied:
+            return ScoringClaim(result.item)
+        current = result.item
+        expired = int(current.get("claim_expires_at") or 0)
+        if current.get("status") != Status.IN_PROGRESS.value or not 0 < expired < int(moment.timestamp()):
+            return None  # held by a running scorer, or finished
+        values = {k: v for k, v in values.items() if k not in (":received", ":submitted", ":failed", ":true")}
+        values[":expired"] = {"N": str(expired)}
+        takeover = self._update(
+            request_id,
+            expression,
+            "#status = :in_progress AND claim_expires_at = :expired",
+            names,
+            values,
+            "take over scoring",
+        )
+        return ScoringClaim(takeover.item, may_have_invoked=True) if takeover and takeover.applied else None
 
     def release_scoring(self, request_id: str, reason: str) -> bool:
         """The scorer's call failed and the record goes back to the queue: its redelivery may take
