@@ -136,3 +136,36 @@ def test_an_event_the_batch_result_function_cannot_handle_ends_at_its_on_failure
     assert failure["requestContext"]["condition"] == "RetriesExhausted"
     assert failure["requestContext"]["approximateInvokeCount"] == 1 + spec.max_retry_attempts
     assert failure["requestPayload"]["account"] == batch.state.account_id
+
+
+def test_a_hand_off_reaches_the_batch_result_function_through_its_rule_and_is_checked_with_sagemaker(
+    flow: Flow, batch: LocalStack
+) -> None:
+    """The product's hand-off of a night (orchestrator/handoff.py), put on the bus as the sweeper and
+    the batch-result function put it, matches the template's rule and reaches the function, which asks
+    SageMaker (here the stand-in) for the job: a night that never ran is refused, so the asynchronous
+    invocation ends at the on-failure destination saying so."""
+    from orchestrator.handoff import SOURCE, JobHandOff
+
+    [target] = batch.state.rule_targets
+    spec = batch.state.functions[target.function]
+    job = "sio-nightly-2099-01-01"
+
+    JobHandOff(batch.client("events")).request(job, "Failed", requested_by=flow.tag)
+
+    url = flow.sqs.get_queue_url(QueueName=(spec.on_failure_arn or "").rsplit(":", 1)[1])["QueueUrl"]
+
+    def record() -> dict | None:
+        for message in flow.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            body = json.loads(message["Body"])
+            if body.get("requestPayload", {}).get("detail", {}).get("requestedBy") == flow.tag:
+                flow.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                return body
+        return None
+
+    failure = wait_for(record, WAIT, what="on-failure record of the hand-off")
+    assert failure["requestPayload"]["source"] == SOURCE
+    assert failure["requestPayload"]["detail"]["TransformJobName"] == job
+    assert f"transform job {job} of a hand-off does not exist" in failure["responsePayload"]["errorMessage"]

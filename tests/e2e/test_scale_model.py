@@ -130,14 +130,15 @@ def test_invoke_answers_lost_to_read_timeouts_invoke_each_file_exactly_once(slow
         for n in range(files):
             flow.put(f"a{n}.csv", csv_rows(1))
         items = _terminal(slow_answer_stack, flow.tag, files)
-        # Every record was acknowledged (none released): nothing comes back to invoke again.
-        accepted = Counter(e["inferenceId"] for e in flow.history(operation="InvokeEndpointAsync accepted"))
     finally:
         subscriber.stop()
 
     assert Counter(i["status"] for i in items) == {"SUCCEEDED": files}
-    # Every call ended in the router's read timeout (ambiguous): the router could not know; SageMaker's
-    # notification told (often before the router's confirmation, which then leaves the result alone).
-    log = slow_answer_stack.log_path("RouterFunction").read_text()
-    assert log.count('"message":"possibly sent: confirmed without invoking again"') == files
+    # Every call ended in the router's read timeout (ambiguous), so the router could not know; SageMaker's
+    # notification told, often before the read timeout (the confirmation then leaves the result alone).
+    log = slow_answer_stack.log_path("RouterFunction")
+    line = '"message":"possibly sent: confirmed without invoking again"'
+    wait_for(lambda: log.read_text().count(line) == files, 60, what=f"{files} ambiguous invocations")
+    # Every record was acknowledged (none released): nothing came back to invoke again.
+    accepted = Counter(e["inferenceId"] for e in flow.history(operation="InvokeEndpointAsync accepted"))
     assert {i["request_id"]: accepted[i["request_id"]] for i in items} == {i["request_id"]: 1 for i in items}

@@ -30,7 +30,6 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from itertools import batched, islice
 from typing import IO, TYPE_CHECKING, Any
 
@@ -155,6 +154,7 @@ class FailedNight:
         self.store = NightProgress(results.s3, change.manifest_uri)
         self.split_round = nights.round_of(change.manifest_uri) + 1
         self.advanced = False  # this invocation recorded progress
+        self._described: dict[str, Any] | None = None
 
     def run(self, entries: Iterable[manifest.RosterEntry]) -> None:
         state = self.store.load()
@@ -262,14 +262,16 @@ class FailedNight:
 
     # ---------------------------------------------------------------- retry jobs
 
-    @cache  # noqa: B019 - one instance per invocation: DescribeTransformJob once per job
     def _parameters(self) -> dict[str, Any]:
-        """The job's own parameters (DescribeTransformJob); the event's copy of them if it is gone."""
-        parent = self.change.job_name
-        described = self.results.jobs.describe(parent) or self.change.detail
-        if not described.get("ModelName"):
-            raise RetryableError(f"transform job {parent} cannot be described", {"job": parent})
-        return described
+        """The job's own parameters (DescribeTransformJob, once per invocation); the event's copy of
+        them if it is gone."""
+        if self._described is None:
+            parent = self.change.job_name
+            described = self.results.jobs.describe(parent) or self.change.detail
+            if not described.get("ModelName"):
+                raise RetryableError(f"transform job {parent} cannot be described", {"job": parent})
+            self._described = described
+        return self._described
 
     def _retry(self, remainder: Remainder) -> list[str]:
         """Retry jobs of the next round for the files of ``remainder``; returns their names."""

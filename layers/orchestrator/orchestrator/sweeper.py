@@ -35,7 +35,7 @@ from typing import Any
 from orchestrator import deadlines, manifest, result_objects, timeutil
 from orchestrator.announce import Announcer
 from orchestrator.batch_results import BatchResults, is_nightly, state_change_event
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import ConfigError, OrchestratorError
 from orchestrator.handoff import JobHandOff
 from orchestrator.observability import Recorder, logger
 from orchestrator.progress import NightProgress
@@ -120,7 +120,7 @@ class Sweeper:
         self.batch_results = batch_results
         self.recorder = recorder or Recorder()
         self.max_items = max_items or MAX_ITEMS_PER_RUN
-        self.handoff = handoff  # None: a finished night is recorded inline (tests of the batch-result path)
+        self.handoff = handoff  # where a finished night goes (given with jobs and batch_results)
         self._described: dict[str, dict[str, Any] | None] = {}
 
     def run(self, remaining_ms: RemainingMillis | None = None) -> dict[str, Any]:
@@ -312,10 +312,12 @@ class Sweeper:
         progress (orchestrator.failed_nights): this run does a fixed number of calls for it."""
         assert self.batch_results is not None
         job_status = str(description.get("TransformJobStatus"))
-        if self.handoff is None or not is_nightly(name, self.settings.results.job_prefix):
+        if not is_nightly(name, self.settings.results.job_prefix):
             self.batch_results.handle(state_change_event(description, moment))
             totals.add(f"job{job_status}")
             return
+        if self.handoff is None:
+            raise ConfigError(f"finished night {name} cannot be handed over: no hand-off configured", {"job": name})
         uri = manifest_of(description)
         progress = NightProgress(self.s3, uri) if uri and uri.endswith("/" + manifest.MANIFEST_NAME) else None
         last = progress.last_activity() if progress else None
