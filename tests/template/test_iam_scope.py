@@ -33,7 +33,8 @@ VALUES = {
     "InputBucket.Arn": f"arn:aws:s3:::{BUCKET}",
 }
 MODEL_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model/${TransformModelName}"
-TRANSFORM_CREATORS = {"RouterFunction", "NightlyFunction", "BatchResultFunction", "SweeperFunction"}
+# The sweeper starts no job: it hands a finished night to the batch-result function (orchestrator/handoff.py).
+TRANSFORM_CREATORS = {"RouterFunction", "NightlyFunction", "BatchResultFunction"}
 
 
 def role_of(cfn: dict[str, Any], function: str) -> str:
