@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)/layers/orchestrator:$(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: venv test test-slow lint unit integration template local-invoke e2e build demo stack invoke-image bench clean fmt
+.PHONY: venv test test-slow test-aws lint unit integration template local-invoke e2e build demo stack invoke-image bench clean fmt
 
 venv: $(STAMP)
 $(STAMP): requirements-dev.txt layers/orchestrator/requirements.txt pyproject.toml
@@ -46,6 +46,17 @@ test: lint
 # The long scenarios (marked slow): CI runs them after `make test` (.ci/run).
 test-slow: venv
 	pytest tests -m slow --durations=5
+
+# The opt-in tier for people with an AWS account: the deployed stack STACK checks itself end to end
+# (sio selftest; README "Operating the stack" lists the permissions). The region is yours (REGION=, or
+# AWS_REGION / your profile's), never the us-east-1 default the offline targets export.
+test-aws: venv
+	@if [ -z "$(STACK)" ]; then \
+	  echo "make test-aws needs the name of a deployed stack: make test-aws STACK=<name> [REGION=<region>]" >&2; \
+	  echo "(it runs sio selftest --stack <name> with your AWS credentials; the offline tiers need no account)" >&2; \
+	  exit 2; \
+	fi
+	$(if $(filter file,$(origin AWS_DEFAULT_REGION)),env -u AWS_DEFAULT_REGION) sio $(if $(REGION),--region $(REGION)) selftest --stack "$(STACK)"
 
 build: venv
 	sam build --cached --parallel

@@ -18,7 +18,8 @@ import click
 
 from sio import __version__, errors
 from sio.errors import SioError
-from sio.product import IN_FLIGHT, MODES, STATUSES, TERMINAL, looks_like_request_id
+from sio.product import IN_FLIGHT, MODES, STATUSES, TERMINAL, UNSUCCESSFUL, looks_like_request_id
+from sio.selftest_command import selftest as selftest_command
 from sio.stack import Stack, resolve
 
 OUTPUTS = ("table", "json")
@@ -489,25 +490,36 @@ def _object_uri(stack: Stack, target: str) -> str:
 @click.option("--status", "status", type=click.Choice(STATUSES, case_sensitive=False), help="Only this status.")
 @click.option("--since", help="Only since then: 30m, 2h, 1d, or an ISO date/time (UTC).")
 @click.option("--mode", type=click.Choice(MODES), help="Only this mode.")
-@click.option("--limit", type=int, help="At most this many items.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many items (with an outcome: the newest).")
 @output_option
 @pass_app
 def status(
     app: App, target: str | None, status: str | None, since: str | None, mode: str | None, limit: int | None
 ) -> None:
-    """One file's history (every version of KEY, or one REQUEST_ID), or the files in an in-flight --status.
+    """One file's history (every version of KEY, or one REQUEST_ID), or the files in a --status.
 
     Reads only through the table's key and indexes, never a Scan: REQUEST_ID → GetItem; KEY →
     the ByObject index, newest first; --status RECEIVED|SCHEDULED|SUBMITTED|IN_PROGRESS → the
-    InFlight index's 16 shards. Terminal statuses have no index of their own: give a KEY.
+    InFlight index's 16 shards; --status FAILED|EXPIRED|STOPPED|SKIPPED → the ByOutcome index's
+    16 shards, newest first, --since in the key condition (e.g. --status FAILED --since 1h).
+    SUCCEEDED has no index of its own: give a KEY.
     """
     from sio import units
     from sio.tracker import TrackerReader
 
     status = status.upper() if status else None
-    after = units.since(since) if since else None
+    try:
+        after = units.since(since) if since is not None else None
+    except ValueError as exc:
+        raise SioError(f"bad --since: {exc}", {"since": since}) from None
     if target is None and status is None:
-        raise SioError("give a KEY, a REQUEST_ID, or --status STATUS (an in-flight one: " + ", ".join(IN_FLIGHT) + ")")
+        raise SioError(
+            "give a KEY, a REQUEST_ID, or --status STATUS (in flight: "
+            + ", ".join(IN_FLIGHT)
+            + "; an outcome: "
+            + ", ".join(UNSUCCESSFUL)
+            + ")"
+        )
     stack = app.stack()
     reader = TrackerReader(stack.client("dynamodb"), stack.table)
     query: dict[str, Any] = {"since": after, "status": status, "mode": mode}
@@ -520,6 +532,9 @@ def status(
         uri = _object_uri(stack, target)
         items = list(reader.history(uri, since=after, status=status, mode=mode, limit=limit))
         query |= {"by": "object (ByObject index)", "object_uri": uri}
+    elif target is None and status in UNSUCCESSFUL:
+        items = list(reader.outcomes(status, since=after, mode=mode, limit=limit))
+        query["by"] = "outcome (ByOutcome index, 16 shards, newest first)"
     elif target is None:
         assert status is not None
         items = list(reader.in_status(status, since=after, mode=mode, limit=limit))
@@ -1041,6 +1056,9 @@ def recommend(app: App, needs: str, **options: Any) -> None:
     out.print("The decision framework as the router applies it today (orchestrator/routing.py), per file:")
     for n, step in enumerate(data["framework_today"], 1):
         out.print(f"  {n}. {step}")
+
+
+cli.add_command(selftest_command)  # sio selftest (sio/selftest_command.py)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -18,11 +18,18 @@ NOT_SUCCEEDED = TERMINAL - {"SUCCEEDED"}
 # ---------------------------------------------------------------- tracker indexes (template.yaml, deadlines)
 BY_OBJECT_INDEX = "ByObject"  # object_uri + created_at: every version of an S3 object
 IN_FLIGHT_INDEX = "InFlight"  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
+OUTCOME_INDEX = "ByOutcome"  # outcome (<STATUS>#<shard>) + status_since: only unsuccessful outcomes
+UNSUCCESSFUL = ("FAILED", "EXPIRED", "STOPPED", "SKIPPED")
 SHARDS = 16
 
 
 def inflight_partitions(status: str) -> list[str]:
     """Every partition value of one in-flight status in the ``InFlight`` index."""
+    return [f"{status}#{n:02d}" for n in range(SHARDS)]
+
+
+def outcome_partitions(status: str) -> list[str]:
+    """Every partition value of one unsuccessful status in the ``ByOutcome`` index."""
     return [f"{status}#{n:02d}" for n in range(SHARDS)]
 
 

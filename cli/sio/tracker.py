@@ -6,8 +6,10 @@ documented exception, :func:`scan_since`, for ``--from-tracker``).
   first, ``--since`` in the key condition;
 - an in-flight status → ``InFlight``, its 16 shards (``<STATUS>#00`` … ``#15``), ``--since`` on
   ``status_since`` as a filter;
-- a terminal status on its own → no index holds terminal items (``InFlight`` is sparse: terminal
-  writes remove the key, so nights and the sweeper never read history): :class:`NoIndexError`.
+- an unsuccessful outcome (FAILED, EXPIRED, STOPPED, SKIPPED) → ``ByOutcome``, its 16 shards,
+  ``--since`` in the key condition (only the window is read), merged newest first;
+- SUCCEEDED on its own → no index holds successes (so that they cost no index write):
+  :class:`NoIndexError`.
 
 Pages are at most :data:`PAGE_SIZE` items (and DynamoDB's 1 MB), read one at a time, so a key with
 10,000 versions costs ⌈10,000 / 1,000⌉ + 1 Query calls and one page of memory.
@@ -15,13 +17,24 @@ Pages are at most :data:`PAGE_SIZE` items (and DynamoDB's 1 MB), read one at a t
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sio.errors import SioError
-from sio.product import BY_OBJECT_INDEX, IN_FLIGHT, IN_FLIGHT_INDEX, TERMINAL, inflight_partitions
+from sio.product import (
+    BY_OBJECT_INDEX,
+    IN_FLIGHT,
+    IN_FLIGHT_INDEX,
+    OUTCOME_INDEX,
+    STATUSES,
+    UNSUCCESSFUL,
+    inflight_partitions,
+    outcome_partitions,
+)
 
 PAGE_SIZE = 1000
 BATCH_GET_MAX = 100
@@ -116,16 +129,18 @@ class TrackerReader:
         self, status: str, *, since: str | None = None, mode: str | None = None, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Items now in an in-flight status (``InFlight``, shard after shard; each shard by deadline)."""
-        if status in TERMINAL:
+        if status == "SUCCEEDED":
             raise NoIndexError(
-                f"no index lists {status} items: the InFlight index holds only in-flight items (RECEIVED, "
-                "SCHEDULED, SUBMITTED, IN_PROGRESS) and terminal writes leave it, and sio never scans the table. "
-                f"Ask for one file (sio status KEY --status {status}), or follow results as they arrive "
-                "(sio watch, or a subscription to the topics)",
+                "no index lists SUCCEEDED items: successes are kept out of the status indexes (InFlight holds "
+                "in-flight items, ByOutcome unsuccessful outcomes) so that they cost no index write, and sio "
+                "never scans the table. Ask for one file (sio status KEY --status SUCCEEDED), or follow results "
+                "as they arrive (sio watch, or a subscription to the topics)",
                 {"status": status},
             )
+        if status in UNSUCCESSFUL:
+            raise SioError(f"{status} is an outcome, not an in-flight status: list it with outcomes()")
         if status not in IN_FLIGHT:
-            raise SioError(f"unknown status {status!r}: one of {', '.join((*IN_FLIGHT, *sorted(TERMINAL)))}")
+            raise SioError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
         remaining = limit
         for partition in inflight_partitions(status):
             params: dict[str, Any] = {
@@ -141,6 +156,49 @@ class TrackerReader:
                     remaining -= 1
             if remaining is not None and remaining <= 0:
                 return
+
+    def outcomes(
+        self, status: str, *, since: str | None = None, mode: str | None = None, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Items whose unsuccessful outcome ``status`` was written at or after ``since``, newest first
+        (``ByOutcome``: one Query per shard with the time in the key condition, so nothing older is
+        read; the 16 newest-first streams merged by ``status_since``). With ``limit``, the newest."""
+        from botocore.exceptions import ClientError
+
+        if status not in UNSUCCESSFUL:
+            raise SioError(f"no outcome index for {status!r}: one of {', '.join(UNSUCCESSFUL)}", {"status": status})
+        shards = []
+        for partition in outcome_partitions(status):
+            condition = "#outcome = :p"
+            values: dict[str, Any] = {":p": {"S": partition}}
+            if since:
+                condition += " AND #at >= :since"
+                values[":since"] = {"S": since}
+            params: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": OUTCOME_INDEX,
+                "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": {"#outcome": "outcome", **({"#at": "status_since"} if since else {})},
+                "ExpressionAttributeValues": values,
+                "ScanIndexForward": False,
+            }
+            self._filters(params, mode=mode)
+            shards.append(self._pages(params, limit, page_size=min(self.page_size, limit or self.page_size)))
+        merged = heapq.merge(*shards, key=lambda item: str(item.get("status_since", "")), reverse=True)
+        try:
+            yield from itertools.islice(merged, limit)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            # DynamoDB: ValidationException (no such index, or one still backfilling); moto: ResourceNotFound
+            missing = error.get("Code") in ("ValidationException", "ResourceNotFoundException")
+            if not missing or OUTCOME_INDEX not in str(error.get("Message")):
+                raise
+            raise NoIndexError(
+                f"the table cannot answer from its {OUTCOME_INDEX} index yet ({error.get('Message')}): a stack "
+                "deployed before the index existed needs this version deployed (sam deploy), and a new index "
+                "answers once DynamoDB has built it (README: Operating the stack)",
+                {"table": self.table, "index": OUTCOME_INDEX},
+            ) from None
 
     # ------------------------------------------------------------ helpers
 
@@ -165,10 +223,12 @@ class TrackerReader:
             clauses.append("#mode = :fmode")
         if clauses:
             params["FilterExpression"] = " AND ".join(clauses)
-            params["ExpressionAttributeNames"] = names
+            params["ExpressionAttributeNames"] = {**params.get("ExpressionAttributeNames", {}), **names}
 
-    def _pages(self, params: dict[str, Any], limit: int | None) -> Iterator[dict[str, Any]]:
-        params = {**params, "Limit": self.page_size}
+    def _pages(
+        self, params: dict[str, Any], limit: int | None, *, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        params = {**params, "Limit": page_size or self.page_size}
         count = 0
         while True:
             page = self.client.query(**params)

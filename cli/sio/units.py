@@ -34,8 +34,11 @@ def iso(moment: datetime) -> str:
 
 
 def since(text: str, now: datetime | None = None) -> str:
-    """``30m``, ``2h``, ``1d`` ago, or an ISO date/time (UTC unless it says otherwise)."""
+    """``30m``, ``2h``, ``1d`` ago, or an ISO date/time (UTC unless it says otherwise); never a
+    moment in the future (nothing could be listed: a typo, not a question)."""
     now = now or datetime.now(UTC)
+    if text.strip().startswith("-"):
+        raise ValueError(f"{text!r}: a time ago is positive ({text.strip()[1:]} means {text.strip()[1:]} ago)")
     try:
         return iso(now - timedelta(seconds=duration(text)))
     except ValueError:
@@ -44,7 +47,10 @@ def since(text: str, now: datetime | None = None) -> str:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is neither a time ago (30m, 2h, 1d) nor an ISO date/time") from None
-    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment > now:
+        raise ValueError(f"{text!r} is in the future (now is {iso(now)})")
+    return iso(moment)
 
 
 def human_size(value: float) -> str:

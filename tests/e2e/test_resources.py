@@ -69,6 +69,9 @@ def test_the_tracker_table_has_its_indexes_and_ttl(stack: LocalStack) -> None:
     indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in table["GlobalSecondaryIndexes"]}
     assert indexes["ByObject"] == ["object_uri", "created_at"]
     assert indexes["InFlight"] == ["inflight", "deadline_at"]
+    assert indexes["ByOutcome"] == ["outcome", "status_since"]
+    [outcomes] = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == "ByOutcome"]
+    assert outcomes["Projection"]["ProjectionType"] == "INCLUDE"
     ttl = dynamodb.describe_time_to_live(TableName=stack.table)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
 

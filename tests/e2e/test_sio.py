@@ -14,10 +14,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
+from orchestrator.status import Status
+from orchestrator.tracker import Tracker
 from sio.cli import cli
 
 from local.demo_model import predict
@@ -85,7 +89,7 @@ def test_status_by_key_after_two_uploads_shows_two_versions(stack: LocalStack, f
     # And by request id: that one request (GetItem)
     one = as_json(sio(stack, "-o", "json", "status", ids[0]))
     assert [item["request_id"] for item in one["items"]] == [ids[0]]
-    # And an in-flight status lists through the InFlight shards; a terminal one says there is no index
+    # And an in-flight status lists through the InFlight shards; SUCCEEDED says there is no index
     listing = sio(stack, "-o", "json", "status", "--status", "SUBMITTED", "--since", "1h")
     assert listing.exit_code == 0 and "InFlight" in as_json(listing)["query"]["by"]
     terminal = sio(stack, "status", "--status", "SUCCEEDED")
@@ -93,6 +97,34 @@ def test_status_by_key_after_two_uploads_shows_two_versions(stack: LocalStack, f
     # And the cost model can take this workload from the tracker
     measured = as_json(sio(stack, "-o", "json", "cost", "--from-tracker", "--days", "1"))
     assert measured["from_tracker"]["items"] >= 2 and measured["workload"]["requests_per_day"] >= 2
+
+
+def test_status_of_an_outcome_lists_the_last_hours_files_and_not_older_ones(stack: LocalStack, flow: Flow) -> None:
+    # Given a file the model refuses (FAILED) and an empty one (SKIPPED), through the stack
+    failed = flow.put("broken.csv", "1,2,3\n1,two,3\n")
+    skipped = flow.put("empty.csv", b"")
+    assert (flow.wait_status(failed)["status"], flow.wait_status(skipped)["status"]) == ("FAILED", "SKIPPED")
+    # And a failure of this test's folder recorded two hours ago (the tracker's own writes, at that time)
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    tracker = Tracker(stack.table, stack.client("dynamodb"), clock=lambda: two_hours_ago)
+    older, request_id = flow.key("two-hours-ago.csv"), uuid.uuid4().hex
+    assert tracker.claim(request_id, {"key": older, "object_uri": f"s3://{stack.bucket}/{older}", "mode": "async"}, 60)
+    assert tracker.confirm(request_id, Status.FAILED, {"failure_reason": "an older failure"})
+
+    def listed(status: str, since: str) -> list[str]:
+        result = sio(stack, "-o", "json", "status", "--status", status, "--since", since)
+        assert result.exit_code == 0, result.stderr
+        assert as_json(result)["query"]["by"].startswith("outcome (ByOutcome index")
+        return [item["key"] for item in as_json(result)["items"] if f"/{flow.tag}/" in item["key"]]
+
+    # When the last hour's failures are listed / Then exactly this test's failed file, not the older one
+    assert listed("FAILED", "1h") == [failed]
+    assert listed("SKIPPED", "1h") == [skipped]
+    # And a longer window reaches the older one too, newest first
+    assert listed("FAILED", "3h") == [failed, older]
+    # And a bad window is a usage error
+    bad = sio(stack, "status", "--status", "FAILED", "--since", "1x")
+    assert bad.exit_code == 2 and "bad --since: '1x'" in bad.stderr
 
 
 def test_redrive_moves_a_planted_router_dlq_message_and_the_file_succeeds_once(stack: LocalStack, flow: Flow) -> None:

@@ -237,6 +237,31 @@ def test_redriving_a_not_routed_record_scores_it_and_announces_again(
     assert item_for_key(KEY)["status"] == "SUCCEEDED"
 
 
+def test_redriving_a_not_routed_record_whose_last_attempt_may_have_invoked_does_not_invoke_again(
+    route, upload, sweep, clock, item_for_key, sagemaker, published
+):
+    """The last attempt died after SageMaker accepted the request (never released), and its message
+    was not delivered again before the sweeper's verdict: a redrive takes the item over as possibly
+    sent, without a second invocation."""
+
+    def die(_request) -> None:
+        raise SimulatedCrash
+
+    sagemaker.on_accept = die
+    record = upload(KEY)
+    with pytest.raises(SimulatedCrash):
+        route(sqs_event(record))
+    sagemaker.on_accept = None
+    clock.advance(RECEIVED_DEADLINE + 1)
+    sweep({})
+    assert item_for_key(KEY)["not_routed"] is True
+
+    assert failed_ids(route(sqs_event(record))) == []
+    assert len(sagemaker.accepted) == 1
+    item = item_for_key(KEY)
+    assert (item["status"], item["submission_uncertain"]) == ("SUBMITTED", True)
+
+
 def test_crash_between_claim_and_invoke_is_expired_by_its_deadline_never_invoked_twice(
     route, upload, interceptor, clock, sweep, item_for_key, sagemaker, published
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -38,35 +39,30 @@ class Stack:
         }
 
 
+@functools.cache
+def tracker_table_properties() -> dict[str, Any]:
+    """The tracker table as template.yaml declares it (its keys, indexes and TTL are plain values)."""
+    from local.template import load_yaml
+
+    properties: dict[str, Any] = load_yaml()["Resources"]["TrackerTable"]["Properties"]
+    return properties
+
+
 def create_tracker_table(dynamodb: Any, name: str) -> None:
-    """Key ``request_id``; GSIs ``ByObject`` (object_uri, created_at), ``InFlight`` (inflight, deadline_at); TTL."""
+    """The template's tracker table: key ``request_id``, its GSIs (``ByObject``, ``InFlight``,
+    ``ByOutcome``) and TTL, on demand."""
+    properties = tracker_table_properties()
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": attr, "AttributeType": "S"}
-            for attr in ("request_id", "object_uri", "created_at", "inflight", "deadline_at")
-        ],
-        KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            _index("ByObject", "object_uri", "created_at"),
-            _index("InFlight", "inflight", "deadline_at"),
-        ],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        KeySchema=properties["KeySchema"],
+        GlobalSecondaryIndexes=properties["GlobalSecondaryIndexes"],
     )
+    ttl = properties["TimeToLiveSpecification"]
     dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
     )
-
-
-def _index(name: str, hash_key: str, range_key: str) -> dict[str, Any]:
-    return {
-        "IndexName": name,
-        "KeySchema": [
-            {"AttributeName": hash_key, "KeyType": "HASH"},
-            {"AttributeName": range_key, "KeyType": "RANGE"},
-        ],
-        "Projection": {"ProjectionType": "ALL"},
-    }
 
 
 def subscribe_queue(sns: Any, sqs: Any, name: str, *topic_arns: str) -> str:

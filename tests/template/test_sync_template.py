@@ -34,6 +34,12 @@ def test_the_scorer_may_do_only_what_it_does(cfn):
         ["s3:PutObject"],
         [BUCKET_ARN + "/${OutputPrefix}realtime/*", BUCKET_ARN + "/${OutputPrefix}serverless/*"],
     ) in granted
+    # A takeover of a crashed scorer's claim looks for the result instead of calling the model again.
+    assert (
+        ["s3:GetObject"],
+        [BUCKET_ARN + "/${OutputPrefix}realtime/*", BUCKET_ARN + "/${OutputPrefix}serverless/*"],
+    ) in granted
+    assert (["s3:ListBucket"], [BUCKET_ARN]) in granted
     services = {a.split(":")[0] for acts, _ in granted for a in acts}
     assert services == {"sqs", "dynamodb", "sagemaker", "s3", "sns"}
     statements = role_statements(cfn, role_of(cfn, SCORER))
@@ -72,6 +78,8 @@ def test_sync_deadlines_use_the_scorer_queues_numbers(cfn):
 
 
 def test_the_router_hands_files_over_only_when_a_sync_endpoint_is_set(cfn):
+    """Given the router's role, then with a sync endpoint (only then) it may send to the scorer queue
+    and read that queue's depth (spill rules), on that queue alone."""
     variables = env(cfn, "RouterFunction")
     assert variables["SCORER_QUEUE_URL"] == {"Fn::If": ["HasSyncEndpoint", {"Ref": "ScorerQueue"}, ""]}
     assert variables["ROUTING_RULES"] == {"Ref": "RoutingRules"}
@@ -82,9 +90,14 @@ def test_the_router_hands_files_over_only_when_a_sync_endpoint_is_set(cfn):
         for item in policy["PolicyDocument"]["Statement"]
         if isinstance(item, dict) and "Fn::If" in item and item["Fn::If"][0] == "HasSyncEndpoint"
     ]
-    assert [(c, s["Action"], s["Resource"]) for c, s, _ in sends] == [
-        ("HasSyncEndpoint", "sqs:SendMessage", {"Fn::GetAtt": ["ScorerQueue", "Arn"]})
+    assert [(c, actions(s), s["Resource"]) for c, s, _ in sends] == [
+        ("HasSyncEndpoint", ["sqs:SendMessage", "sqs:GetQueueAttributes"], {"Fn::GetAtt": ["ScorerQueue", "Arn"]})
     ]
+    router = role_statements(cfn, role_of(cfn, "RouterFunction"))
+    depth_reads = [
+        s["Resource"] for s in router if "sqs:GetQueueAttributes" in actions(s) and "Fn::Sub" not in s["Resource"]
+    ]
+    assert depth_reads == [{"Fn::GetAtt": ["ScorerQueue", "Arn"]}]  # its own queue's is SQSPollerPolicy's
 
 
 def test_the_scorer_mapping_takes_one_file_at_a_time_with_a_concurrency_cap(cfn):

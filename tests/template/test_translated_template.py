@@ -379,20 +379,31 @@ def test_tracker_table_is_on_demand_recoverable_encrypted_and_expires_items(cfn)
 
 def test_tracker_table_keys_and_indexes_match_the_design_reference(cfn):
     """Given the tracker table, then the key is request_id and the GSIs ByObject and the sparse in-flight
-    index (inflight = <STATUS>#<shard>, deadline_at) project ALL."""
+    index (inflight = <STATUS>#<shard>, deadline_at) project ALL; the sparse outcome index (outcome =
+    <STATUS>#<shard>, status_since) projects only the keys and what `sio status` prints."""
     table = props(cfn, "TrackerTable")
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
-    assert types == dict.fromkeys(["request_id", "object_uri", "created_at", "inflight", "deadline_at"], "S")
+    keys = ["request_id", "object_uri", "created_at", "inflight", "deadline_at", "outcome", "status_since"]
+    assert types == dict.fromkeys(keys, "S")
     assert table["KeySchema"] == [{"AttributeName": "request_id", "KeyType": "HASH"}]
     indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
-    expected = {"ByObject": ("object_uri", "created_at"), deadlines.INDEX: ("inflight", "deadline_at")}
+    expected = {
+        "ByObject": ("object_uri", "created_at"),
+        deadlines.INDEX: ("inflight", "deadline_at"),
+        deadlines.OUTCOME_INDEX: ("outcome", "status_since"),
+    }
     assert set(indexes) == set(expected)
     for name, (hash_key, range_key) in expected.items():
         assert indexes[name]["KeySchema"] == [
             {"AttributeName": hash_key, "KeyType": "HASH"},
             {"AttributeName": range_key, "KeyType": "RANGE"},
         ]
-        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+    assert indexes["ByObject"]["Projection"] == indexes[deadlines.INDEX]["Projection"] == {"ProjectionType": "ALL"}
+    outcome = indexes[deadlines.OUTCOME_INDEX]["Projection"]
+    assert outcome["ProjectionType"] == "INCLUDE"
+    # What `sio status` prints of an item (its table and the reason column), and no more
+    printed = {"status", "mode", "key", "version_id", "created_at", "failure_reason"}
+    assert set(outcome["NonKeyAttributes"]) == printed
 
 
 # ---------------------------------------------------------------- functions
@@ -513,7 +524,8 @@ def test_queue_consumers_poll_only_their_own_queue_without_a_managed_sqs_policy(
     """Given a queue-triggered function, then it may receive and delete on its own queue only: no
     statement grants SQS polling on another queue or on "*", and no managed policy does either."""
     statements = role_statements(cfn, role_of(cfn, function))
-    polled = {_queue_of(s["Resource"]) for s in statements if set(actions(s)) & POLL_ACTIONS}
+    receiving = POLL_ACTIONS - {"sqs:GetQueueAttributes"}  # reading a depth is not polling (spill rules)
+    polled = {_queue_of(s["Resource"]) for s in statements if set(actions(s)) & receiving}
     assert polled == {queue}
     managed = cfn["Resources"][role_of(cfn, function)]["Properties"].get("ManagedPolicyArns", [])
     assert not [arn for arn in managed if "SQS" in text(arn)]

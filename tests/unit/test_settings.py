@@ -64,12 +64,19 @@ def test_blank_required_variable_counts_as_missing():
         ("ASYNC_MAX_BYTES", str(ASYNC_MAX_BYTES + 1), "outside"),
         ("CLAIM_TIMEOUT_SECONDS", "1.5", "is not an integer"),
         ("RECORD_RETENTION_DAYS", "0", "outside"),
+        ("SPILLOVER_CHECK_SECONDS", "0", r"outside 1\.\.300"),
+        ("SPILLOVER_CHECK_SECONDS", "2.5", "is not an integer"),
     ],
 )
 def test_bad_integer_is_refused_naming_the_variable(name, value, message):
     with pytest.raises(ConfigError, match=message) as caught:
         RouterSettings.from_env({**REQUIRED, name: value})
     assert caught.value.details["variable"] == name
+
+
+def test_spill_rules_read_the_backlog_every_5_seconds_unless_the_environment_says_otherwise():
+    assert RouterSettings.from_env(REQUIRED).spillover_check_seconds == 5
+    assert RouterSettings.from_env({**REQUIRED, "SPILLOVER_CHECK_SECONDS": "1"}).spillover_check_seconds == 1
 
 
 @pytest.mark.parametrize(("name", "value"), [("INVOCATION_TIMEOUT_SECONDS", "1"), ("REQUEST_TTL_SECONDS", "21600")])

@@ -21,6 +21,16 @@ def test_in_flight_index_and_its_shards_match_the_layer() -> None:
     assert product.inflight_partitions("SUBMITTED") == deadlines.partitions("SUBMITTED")
 
 
+def test_outcome_index_and_its_shards_match_the_layer() -> None:
+    assert product.OUTCOME_INDEX == deadlines.OUTCOME_INDEX
+    assert product.UNSUCCESSFUL == tuple(s.value for s in deadlines.UNSUCCESSFUL)
+    assert set(product.UNSUCCESSFUL) == product.NOT_SUCCEEDED
+    # Every key the tracker writes is one of the partitions sio queries
+    for rid in ("0" * 32, "f" * 32, "not-hex"):
+        for state in deadlines.UNSUCCESSFUL:
+            assert deadlines.outcome_key(state, rid) in product.outcome_partitions(state.value)
+
+
 @pytest.mark.parametrize(
     ("bucket", "key", "version", "sequencer"),
     [

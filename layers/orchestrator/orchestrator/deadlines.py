@@ -26,6 +26,12 @@ The **in-flight index** (``InFlight``) holds only non-terminal items: its partit
 remove it), its sort key is ``deadline_at``. Writes of one status spread over :data:`SHARDS`
 partition values, so marking a 100,000-file night is not capped by one index partition (about
 1,000 writes/s each), and "what is overdue?" is one Query per (status, shard).
+
+The **outcome index** (``ByOutcome``) holds only unsuccessful outcomes (:data:`UNSUCCESSFUL`): its
+partition key ``outcome`` is ``<STATUS>#<shard>`` (the same shards), its sort key ``status_since``
+(when the outcome was written). The terminal write sets it and every other status write removes it,
+so a success never pays an index write, a reopened file leaves the index, and "what failed in the
+last hour?" is one Query per shard with the time in the key condition.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ SHARDS = 16
 # A pseudo-status partition: items the sweeper has closed but not yet announced (its outbox).
 ANNOUNCE = "ANNOUNCE"
 IN_FLIGHT = (Status.RECEIVED, Status.SCHEDULED, Status.SUBMITTED, Status.IN_PROGRESS)
+OUTCOME_INDEX = "ByOutcome"
+UNSUCCESSFUL = (Status.FAILED, Status.EXPIRED, Status.STOPPED, Status.SKIPPED)
 
 
 def shard(request_id: str) -> int:
@@ -64,6 +72,12 @@ def partitions(state: str) -> list[str]:
 def inflight_key(status: Status, request_id: str) -> str | None:
     """The index partition of an item in ``status``; None once terminal (the item leaves the index)."""
     return None if status in TERMINAL else partition(status.value, request_id)
+
+
+def outcome_key(status: Status, request_id: str) -> str | None:
+    """The outcome index partition of an item in ``status``: set only for an unsuccessful outcome,
+    None otherwise (in flight, SUCCEEDED: the item is not, or no longer, in the outcome index)."""
+    return partition(status.value, request_id) if status in UNSUCCESSFUL else None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,10 @@ DETAIL_TYPE = "Transform Job Result Requested"
 
 
 def is_handoff(event: Any) -> bool:
-    return isinstance(event, dict) and event.get("source") == SOURCE and event.get("detail-type") == DETAIL_TYPE
+    """Any event of the product's source, whatever its detail-type: EventBridge lets any principal of
+    the account with ``events:PutEvents`` use this source (only ``aws.*`` sources are reserved), so its
+    detail is never trusted: the job's state is read from SageMaker."""
+    return isinstance(event, dict) and event.get("source") == SOURCE
 
 
 class JobHandOff:

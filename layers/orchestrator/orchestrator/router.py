@@ -7,6 +7,8 @@ claim (one call); a crash after the claim is recovered by the retry once the cla
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,12 +19,12 @@ from orchestrator.errors import OrchestratorError, RetryableError
 from orchestrator.modes import AsyncMode, ClaimedFile, ModeHandler, close
 from orchestrator.notifications import Publisher
 from orchestrator.observability import Recorder, logger
-from orchestrator.routing import Decision, FileFacts, Mode, RoutingPolicy
+from orchestrator.routing import Backlog, Decision, FileFacts, Mode, RoutingPolicy
 from orchestrator.s3_events import ObjectCreated
 from orchestrator.sagemaker import AsyncInvoker
 from orchestrator.settings import RouterSettings
 from orchestrator.status import Status
-from orchestrator.tracker import Tracker
+from orchestrator.tracker import Claim, Tracker
 
 
 def policy_from(settings: RouterSettings, available: frozenset[Mode] = frozenset({Mode.ASYNC})) -> RoutingPolicy:
@@ -65,6 +67,8 @@ class Router:
             )
         }
         self.policy = policy or policy_from(settings, frozenset(self.handlers))
+        # The scorer queue's backlog for spill rules (backlog.ScorerBacklog); None: no scorer queue.
+        self.backlog: Callable[[], Backlog] | None = None
 
     def register(self, mode: Mode, handler: ModeHandler) -> None:
         self.handlers[mode] = handler
@@ -112,7 +116,10 @@ class Router:
             logger.info("duplicate delivery acknowledged", extra={"key": event.key})
             self.recorder.count("DuplicateDeliveries")
             return
-        logger.info("routing", extra={"key": event.key, "mode": fields["mode"], "why": decision.reason})
+        decision = self._as_earlier_attempt(request_id, decision, claim)
+        if decision.spilled_from is not None and decision.mode is not None:
+            self.recorder.count("RequestsSpilled", mode=decision.mode.value)
+        logger.info("routing", extra={"key": event.key, "mode": decision.mode, "why": decision.reason})
         file = ClaimedFile(request_id, event, decision, claim)
         if decision.mode is None:
             close(self.announcer, file, Status.SKIPPED, decision.reason)
@@ -139,7 +146,28 @@ class Router:
             facts = self._with_metadata(event)
         if facts is None:
             return Decision(None, None, "object no longer exists (deleted before it was routed)")
-        return routing.decide(facts, self.policy)
+        decision = routing.decide(facts, self.policy)
+        if decision.backlog_wanted:  # a spill rule matched: only then is the scorer queue read
+            backlog = self.backlog() if self.backlog else Backlog(None, "no scorer queue to read")
+            decision = routing.decide(replace(facts, backlog=backlog), self.policy)
+        return decision
+
+    def _as_earlier_attempt(self, request_id: str, decision: Decision, claim: Claim) -> Decision:
+        """A takeover of an attempt that may have sent the file keeps that attempt's mode when a spill
+        rule decided: its choice follows the backlog of the moment, and sending under the other mode
+        could score the file twice (the mode's handler then treats it as possibly sent)."""
+        earlier = (claim.previous or {}).get("mode")
+        choices = decision.spill_modes or ()
+        if not claim.may_have_invoked or decision.mode is None or earlier == decision.mode.value:
+            return decision
+        mode = next((m for m in choices if m.value == earlier), None)
+        if mode is None:
+            return decision
+        before = (claim.previous or {}).get("route_reason") or f"[{decision.rule}] {earlier}"
+        reason = f"{before}; kept on a retry: the earlier attempt may have sent it as {earlier}"
+        kept = Decision(mode, decision.content_type, reason, decision.rule)
+        self.tracker.reroute(request_id, mode.value, kept.reason)
+        return kept
 
     def _with_metadata(self, event: ObjectCreated) -> FileFacts | None:
         params = {"Bucket": event.bucket, "Key": event.key}

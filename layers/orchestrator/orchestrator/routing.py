@@ -20,10 +20,21 @@ Rule syntax (JSON object; every key optional except as noted)::
      "requested": "realtime" | "*",        # x-amz-meta-inference-mode equals it ("*": any value)
      "mode": "realtime" | "serverless" | "async" | "batch" | "nightly",
                                    # required, unless "requested" is given (then: the requested mode)
-     "ifConfigured": false}        # true: pass over this rule when its mode is not configured
+     "ifConfigured": false,        # true: pass over this rule when its mode is not configured
+     "spillTo": "async" | "nightly",   # realtime/serverless rules only: where files go while
+     "spillWhenQueued": 500}       # the scorer queue holds at least this many messages
 
 After a mode is chosen, its payload limit still applies (real-time 6,291,456 B, serverless
 4,194,304 B, async 1 GB): a file over it is skipped, never sent.
+
+Spillover: a burst handed to a synchronous endpoint waits in the scorer queue, in front of a scorer of
+``ScorerMaximumConcurrency``, while the async endpoint (built for bursts) may sit idle. A sync rule with
+``spillTo`` sends its file to that mode instead while the scorer queue's backlog (``FileFacts.backlog``:
+messages waiting + in flight, read by the router at most once per ``SPILLOVER_CHECK_SECONDS``) is at
+least ``spillWhenQueued``. :func:`decide` stays pure: without the fact it answers with
+``Decision.backlog_wanted`` and the caller reads the backlog and decides again, so only files a spill
+rule matched ever cause a read. A backlog that could not be read, a spill mode that is not configured
+or one whose payload limit the file exceeds keep the rule's own mode, and the reason says which.
 
 What an uploader controls through metadata stays within the operator's limits: the object's own
 Content-Type must be one of the ``ContentTypes`` values, and a mode taken from
@@ -36,7 +47,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import cached_property
 from pathlib import PurePosixPath
@@ -85,6 +96,10 @@ class Rule:
     # Why it matched, with ``{size}`` and ``{limit}`` (the mode's payload limit) filled in; the
     # default rules say it in words, a user's rule by its conditions.
     because: str = ""
+    # Spillover (sync rules only): the mode a file goes to while the scorer queue holds at least
+    # ``spill_when_queued`` messages.
+    spill_to: Mode | None = None
+    spill_when_queued: int | None = None
 
     def matches(self, facts: FileFacts) -> bool:
         if self.prefix and not facts.key.startswith(self.prefix):
@@ -132,11 +147,20 @@ class RoutingPolicy:
 
 
 @dataclass(frozen=True)
+class Backlog:
+    """The scorer queue as the router last read it: messages waiting + in flight, or why unknown."""
+
+    queued: int | None
+    problem: str = ""  # why ``queued`` is None (the read failed)
+
+
+@dataclass(frozen=True)
 class FileFacts:
     key: str
     size: int
     content_type: str | None = None  # the object's own Content-Type, when metadata is read
     requested_mode: str | None = None  # x-amz-meta-inference-mode, when metadata is read
+    backlog: Backlog | None = None  # the scorer queue's backlog; None: not read (only spill rules need it)
 
 
 @dataclass(frozen=True)
@@ -145,6 +169,12 @@ class Decision:
     content_type: str | None
     reason: str
     rule: str = ""  # the rule that matched (also at the start of ``reason``)
+    # A spill rule matched and FileFacts.backlog was not given: decide again with it (the mode is the
+    # rule's own until then, so a caller that cannot read the backlog may keep this decision).
+    backlog_wanted: bool = False
+    spilled_from: Mode | None = None  # the rule's own mode, when the file was spilled
+    # A spill rule's two modes (its own, spillTo): which of them a file gets follows the backlog.
+    spill_modes: tuple[Mode, Mode] | None = None
 
     @property
     def skipped(self) -> bool:
@@ -231,9 +261,42 @@ def decide(facts: FileFacts, policy: RoutingPolicy) -> Decision:
             noun = "the async limit" if mode is Mode.ASYNC else f"the {limit} B limit"
             why = f"{why}, but {facts.size} B exceeds {noun} of {mode.value}"
             return Decision(None, content_type, f"[{label}] {why}", label)
-        return Decision(mode, content_type, f"[{label}] {why}", label)
+        decision = Decision(mode, content_type, f"[{label}] {why}", label)
+        return decision if rule.spill_to is None else _spill(rule, decision, facts, policy)
     # Unreachable with the default rules (the last one matches everything); kept for custom policies.
     return Decision(None, content_type, "no routing rule matched", "none")
+
+
+def _spill(rule: Rule, own: Decision, facts: FileFacts, policy: RoutingPolicy) -> Decision:
+    """A spill rule's decision given the scorer queue's backlog: its own mode below the bound, else
+    ``spillTo`` (if configured and the file fits it); the reason says the backlog seen."""
+    mode = own.mode
+    assert mode is not None and rule.spill_to is not None and rule.spill_when_queued is not None
+    own = replace(own, spill_modes=(mode, rule.spill_to))
+    if facts.backlog is None:
+        return replace(own, backlog_wanted=True)
+    target, bound, queued = rule.spill_to, rule.spill_when_queued, facts.backlog.queued
+    if queued is None:
+        return _noted(own, f"scorer queue backlog unknown ({facts.backlog.problem}): not spilled")
+    seen = f"scorer queue holds {queued}"
+    if queued < bound:
+        return _noted(own, f"{seen} < {bound}: not spilled")
+    if target not in policy.available_modes:
+        return _noted(
+            own,
+            f"{seen} ≥ {bound}, but spillTo {target.value!r} is not configured in this stack (template "
+            f"parameter {MODE_PARAMETERS[target]} is empty): kept {mode.value}",
+        )
+    limit = policy.limit(target)
+    if limit is not None and facts.size > limit:
+        over = f"{facts.size} B exceeds the {target.value} limit ({limit} B)"
+        return _noted(own, f"{seen} ≥ {bound}, but {over}: kept {mode.value}")
+    reason = f"{own.reason}; {seen} ≥ {bound} → spilled to {target.value}"
+    return replace(own, mode=target, reason=reason, spilled_from=mode)
+
+
+def _noted(decision: Decision, note: str) -> Decision:
+    return replace(decision, reason=f"{decision.reason}; {note}")
 
 
 def _mode_of(rule: Rule, facts: FileFacts, policy: RoutingPolicy) -> tuple[Mode | None, str]:
@@ -270,7 +333,9 @@ def _describe(rule: Rule, facts: FileFacts) -> str:
 
 # ---------------------------------------------------------------- parsing (cold start)
 
-_KEYS = {"name", "prefix", "minBytes", "maxBytes", "requested", "mode", "ifConfigured"}
+_KEYS = {"name", "prefix", "minBytes", "maxBytes", "requested", "mode", "ifConfigured", "spillTo", "spillWhenQueued"}
+# Where a sync rule may spill: away from the scorer queue, and never one transform job per file.
+SPILL_MODES = (Mode.ASYNC, Mode.NIGHTLY)
 _SETTING = "ROUTING_RULES (template parameter RoutingRules)"
 
 
@@ -335,7 +400,39 @@ def _rule(index: int, entry: Any) -> Rule:
     name = entry.get("name") or f"RoutingRules[{index}]"
     if not isinstance(name, str):
         raise _bad(index, "name", f"={name!r} must be a string")
-    return Rule(mode, prefix, low, high, requested, if_configured, name)
+    spill_to, bound = _spill_fields(index, entry, mode)
+    return Rule(mode, prefix, low, high, requested, if_configured, name, spill_to=spill_to, spill_when_queued=bound)
+
+
+def _spill_fields(index: int, entry: dict[str, Any], mode: Mode | None) -> tuple[Mode | None, int | None]:
+    spill_to, bound = entry.get("spillTo"), entry.get("spillWhenQueued")
+    if spill_to is None:
+        if bound is not None:
+            raise _bad(index, "spillWhenQueued", "is given without spillTo: name the mode files spill to")
+        return None, None
+    targets = ", ".join(m.value for m in SPILL_MODES)
+    if not isinstance(spill_to, str) or spill_to not in {m.value for m in Mode}:
+        raise _bad(index, "spillTo", f"={spill_to!r} is not one of: {targets}")
+    if mode not in SYNC_MODES:
+        own = f"mode {mode.value!r}" if mode else "the requested mode"
+        raise _bad(
+            index,
+            "spillTo",
+            f"is only for a realtime or serverless rule (this rule has {own}): the backlog it bounds is the "
+            "scorer queue's, the only one the router can read",
+        )
+    target = Mode(spill_to)
+    if target is mode:
+        raise _bad(index, "spillTo", f"={spill_to!r} is the rule's own mode: spill to one of {targets}")
+    if target in SYNC_MODES:
+        raise _bad(index, "spillTo", f"={spill_to!r} waits in the same scorer queue: spill to one of {targets}")
+    if target is Mode.BATCH:
+        raise _bad(index, "spillTo", f"='batch' would start a transform job per spilled file: spill to {targets}")
+    if bound is None:
+        raise _bad(index, "spillWhenQueued", "is required with spillTo: the scorer queue depth (messages) to spill at")
+    if isinstance(bound, bool) or not isinstance(bound, int) or bound < 1:
+        raise _bad(index, "spillWhenQueued", f"={bound!r} must be a whole number of messages ≥ 1")
+    return target, bound
 
 
 def check_requestable(rules: Sequence[Rule], requestable: frozenset[Mode]) -> None:
@@ -356,5 +453,7 @@ def describe_rules(rules: Sequence[Rule]) -> list[str]:
     lines = []
     for rule in rules:
         what = _describe(rule, FileFacts(rule.prefix, 0)) if rule.mode else "the requested mode"
+        if rule.spill_to is not None:
+            what += f", {rule.spill_to.value} while the scorer queue holds ≥ {rule.spill_when_queued}"
         lines.append(f"{rule.name}: {what}{' (if configured)' if rule.if_configured else ''}")
     return lines

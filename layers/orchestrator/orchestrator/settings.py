@@ -22,6 +22,8 @@ DEFAULT_REQUESTABLE_MODES = "async,nightly"
 REALTIME_MAX_BYTES = 6_291_456  # InvokeEndpoint request body (DESIGN §6.4)
 SERVERLESS_MAX_BYTES = 4_194_304  # a serverless endpoint's payload limit: 4 MB
 ASYNC_MAX_BYTES = 1_073_741_824
+# Spill rules read the scorer queue's backlog at most this often per router environment (seconds).
+SPILLOVER_CHECK_SECONDS = 5
 # Files of a failed night verified per segment (NIGHT_SEGMENT_FILES): a few seconds to a minute of work.
 NIGHT_SEGMENT_FILES = 10_000
 
@@ -205,6 +207,8 @@ class RouterSettings:
     requestable_modes: frozenset[Mode] = field(
         default_factory=lambda: parse_requestable_modes(DEFAULT_REQUESTABLE_MODES)
     )
+    # How long a read of the scorer queue's backlog serves spill rules (orchestrator/backlog.py).
+    spillover_check_seconds: int = SPILLOVER_CHECK_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterSettings:
@@ -242,6 +246,7 @@ class RouterSettings:
             scorer_queue_url=env.get("SCORER_QUEUE_URL", "").strip() or None,
             routing_rules=rules,
             requestable_modes=requestable,
+            spillover_check_seconds=_integer(env, "SPILLOVER_CHECK_SECONDS", SPILLOVER_CHECK_SECONDS, 1, 300),
         )
 
     def sync_endpoints(self) -> dict[str, str]:

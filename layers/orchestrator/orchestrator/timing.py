@@ -3,8 +3,10 @@
 Every boto3 client is built from a :class:`CallBudget` here (``clients.client``), so the time the
 code budgets for a call is the time the client can really take. A router record can need up to
 :data:`RECORD_CALLS` AWS calls (HeadObject when metadata is read, claim, manifest,
-CreateTransformJob, DescribeTransformJob on ``ResourceInUse``, confirm), each bounded by
-:attr:`CallBudget.worst_case_seconds`: attempts x (connect + read timeout) + the backoff. So:
+CreateTransformJob, DescribeTransformJob on ``ResourceInUse``, confirm; a spill rule's file, which
+never becomes a job: HeadObject, GetQueueAttributes, claim, a takeover's reroute, hand-off or invoke,
+confirm), each bounded by :attr:`CallBudget.worst_case_seconds`: attempts x (connect + read timeout)
++ the backoff. So:
 
 - the router starts a record only while the time left exceeds :func:`record_budget_ms`, and hands
   the rest back as batch item failures (they come back and stop at their claim if already done);

@@ -53,7 +53,10 @@ class Claim:
         """An earlier attempt got past its claim and never said its call failed: SageMaker may
         have the request already, so this attempt must not send it again (DESIGN §3)."""
         previous = self.previous or {}
-        return previous.get("status") == Status.RECEIVED.value and not previous.get("released")
+        # RECEIVED: an attempt died after its claim. FAILED "not routed": the sweeper closed such an
+        # item, and a redriven notification takes it over; the last attempt may still have invoked.
+        unconfirmed = previous.get("status") == Status.RECEIVED.value or bool(previous.get("not_routed"))
+        return unconfirmed and not previous.get("released")
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,22 @@ class Tracker:
                 ":received": {"S": Status.RECEIVED.value},
             },
             "release claim",
+        )
+
+    def reroute(self, request_id: str, mode: str, route_reason: str) -> bool:
+        """The claimed request keeps the mode an earlier attempt chose (a takeover that may have sent
+        it): the claim wrote this attempt's decision, so its mode and reason are written back."""
+        return self._conditional_update(
+            request_id,
+            "SET #mode = :mode, route_reason = :reason",
+            "#status = :received",
+            {"#status": "status", "#mode": "mode"},
+            {
+                ":mode": {"S": mode},
+                ":reason": {"S": route_reason},
+                ":received": {"S": Status.RECEIVED.value},
+            },
+            "reroute claim",
         )
 
     def confirm(self, request_id: str, status: Status, fields: dict[str, Any]) -> bool:
@@ -607,6 +626,10 @@ class Tracker:
         A terminal status takes the item out of the in-flight index (its key and deadline go), or,
         with ``outbox_at``, into the sweeper's outbox partition due at that time; a non-terminal one
         moves it to that status's partition, with ``deadline_at`` when given.
+
+        An unsuccessful outcome puts the item in the outcome index (``outcome``, sorted by this
+        write's ``status_since``), also a sweeper verdict still in the outbox; every other status
+        removes the key (a reopened file leaves the index; removing an absent key costs nothing).
         """
         stamp = timeutil.iso(self._clock())
         updates = {
@@ -626,6 +649,11 @@ class Tracker:
         else:
             removals += ["inflight", "deadline_at"]
             updates.pop("deadline_at", None)
+        outcome = deadlines.outcome_key(status, request_id)
+        if outcome is not None:
+            updates["outcome"] = outcome
+        elif "outcome" not in removals:
+            removals.append("outcome")
         names = {f"#f{i}": name for i, name in enumerate(updates)}
         values = {f":v{i}": _serialize(value) for i, value in enumerate(updates.values())}
         expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(updates)))

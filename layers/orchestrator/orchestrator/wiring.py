@@ -62,8 +62,13 @@ def _register_sync_modes(router: Router) -> None:
     settings = router.settings
     assert settings.scorer_queue_url is not None
     endpoints = settings.sync_endpoints()
+    sqs = clients.client("sqs")
+    if any(rule.spill_to for rule in settings.routing_rules):  # read only for spill rules, on their files
+        from orchestrator.backlog import ScorerBacklog
+
+        router.backlog = ScorerBacklog(sqs, settings.scorer_queue_url, settings.spillover_check_seconds)
     handoff = Handoff(
-        sqs=clients.client("sqs"),
+        sqs=sqs,
         queue_url=settings.scorer_queue_url,
         endpoints=endpoints,
         tracker=router.tracker,

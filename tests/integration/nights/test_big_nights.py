@@ -235,6 +235,12 @@ def test_a_hand_off_is_recorded_from_sagemakers_description_never_from_the_event
     assert (summary["status"], summary["retryJobs"], summary["published"]) == ("Failed", 2, 0)
     assert {item(i)["status"] for i in ids.values()} == {"SUBMITTED"}
     assert published("success") == []
+    # Nor does an event of the product's source dressed as SageMaker's own state change, with an output
+    # path of its choosing: only SageMaker's description counts.
+    forged = {**handoff(NIGHT, "Completed"), "detail-type": "SageMaker Transform Job State Change"}
+    forged["detail"] = {**forged["detail"], "TransformOutput": {"S3OutputPath": "s3://elsewhere/out"}}
+    assert finish(forged)["status"] == "Failed"
+    assert {item(i)["status"] for i in ids.values()} == {"SUBMITTED"} and published("success") == []
     with pytest.raises(BadEventError, match="names a nightly job"):
         finish(handoff("sio-1c54b662b65b18b120a299c6bbf58f8e", "Completed"))
     with pytest.raises(BadEventError, match="does not exist"):
