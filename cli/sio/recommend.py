@@ -1,7 +1,7 @@
 """``sio recommend``: the decision framework applied to a workload, naming the rule that decided,
 the runner-up, and what each costs (from :mod:`sio.costs`).
 
-The framework (DESIGN §1), at the level of a workload, first matching rule wins:
+The framework (docs/architecture.md §2), at the level of a workload, first matching rule wins:
 
 1. ``next-day``: results can wait for the next day → the nightly batch (one job a night);
 2. ``interactive``: an answer within seconds, payload ≤ 6 MB (serverless ≤ 4 MB), processing ≤

@@ -1,6 +1,6 @@
 """SageMaker stand-in: the calls the product makes, over HTTP, with the real wire formats and contracts.
 
-moto's SageMaker is not enough (DESIGN §5), so this server answers, on one loopback port:
+moto's SageMaker is not enough (docs/architecture.md §10), so this server answers, on one loopback port:
 
 - ``sagemaker-runtime`` (REST-JSON): ``InvokeEndpointAsync`` (``POST /endpoints/{name}/async-invocations``)
   and ``InvokeEndpoint`` (``POST /endpoints/{name}/invocations``);

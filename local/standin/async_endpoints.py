@@ -2,7 +2,7 @@
 
 Asynchronous requests queue and run in the background: the input is read from (moto's) S3, the
 model is called over SageMaker's container contract, the output (or failure) object is written at
-the endpoint config's S3OutputPath (S3FailurePath), and the §6.2 notification is published to the
+the endpoint config's S3OutputPath (S3FailurePath), and the notification (docs/architecture.md §7.2) is published to the
 configured topic; a request whose RequestTTLSeconds passes while queued ends ``Expired``. A fault
 switch (``DropRule``) loses chosen notifications.
 
@@ -257,7 +257,7 @@ class AsyncEndpoints(StandInCore):
                     self.lock.notify_all()
 
     def _metrics(self) -> None:
-        """Publish what AWS/SageMaker reports for an async endpoint (DESIGN §6.4), per created endpoint."""
+        """Publish what AWS/SageMaker reports for an async endpoint (docs/architecture.md §7.5), per created endpoint."""
         cloudwatch = self.client("cloudwatch")
         while not self.stopping.wait(self.metric_interval):
             data: list[dict[str, Any]] = []
@@ -356,7 +356,7 @@ class AsyncEndpoints(StandInCore):
     def _notify(
         self, request: AsyncRequest, status: str, *, response: dict[str, Any], failure_reason: str | None = None
     ) -> None:
-        """Publish the §6.2 notification: the same fields, in the same order, as SageMaker's."""
+        """Publish the notification (docs/architecture.md §7.2): the same fields, in the same order, as SageMaker's."""
         endpoint = self.endpoints[request.endpoint]
         message: dict[str, Any] = {
             "awsRegion": self.region,

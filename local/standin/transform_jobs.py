@@ -2,7 +2,7 @@
 ``ListTransformJobs``, running them, and their state-change events.
 
 Transform jobs read ``S3Prefix`` or ``ManifestFile`` input, split it by line, write
-``<S3OutputPath>/<relative key>.out``, fail if one object fails, and emit §6.3 state-change events
+``<S3OutputPath>/<relative key>.out``, fail if one object fails, and emit state-change events (docs/architecture.md §7.3)
 through EventBridge.
 """
 
@@ -316,7 +316,7 @@ class TransformJobs(StandInCore):
         raise _ObjectFailed(last)
 
     def _emit(self, job: dict[str, Any]) -> None:
-        """A §6.3 "SageMaker Transform Job State Change" event, put on the default bus."""
+        """A "SageMaker Transform Job State Change" event (docs/architecture.md §7.3), put on the default bus."""
         with self.lock:
             detail: dict[str, Any] = {
                 "TransformJobName": job["TransformJobName"],

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.bench.common import REGION, Row, function_env, patched_environ, quiet_powertools
-from tests.support.index_units import Index, Write, changes, item_size, units
+from tests.support.index_units import ENTRY_OVERHEAD, Index, Write, WriteLog, changes, item_size, units
 
 SECTION = "outcomes"
 FAILURES = 10_000
@@ -48,7 +48,6 @@ def _write_units() -> list[Row]:
 
     from tests.support import aws as stack_support
     from tests.support.hooks import AsyncEndpointStandIn, Interceptor, SyncEndpointStandIn
-    from tests.support.index_units import WriteLog
 
     outcomes = Index.declared(stack_support.tracker_table_properties(), deadlines.OUTCOME_INDEX)
     with patched_environ(function_env()), mock_aws():
@@ -92,7 +91,7 @@ def _units_row(scenario: str, succeeds: bool, index: Index, writes: list[Write],
     cost, done = units(index, writes, request_id), changes(index, writes, request_id)
     final = [w.new for w in writes if w.request_id == request_id][-1]
     entry = index.entry(final)
-    size = "" if entry is None else f"; entry {item_size(entry)} B + 100 B overhead"
+    size = "" if entry is None else f"; entry {item_size(entry)} B + {ENTRY_OVERHEAD} B overhead"
     value = f"{cost} unit(s) ({', '.join(done) or 'not written'}) over {len(writes)} table writes{size}"
     metric = f"ByOutcome write units, {scenario}"
     if succeeds:
@@ -214,7 +213,7 @@ def _listing_calls() -> Row:
         for status, count, age in plan:
             for n in range(count):
                 request_id = hashlib.sha256(f"{status}{age}{n}".encode()).hexdigest()[:32]
-                clock.moment = now - timedelta(seconds=age + 60 + n * 0.3)  # within 51 minutes, or 2 h older
+                clock.moment = now - timedelta(seconds=age + 60 + n * 0.15)  # within 26 minutes, or 2 h older
                 key = f"incoming/bench/{status.value.lower()}-{age}-{n}.csv"
                 tracker.claim(request_id, {"key": key, "mode": "async", "object_uri": f"s3://bench/{key}"}, 150)
                 tracker.confirm(request_id, status, {"failure_reason": "bench" if status is Status.FAILED else None})

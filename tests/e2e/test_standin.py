@@ -53,7 +53,7 @@ def assert_same_shape(actual: dict[str, Any], documented: dict[str, Any]) -> Non
     assert shape(actual) == shape(documented)
 
 
-# ---------------------------------------------------------------- async notifications (§6.2)
+# ---------------------------------------------------------------- async notifications (docs/architecture.md §7.2)
 
 
 @pytest.mark.parametrize(
@@ -172,7 +172,7 @@ def test_invoke_endpoint_answers_with_the_model_or_a_model_error(stack: LocalSta
     assert dict(error.value.response)["OriginalStatusCode"] == 400
 
 
-# ---------------------------------------------------------------- transform jobs (§6.3)
+# ---------------------------------------------------------------- transform jobs (docs/architecture.md §7.3)
 
 
 @pytest.fixture
@@ -214,7 +214,7 @@ def captured_events(stack: LocalStack, flow: Flow) -> Iterator[Any]:
 
 
 def job_request(flow: Flow, name: str, manifest_uri: str) -> dict[str, Any]:
-    """A request shaped as the product's (DESIGN §6.4): a manifest, split by line."""
+    """A request shaped as the product's (docs/architecture.md §7.4): a manifest, split by line."""
     return {
         "TransformJobName": name,
         "ModelName": "demo-model",

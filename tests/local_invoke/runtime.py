@@ -1,6 +1,6 @@
 """The container side of the local_invoke tier: the runtime, the Lambda image, `sam build`, `sam local invoke`.
 
-Facts this relies on (SAM CLI 1.170, checked in its source and by running it; DESIGN §5):
+Facts this relies on (SAM CLI 1.170, checked in its source and by running it; docs/architecture.md §10):
 - `sam local invoke` runs the function in a container on Docker's default bridge network, so a server
   on the host is reached at the bridge's gateway address;
 - `--env-vars` sets only variables the template declares for the function (AWS_ENDPOINT_URL is

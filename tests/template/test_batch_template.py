@@ -1,6 +1,6 @@
 """Batch transform in the template: the nightly schedule, the state-change rule, their dead-letter
 queues and on-failure destinations, IAM limited to the stack's job-name prefix, and the
-cross-parameter rules (DESIGN §2, §6.3, §6.4)."""
+cross-parameter rules (docs/architecture.md §6, §7.3, §7.4)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The stack as CloudFormation will see it: template.yaml translated offline by aws-sam-translator.
 
-Each test states one hardening or wiring rule of DESIGN.md / the README's design reference.
+Each test states one hardening or wiring rule of docs/architecture.md / the README's design reference.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Transform job state-change events (DESIGN §6.3) and job names (pure)."""
+"""Transform job state-change events (docs/architecture.md §7.3) and job names (pure)."""
 
 from __future__ import annotations
 

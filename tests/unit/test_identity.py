@@ -1,4 +1,4 @@
-"""Request identity (DESIGN §3): derived from the object version, never random."""
+"""Request identity (docs/architecture.md §3): derived from the object version, never random."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Result messages: SageMaker's async notifications and the product's own, one shape (DESIGN §6.2)."""
+"""Result messages: SageMaker's async notifications and the product's own, one shape (docs/architecture.md §7.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The routing decision (DESIGN §1): pure, every branch."""
+"""The routing decision (docs/architecture.md §2): pure, every branch."""
 
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ def test_requested_async_over_the_async_limit_is_skipped_naming_the_limit():
 
 @pytest.mark.parametrize(("sync_mode", "limit"), [(Mode.REALTIME, REALTIME_MAX_BYTES), (Mode.SERVERLESS, 4_194_304)])
 def test_small_file_goes_to_the_synchronous_endpoint_when_configured(sync_mode, limit):
-    # Serverless endpoints take 4 MB, not the real-time 6 MB (DESIGN §6.4): the file at its own limit.
+    # Serverless endpoints take 4 MB, not the real-time 6 MB (docs/architecture.md §7.4): the file at its own limit.
     decision = decide(FileFacts("incoming/a.csv", limit), _policy(Mode.ASYNC, sync_mode, sync_mode=sync_mode))
     assert decision.mode is sync_mode
 

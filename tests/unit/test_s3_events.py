@@ -1,4 +1,4 @@
-"""S3 notifications inside SQS bodies (DESIGN §6.1)."""
+"""S3 notifications inside SQS bodies (docs/architecture.md §7.1)."""
 
 from __future__ import annotations
 

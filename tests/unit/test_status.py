@@ -1,4 +1,4 @@
-"""Tracker statuses only move forward (DESIGN §3)."""
+"""Tracker statuses only move forward (docs/architecture.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one owner of "announce the outcome, then record it" (DESIGN §2, §3).
+"""The one owner of "announce the outcome, then record it" (docs/architecture.md §4).
 
 Every outcome the product decides itself (a skipped or rejected file, a superseded nightly file, a
 sweeper verdict) goes out through :class:`Announcer`, in the one message shape. Two orders:

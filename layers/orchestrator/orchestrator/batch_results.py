@@ -1,4 +1,4 @@
-"""The batch-result function's workflow: a "SageMaker Transform Job State Change" event (DESIGN §6.3)
+"""The batch-result function's workflow: a "SageMaker Transform Job State Change" event (docs/architecture.md §7.3)
 → one result message per file, in the async-notification shape, and the tracker updated.
 
 Granularity: one message per file, like every other result, so a subscriber parses one schema and

@@ -1,4 +1,4 @@
-"""Deadlines and the in-flight index (DESIGN §4). Pure: numbers in, timestamps and keys out.
+"""Deadlines and the in-flight index (docs/architecture.md §5). Pure: numbers in, timestamps and keys out.
 
 Every non-terminal item carries ``deadline_at``, set in the same write that sets its status, by
 which it must be terminal; the sweeper resolves an overdue item from ground truth. The deadline a

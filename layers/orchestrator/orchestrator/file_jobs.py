@@ -1,4 +1,4 @@
-"""The router's batch mode: a transform job of its own for one file (DESIGN §1, §3).
+"""The router's batch mode: a transform job of its own for one file (docs/architecture.md §2, §3, §6).
 
 Files over the async limit, under the batch prefix, or asking for it (``x-amz-meta-inference-mode:
 batch``) get one job each. The job is named from the request id, so a redelivered notification

@@ -1,6 +1,6 @@
 """Batch artifacts in S3: the manifest SageMaker reads, the job's roster, and where outputs land.
 
-Layout under ``s3://<bucket>/<OUTPUT_PREFIX>batch/<job name>/`` (DESIGN §6.4):
+Layout under ``s3://<bucket>/<OUTPUT_PREFIX>batch/<job name>/`` (docs/architecture.md §6):
 
 - ``manifest.json`` (a per-file job) or ``<run>/manifest.json`` (a nightly job): the job's
   ``ManifestFile`` input, ``[{"prefix": "s3://<bucket>/"}, "<key>", …]``. The prefix is the bucket

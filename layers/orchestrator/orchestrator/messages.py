@@ -1,4 +1,4 @@
-"""The one message shape on both topics (DESIGN §2, §6.2).
+"""The one message shape on both topics (docs/architecture.md §4, §7.2).
 
 SageMaker writes async results; the product publishes its own results (skips, rejections, batch,
 real-time) in the same envelope with ``eventSource`` set to :data:`EVENT_SOURCE` and extra fields.
@@ -87,7 +87,7 @@ def parse_result(payload: dict[str, Any]) -> ResultMessage:
         event_time=event_time,
         received_time=payload.get("receivedTime"),
         output_location=response.get("outputLocation"),
-        # Seen under responseParameters; accepted at top level too (DESIGN §6.2).
+        # Seen under responseParameters; accepted at top level too (docs/architecture.md §7.2).
         failure_location=response.get("failureLocation") or payload.get("failureLocation"),
         failure_reason=payload.get("failureReason"),
         event_source=str(payload.get("eventSource", "")),

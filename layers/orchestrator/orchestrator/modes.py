@@ -1,4 +1,4 @@
-"""One interface for every inference mode (DESIGN §1): the router decides and claims, a mode acts.
+"""One interface for every inference mode (docs/architecture.md §2): the router decides and claims, a mode acts.
 
 A mode is a :class:`ModeHandler`: called once per claimed file with a :class:`ClaimedFile`, it
 starts the inference (or hands the file on) and confirms the claim with the status it reached, or

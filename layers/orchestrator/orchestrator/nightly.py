@@ -1,4 +1,4 @@
-"""The nightly batch (DESIGN §1, §2): files routed NIGHTLY wait in the tracker as SCHEDULED; once a
+"""The nightly batch (docs/architecture.md §2, §6): files routed NIGHTLY wait in the tracker as SCHEDULED; once a
 night the schedule invokes the nightly function, which scores them all in one transform job.
 
 The night is the schedule's own time, not the clock: the schedule's input carries

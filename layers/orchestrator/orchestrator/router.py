@@ -1,4 +1,4 @@
-"""The router's workflow for one S3 notification: decide, claim, invoke, confirm (DESIGN §2, §3).
+"""The router's workflow for one S3 notification: decide, claim, invoke, confirm (docs/architecture.md §3).
 
 Every file that cannot be scored is recorded with its reason and announced on the error topic.
 The order claim → act → confirm makes each step safe to repeat: a duplicate delivery stops at the

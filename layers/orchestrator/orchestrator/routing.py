@@ -1,4 +1,4 @@
-"""The decision framework (DESIGN §1): which inference mode a file gets. Pure: plain data in and out.
+"""The decision framework (docs/architecture.md §2): which inference mode a file gets. Pure: plain data in and out.
 
 The framework is data: an ordered list of :class:`Rule`. The first rule that matches a file decides
 its mode; a rule marked ``ifConfigured`` is passed over when its mode is not configured in this

@@ -1,4 +1,4 @@
-"""S3 event notifications as they arrive in an SQS message body (DESIGN §6.1)."""
+"""S3 event notifications as they arrive in an SQS message body (docs/architecture.md §7.1)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError,
 from orchestrator import timing
 from orchestrator.errors import AmbiguousInvocationError, InvocationRejectedError, RetryableError
 
-MAX_INPUT_LOCATION = 1024  # InvokeEndpointAsync InputLocation limit (DESIGN §6.4)
+MAX_INPUT_LOCATION = 1024  # InvokeEndpointAsync InputLocation limit (docs/architecture.md §7.4)
 
 # Codes where SageMaker says the request itself is wrong: retrying the same request cannot help.
 _REJECTED = frozenset({"ValidationError", "ValidationException"})
@@ -189,7 +189,7 @@ class SyncResult:
 
 
 class SyncInvoker:
-    """``InvokeEndpoint`` on a real-time or serverless endpoint (DESIGN §6.4: ≤ 6 MB / 4 MB, 60 s)."""
+    """``InvokeEndpoint`` on a real-time or serverless endpoint (docs/architecture.md §7.4: ≤ 6 MB / 4 MB, 60 s)."""
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ DEFAULT_CONTENT_TYPES = "csv=text/csv,json=application/json,jsonl=application/js
 # The modes an uploader may ask for through x-amz-meta-inference-mode (template parameter RequestableModes):
 # not batch, which would let any uploader start a transform job per file, nor the synchronous modes.
 DEFAULT_REQUESTABLE_MODES = "async,nightly"
-REALTIME_MAX_BYTES = 6_291_456  # InvokeEndpoint request body (DESIGN §6.4)
+REALTIME_MAX_BYTES = 6_291_456  # InvokeEndpoint request body (docs/architecture.md §7.4)
 SERVERLESS_MAX_BYTES = 4_194_304  # a serverless endpoint's payload limit: 4 MB
 ASYNC_MAX_BYTES = 1_073_741_824
 # Spill rules read the scorer queue's backlog at most this often per router environment (seconds).
@@ -397,7 +397,7 @@ def transform_job_prefix(env: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class TransformSettings:
-    """CreateTransformJob options shared by per-file and nightly jobs (DESIGN §6.4)."""
+    """CreateTransformJob options shared by per-file and nightly jobs (docs/architecture.md §7.4)."""
 
     model_name: str
     job_prefix: str = "sio"

@@ -1,4 +1,4 @@
-"""The sweeper (DESIGN §4): every file reaches a terminal status by its deadline, whatever AWS loses.
+"""The sweeper (docs/architecture.md §5): every file reaches a terminal status by its deadline, whatever AWS loses.
 
 On a schedule it pages through the in-flight index for items past their ``deadline_at`` and
 resolves each from ground truth, never from a guess:

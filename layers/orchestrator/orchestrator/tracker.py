@@ -1,4 +1,4 @@
-"""DynamoDB adapter for the tracker table (DESIGN §3, §4). Nothing else touches DynamoDB.
+"""DynamoDB adapter for the tracker table (docs/architecture.md §3–§5). Nothing else touches DynamoDB.
 
 Every write is one conditional call: the claim (put), the confirmation (update from RECEIVED), and
 an outcome (update only if it moves the status forward). Rank is stored so DynamoDB can compare.
@@ -51,7 +51,7 @@ class Claim:
     @property
     def may_have_invoked(self) -> bool:
         """An earlier attempt got past its claim and never said its call failed: SageMaker may
-        have the request already, so this attempt must not send it again (DESIGN §3)."""
+        have the request already, so this attempt must not send it again (docs/architecture.md §3)."""
         previous = self.previous or {}
         # RECEIVED: an attempt died after its claim. FAILED "not routed": the sweeper closed such an
         # item, and a redriven notification takes it over; the last attempt may still have invoked.

@@ -1,5 +1,5 @@
 """SageMaker batch transform adapter: the CreateTransformJob request (pure) and the two calls the
-product makes, with ClientError codes translated at this boundary (DESIGN §3, §6.4).
+product makes, with ClientError codes translated at this boundary (docs/architecture.md §3, §7.4).
 
 Job names are derived (from a request id, or from the scheduled date), so ``ResourceInUse`` means
 "this job was already started": the existing job is described and returned, never a second one.
