@@ -52,7 +52,7 @@ def looks_like_request_id(text: str) -> bool:
     return len(text) == REQUEST_ID_LENGTH and all(c in "0123456789abcdef" for c in text)
 
 
-# ---------------------------------------------------------------- limits (orchestrator.settings, docs/architecture.md §7.4)
+# ------------------------------------------------ limits (orchestrator.settings, docs/architecture.md §7.4)
 REALTIME_MAX_BYTES = 6_291_456
 SERVERLESS_MAX_BYTES = 4 * 1024 * 1024
 ASYNC_MAX_BYTES = 1_073_741_824

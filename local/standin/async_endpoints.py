@@ -257,7 +257,8 @@ class AsyncEndpoints(StandInCore):
                     self.lock.notify_all()
 
     def _metrics(self) -> None:
-        """Publish what AWS/SageMaker reports for an async endpoint (docs/architecture.md §7.5), per created endpoint."""
+        """Publish what AWS/SageMaker reports for an async endpoint, per created endpoint
+        (docs/architecture.md §7.5)."""
         cloudwatch = self.client("cloudwatch")
         while not self.stopping.wait(self.metric_interval):
             data: list[dict[str, Any]] = []

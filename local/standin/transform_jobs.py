@@ -2,8 +2,8 @@
 ``ListTransformJobs``, running them, and their state-change events.
 
 Transform jobs read ``S3Prefix`` or ``ManifestFile`` input, split it by line, write
-``<S3OutputPath>/<relative key>.out``, fail if one object fails, and emit state-change events (docs/architecture.md §7.3)
-through EventBridge.
+``<S3OutputPath>/<relative key>.out``, fail if one object fails, and emit state-change events
+(docs/architecture.md §7.3) through EventBridge.
 """
 
 from __future__ import annotations

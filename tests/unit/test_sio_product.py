@@ -23,7 +23,7 @@ def test_in_flight_index_and_its_shards_match_the_layer() -> None:
 
 def test_outcome_index_and_its_shards_match_the_layer() -> None:
     assert product.OUTCOME_INDEX == deadlines.OUTCOME_INDEX
-    assert product.UNSUCCESSFUL == tuple(s.value for s in deadlines.UNSUCCESSFUL)
+    assert tuple(s.value for s in deadlines.UNSUCCESSFUL) == product.UNSUCCESSFUL
     assert set(product.UNSUCCESSFUL) == product.NOT_SUCCEEDED
     # Every key the tracker writes is one of the partitions sio queries
     for rid in ("0" * 32, "f" * 32, "not-hex"):

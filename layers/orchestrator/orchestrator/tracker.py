@@ -1,4 +1,4 @@
-"""DynamoDB adapter for the tracker table (docs/architecture.md §3–§5). Nothing else touches DynamoDB.
+"""DynamoDB adapter for the tracker table (docs/architecture.md §3-§5). Nothing else touches DynamoDB.
 
 Every write is one conditional call: the claim (put), the confirmation (update from RECEIVED), and
 an outcome (update only if it moves the status forward). Rank is stored so DynamoDB can compare.
