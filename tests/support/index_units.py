@@ -162,3 +162,24 @@ def changes(index: Index, writes: Sequence[Write], request_id: str | None = None
     alone left out)."""
     found = (index.change(w.old, w.new) for w in writes if request_id in (None, w.request_id))
     return [change for change in found if change is not None]
+
+
+def table_units(old: Item | None, new: Item | None) -> int:
+    """The units one write costs the table itself: ⌈the larger of the item before and after / 1 KB⌉,
+    at least 1 (DynamoDB Developer Guide, "Read/write capacity mode": PutItem, UpdateItem and
+    DeleteItem are charged for the larger of the two images)."""
+    largest = max(item_size(old or {}), item_size(new or {}))
+    return max(1, math.ceil(largest / WRITE_UNIT))
+
+
+def indexes(properties: Mapping[str, Any]) -> list[Index]:
+    """Every GSI a table declares (CloudFormation ``Properties``)."""
+    return [Index.declared(properties, i["IndexName"]) for i in properties.get("GlobalSecondaryIndexes", ())]
+
+
+def write_units(all_indexes: Sequence[Index], write: Write) -> dict[str, int]:
+    """One write's units: ``table`` and one entry per index (0 when it left the index alone)."""
+    found = {"table": table_units(write.old, write.new)}
+    for index in all_indexes:
+        found[index.name] = index.write_units(write.old, write.new)
+    return found

@@ -1,0 +1,209 @@
+"""What one file costs the product, measured, and the cost model fed with it.
+
+- **Write units per file, by path**: the real handlers (router, tracker, scorer) on moto in process
+  with the integration tier's SageMaker stand-ins, every table write read back from the table's
+  stream (item before and after), priced by DynamoDB's rules (``tests/support/index_units.py``: the
+  table ⌈larger image / 1 KB⌉, each index entry put, deleted or moved at its projected size + 100 B)
+  against the indexes template.yaml declares; a conditional write that fails (no stream record) is
+  counted from the call's answer at ⌈item / 1 KB⌉.
+- **Log bytes per file**: the lines (and EMF metric documents) the handlers really print, counted.
+- The figures are written to ``cli/sio/measured.json`` (with the date) with ``--write``, the file
+  ``sio cost`` reads, then **cost per million files by mode** is printed from that model, so the
+  README, ``sio cost`` and this table come from the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.bench.common import REGION, ROOT, Row, function_env, patched_environ
+
+SECTION = "costs"
+MEASURED = ROOT / "cli" / "sio" / "measured.json"
+# Paths the model prices, and the scenario each is measured with.
+PATHS = {
+    "async": "async SUCCEEDED",
+    "async_failed": "async FAILED (SageMaker's reason)",
+    "realtime": "realtime SUCCEEDED",
+    "realtime_failed": "realtime FAILED (model 4xx)",
+    "skipped": "SKIPPED (empty file)",
+}
+
+
+class _Counting(io.TextIOBase):
+    """A text stream that counts the UTF-8 bytes written to it."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, text: str) -> int:
+        self.bytes += len(text.encode("utf-8"))
+        return len(text)
+
+
+@contextlib.contextmanager
+def _counted_logs(counter: _Counting) -> Iterator[None]:
+    """Powertools' log lines and EMF documents (stdout) counted instead of printed."""
+    from orchestrator.observability import logger
+
+    handler = logger.registered_handler
+    with contextlib.redirect_stdout(counter):
+        previous = handler.setStream(counter)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+def measure() -> dict[str, Any]:
+    """Per path: table writes, write units by table/index, failed conditional writes, log bytes."""
+    import boto3
+    from moto import mock_aws
+    from orchestrator import wiring
+
+    from tests.bench.outcomes import _async_scenarios, _realtime_scenarios
+    from tests.support import aws as stack_support
+    from tests.support.hooks import AsyncEndpointStandIn, Interceptor, SyncEndpointStandIn
+    from tests.support.index_units import WRITE_UNIT, WriteLog, indexes, item_size, write_units
+
+    declared = indexes(stack_support.tracker_table_properties())
+    measured: dict[str, Any] = {}
+    wanted = {scenario: path for path, scenario in PATHS.items()}
+    with patched_environ(function_env()), mock_aws():
+        setup = boto3.Session(region_name=REGION)
+        stack = stack_support.create_stack(setup)
+        table_client = setup.client("dynamodb")
+        log = WriteLog(table_client, setup.client("dynamodbstreams"), stack.table)
+        scorer_queue = setup.client("sqs").create_queue(QueueName="bench-scorer")["QueueUrl"]
+        env = {**function_env(), **stack.router_env(), "INPUT_BUCKET": stack.bucket, "OUTPUT_PREFIX": "results/"}
+        realtime = {"SCORER_QUEUE_URL": scorer_queue, "REALTIME_ENDPOINT_NAME": "demo-realtime-endpoint"}
+        for phase_env, scenarios in ((env, _async_scenarios), ({**env, **realtime}, _realtime_scenarios)):
+            with patched_environ(phase_env):
+                boto3.setup_default_session()
+                assert boto3.DEFAULT_SESSION is not None
+                failed: list[dict[str, Any]] = []
+
+                def conditional(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+                    if parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                        failed.append(parsed)
+
+                boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", conditional)
+                interceptor = Interceptor().attach(boto3.DEFAULT_SESSION.events)
+                interceptor.respond(
+                    "sagemaker-runtime.InvokeEndpointAsync",
+                    AsyncEndpointStandIn(
+                        output_path=f"s3://{stack.bucket}/results/async/",
+                        failure_path=f"s3://{stack.bucket}/results/async-failures/",
+                    ),
+                )
+                sync_endpoint = SyncEndpointStandIn()
+                interceptor.respond("sagemaker-runtime.InvokeEndpoint", sync_endpoint)
+                for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
+                    cached.cache_clear()
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", UserWarning)
+                        for scenario, _, drive in scenarios(setup, stack, sync_endpoint, scorer_queue):
+                            if scenario not in wanted:
+                                continue
+                            log.take()
+                            failed.clear()
+                            counter = _Counting()
+                            with _counted_logs(counter):
+                                request_id = drive()
+                            writes = [w for w in log.take() if w.request_id == request_id]
+                            units: dict[str, int] = {}
+                            for write in writes:
+                                for name, n in write_units(declared, write).items():
+                                    units[name] = units.get(name, 0) + n
+                            final = writes[-1].new or {}
+                            # A failed condition still costs the item's size in units (no stream record).
+                            refused = len(failed) * max(1, -(-item_size(final) // WRITE_UNIT))
+                            measured[wanted[scenario]] = {
+                                "scenario": scenario,
+                                "table_writes": len(writes),
+                                "failed_conditional_writes": len(failed),
+                                "write_units": {**units, "failed conditions": refused},
+                                "write_units_total": sum(units.values()) + refused,
+                                "largest_item_bytes": max(item_size(w.new or w.old or {}) for w in writes),
+                                "log_bytes": counter.bytes,
+                            }
+                finally:
+                    for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
+                        cached.cache_clear()
+                    boto3.DEFAULT_SESSION = None
+    projections = {index.name: index.projection for index in declared}
+    return {"paths": measured, "indexes": projections}
+
+
+def write(measurement: dict[str, Any], path: Path = MEASURED) -> None:
+    data = {
+        "note": "Generated by `python -m tests.bench costs --write` (do not edit): measured on the real "
+        "handlers in process (moto), write units by DynamoDB's rules from every write's item before and "
+        "after, log bytes from the lines the handlers print.",
+        "measured_on": datetime.now(UTC).date().isoformat(),
+        **measurement,
+    }
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def run(options: argparse.Namespace) -> list[Row]:
+    measurement = measure()
+    if getattr(options, "write", False) or os.environ.get("SIO_BENCH_WRITE") == "1":
+        write(measurement)
+    rows = [_path_row(path, data) for path, data in measurement["paths"].items()]
+    stored = json.loads(MEASURED.read_text(encoding="utf-8")) if MEASURED.is_file() else {}
+    same = {k: stored.get(k) for k in ("paths", "indexes")} == measurement
+    rows.append(
+        Row(
+            SECTION,
+            "cli/sio/measured.json (what sio cost reads)",
+            f"measured {stored.get('measured_on', 'never')}",
+            "equal to this run (else: make bench-costs-write)",
+            same,
+            check=True,
+        )
+    )
+    return rows + _model_rows()
+
+
+def _path_row(path: str, data: dict[str, Any]) -> Row:
+    parts = ", ".join(f"{name} {n}" for name, n in data["write_units"].items() if n)
+    return Row(
+        SECTION,
+        f"write units per file, {data['scenario']}",
+        f"{data['write_units_total']} ({parts}); {data['table_writes']} writes, item ≤ {data['largest_item_bytes']} B",
+        f"log {data['log_bytes']:,} B per file",
+    )
+
+
+def _model_rows(requests_per_day: float = 100_000, payload: float = 100 * 1024) -> list[Row]:
+    from sio import costs
+
+    prices = costs.load_prices()
+    workload = costs.Workload(requests_per_day, payload, 0.2)
+    rows: list[Row] = []
+    for mode in costs.MODES:
+        lines = costs.orchestration(mode, 1e6, workload, prices)
+        total = sum(lines.values())
+        goal = 4.0 if mode == "async" else 5.0
+        detail = ", ".join(f"{name} {value:.2f}" for name, value in lines.items())
+        rows.append(
+            Row(SECTION, f"orchestration per million files, {mode}", f"${total:.2f} ({detail})", f"≤ ${goal:.2f}", total <= goal)
+        )
+    fixed = costs.fixed_monthly(prices)
+    detail = ", ".join(f"{name} {value:.2f}" for name, value in fixed.items())
+    rows.append(Row(SECTION, "fixed monthly", f"${sum(fixed.values()):.2f} ({detail})", "with no files at all"))
+    return rows
+
+
+Drive = Callable[[], str]
