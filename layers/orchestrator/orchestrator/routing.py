@@ -54,7 +54,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from orchestrator.errors import ConfigError
-from orchestrator.settings import (
+from orchestrator.limits import (
     ASYNC_MAX_BYTES,
     DEFAULT_REQUESTABLE_MODES,
     REALTIME_MAX_BYTES,

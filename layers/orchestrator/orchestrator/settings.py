@@ -6,22 +6,27 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from orchestrator import timing
 from orchestrator.deadlines import DeadlineSettings
 from orchestrator.errors import ConfigError
+from orchestrator.limits import (  # re-exported: the limits a user's settings are checked against
+    ASYNC_MAX_BYTES,
+    DEFAULT_CONTENT_TYPES,
+    DEFAULT_REQUESTABLE_MODES,
+    REALTIME_MAX_BYTES,
+    SERVERLESS_MAX_BYTES,
+)
+from orchestrator.routing import Mode, Rule, check_requestable, parse_rules
 
-if TYPE_CHECKING:
-    from orchestrator.routing import Mode, Rule
+__all__ = [
+    "ASYNC_MAX_BYTES",
+    "DEFAULT_CONTENT_TYPES",
+    "DEFAULT_REQUESTABLE_MODES",
+    "REALTIME_MAX_BYTES",
+    "SERVERLESS_MAX_BYTES",
+]
 
-DEFAULT_CONTENT_TYPES = "csv=text/csv,json=application/json,jsonl=application/jsonlines,txt=text/plain"
-# The modes an uploader may ask for through x-amz-meta-inference-mode (template parameter RequestableModes):
-# not batch, which would let any uploader start a transform job per file, nor the synchronous modes.
-DEFAULT_REQUESTABLE_MODES = "async,nightly"
-REALTIME_MAX_BYTES = 6_291_456  # InvokeEndpoint request body (docs/architecture.md §7.4)
-SERVERLESS_MAX_BYTES = 4_194_304  # a serverless endpoint's payload limit: 4 MB
-ASYNC_MAX_BYTES = 1_073_741_824
 # Spill rules read the scorer queue's backlog at most this often per router environment (seconds).
 SPILLOVER_CHECK_SECONDS = 5
 # Files of a failed night verified per segment (NIGHT_SEGMENT_FILES): a few seconds to a minute of work.
@@ -91,8 +96,6 @@ def parse_content_types(raw: str, name: str = "CONTENT_TYPES") -> dict[str, str]
 
 def parse_requestable_modes(raw: str) -> frozenset[Mode]:
     """REQUESTABLE_MODES: ``"async,nightly"`` → those modes; empty → none may be requested."""
-    from orchestrator.routing import Mode  # routing imports this module's limits
-
     names = [part.strip().lower() for part in raw.split(",") if part.strip()]
     known = [mode.value for mode in Mode]
     for name in names:
@@ -212,7 +215,6 @@ class RouterSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RouterSettings:
-        from orchestrator.routing import check_requestable, parse_rules  # routing imports this module's limits
 
         env = os.environ if env is None else env
         rules = parse_rules(env.get("ROUTING_RULES", ""))
