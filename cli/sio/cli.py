@@ -499,7 +499,8 @@ def status(
     """One file's history (every version of KEY, or one REQUEST_ID), or the files in a --status.
 
     Reads only through the table's key and indexes, never a Scan: REQUEST_ID → GetItem; KEY →
-    the ByObject index, newest first; --status RECEIVED|SCHEDULED|SUBMITTED|IN_PROGRESS → the
+    the ByObject index (keys only), newest first, then BatchGetItem for the items; --status
+    RECEIVED|SCHEDULED|SUBMITTED|IN_PROGRESS → the
     InFlight index's 16 shards; --status FAILED|EXPIRED|STOPPED|SKIPPED → the ByOutcome index's
     16 shards, newest first, --since in the key condition (e.g. --status FAILED --since 1h).
     SUCCEEDED has no index of its own: give a KEY.
@@ -895,6 +896,8 @@ def _prices_dict(prices: Any) -> dict[str, Any]:
         "checked": prices.checked,
         "origin": prices.origin,
         "sources": prices.data.get("sources", {}),
+        # Write and read units and log bytes per file: measured, not assumed (python -m tests.bench costs)
+        "measured_on": prices.data.get("measured", {}).get("measured_on"),
     }
 
 
@@ -907,7 +910,7 @@ def _prices_dict(prices: Any) -> dict[str, Any]:
 @pass_app
 def cost(app: App, plot_file: Path | None, **options: Any) -> None:
     """Monthly cost of each inference mode, and the orchestration's own, for a workload."""
-    from sio.costs import CROSSOVER_SETS, compare, crossovers
+    from sio.costs import CROSSOVER_SETS, OPTIONAL_FIXED, compare, crossovers
 
     try:
         workload, prices, info = _workload(app, options)
@@ -929,6 +932,7 @@ def cost(app: App, plot_file: Path | None, **options: Any) -> None:
         "cheapest": cheapest.mode if cheapest else None,
         "orchestration_per_million_files": {k: round(v, 2) for k, v in comparison.per_million.items()},
         "fixed_monthly": {k: round(v, 2) for k, v in comparison.fixed.items()},
+        "fixed_monthly_optional": {line: f"{parameter}=false" for line, parameter in OPTIONAL_FIXED.items()},
         "crossovers": {
             name: [
                 {
@@ -995,6 +999,10 @@ def _print_cost(app: App, comparison: Any, crossings: dict[str, Any], prices: An
     app.out.print(f"Orchestration per million files: {per_million}")
     fixed = ", ".join(f"{k} ${v:,.2f}" for k, v in comparison.fixed.items())
     app.out.print(f"The stack's fixed monthly cost (any volume): ${sum(comparison.fixed.values()):,.2f} ({fixed})")
+    from sio.costs import OPTIONAL_FIXED
+
+    optional = ", ".join(f"{line} with {parameter}=false" for line, parameter in OPTIONAL_FIXED.items())
+    app.out.print(f"Optional fixed costs (template parameters): {optional}")
     for name, found in crossings.items():
         text = "; ".join(_crossing(c) for c in found) or "none"
         app.out.print(f"Crossovers, cheapest for an answer {name} (10 to 10,000,000 a day, this shape): {text}")

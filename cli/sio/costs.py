@@ -20,11 +20,13 @@ A month is 730 hours (AWS's convention). For each mode, with ``R`` requests a mo
   N x processing / concurrency``.
 
 The orchestration (the product's own AWS bill) is counted per file from the calls the product makes
-(README "Performance and cost"): SQS requests, SNS publishes, Lambda requests and GB-seconds,
-DynamoDB write units (each write also writes the ``ByObject`` copy and adds, moves or removes the
-``InFlight`` copy), log bytes; plus fixed monthly costs (alarms, dashboard, KMS key, idle queue
-polling, the sweeper's runs). Real-time and serverless go through a scorer function (its own queue)
-that waits for the endpoint, as the synchronous modes are built.
+(README "Performance and cost"): SQS requests, SNS publishes, Lambda requests and GB-seconds, and
+DynamoDB write and read units and log bytes as measured on the real handlers (``sio/measured.json``,
+written by ``python -m tests.bench costs --write``: every table write's item before and after,
+priced by DynamoDB's rules against the template's index projections); plus fixed monthly costs
+(alarms, dashboard, KMS key, idle queue polling, the sweeper's runs). Real-time and serverless go
+through a scorer function (its own queue) that waits for the endpoint, as the synchronous modes are
+built.
 """
 
 from __future__ import annotations
@@ -121,7 +123,9 @@ def load_prices(override: Path | None = None, region: str = DEFAULT_REGION) -> P
     if not shipped.is_file():
         raise FileNotFoundError(f"no shipped price file for {region}: pass --prices FILE with every figure")
     data = json.loads(shipped.read_text(encoding="utf-8"))
-    origin = f"sio/prices/{region}.json"
+    # What one file costs the product, measured (not a price: the same in every region).
+    data["measured"] = json.loads((resources.files("sio") / "measured.json").read_text(encoding="utf-8"))
+    origin = f"sio/prices/{region}.json + sio/measured.json"
     if override is not None:
         data = merge(data, json.loads(Path(override).read_text(encoding="utf-8")))
         origin += f" + {override}"
@@ -374,28 +378,38 @@ SAGEMAKER: dict[str, Callable[[Workload, Prices], tuple[dict[str, float], str, b
 
 # ---------------------------------------------------------------- the orchestration's part
 
-# Tracker writes per file, in write units of a ≤ 1 KB item: each write is the item plus its ByObject
-# copy, plus the InFlight copy added (1), moved to another status partition (2: delete + put) or
-# removed (1). A conditional write whose condition fails still costs 1.
-WRITE_UNITS = {
-    # claim 3 (item, ByObject, InFlight added) + confirm SUBMITTED 4 (InFlight moved) + result 3 (removed)
-    "async": 3 + 4 + 3,
-    # claim 3 + confirm SUBMITTED 4 + IN_PROGRESS 4 + result 3 + the tracker's repeat of the result 1
-    "batch": 3 + 4 + 4 + 3 + 1,
-    # claim 3 + confirm SCHEDULED 4 + marked SUBMITTED 4 + result 3 + the tracker's repeat 1
-    "nightly": 3 + 4 + 4 + 3 + 1,
-    # claim 3 + handed to the scorer 4 + result 3 + the tracker's repeat 1
-    "realtime": 3 + 4 + 3 + 1,
-    "serverless": 3 + 4 + 3 + 1,
+# Which measured path (``measured.json``, written by ``python -m tests.bench costs --write``) prices
+# each mode's files: the real handlers' writes, priced by DynamoDB's rules against the template's
+# indexes. Serverless takes the real-time path (the same scorer and writes).
+MEASURED_PATH = {
+    "realtime": "realtime",
+    "serverless": "realtime",
+    "async": "async",
+    "batch": "batch",
+    "nightly": "nightly",
 }
-# Read units per file: a batch job's BatchGetItem of finished files; the nightly run's index page and
-# BatchGetItem plus the batch result's BatchGetItem (0.5 units per item, eventually consistent).
-READ_UNITS = {"async": 0.0, "batch": 0.5, "nightly": 1.125, "realtime": 0.0, "serverless": 0.0}
 
 
-def records_per_batch(workload: Workload, batch_size: float) -> float:
-    """Records an SQS-triggered invocation gets: a second's arrivals at the peak, 1 to the batch size."""
-    return min(batch_size, max(1.0, workload.peak_rate))
+def measured(prices: Prices, mode: str) -> Mapping[str, Any]:
+    """The measurement of one mode's happy path: write and read units, log bytes per file."""
+    path: Mapping[str, Any] = prices[f"measured.paths.{MEASURED_PATH[mode]}"]
+    return path
+
+
+def write_units(prices: Prices, mode: str) -> float:
+    return float(measured(prices, mode)["write_units_total"])
+
+
+def read_units(prices: Prices, mode: str) -> float:
+    """Read units per file; a night's index pages (``Query``) are per night, not per file."""
+    reads = measured(prices, mode).get("read_units", {})
+    return float(sum(units for operation, units in reads.items() if operation != "Query"))
+
+
+def records_per_batch(workload: Workload, batch_size: float, window_seconds: float = 0.0) -> float:
+    """Records an SQS-triggered invocation gets: the arrivals at the peak within the mapping's batching
+    window (a second's without one), 1 to the batch size."""
+    return min(batch_size, max(1.0, workload.peak_rate * max(1.0, window_seconds)))
 
 
 def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -> dict[str, float]:
@@ -403,7 +417,7 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
     a = prices.assumption
     overhead = a("lambda_ms_per_invocation")
     router_b = records_per_batch(workload, a("router_batch_size"))
-    tracker_b = records_per_batch(workload, a("tracker_batch_size"))
+    tracker_b = records_per_batch(workload, a("tracker_batch_size"), a("tracker_batching_window_seconds"))
     # SQS: S3 → router queue (1 send; receive + delete per batch), SNS → tracker queue (the same).
     sqs = 1 + 2 / router_b + 1 + 2 / tracker_b
     invocations = 1 / router_b + 1 / tracker_b
@@ -421,7 +435,8 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
     elif mode == "nightly":
         gb_ms += a("nightly_memory_mb") / 1024 * a("nightly_ms_per_file")
         gb_ms += a("batch_result_memory_mb") / 1024 * a("batch_result_ms_per_file")
-    units = WRITE_UNITS[mode] * a("tracker_item_write_units")
+    path = measured(prices, mode)
+    logs = path["log_bytes"] + invocations * a("lambda_platform_log_bytes_per_invocation")
     return {
         "lambda requests": files * invocations * prices.number("lambda.request"),
         "lambda compute": files * gb_ms / 1000 * prices.lambda_gb_second,
@@ -429,11 +444,16 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
         "sns": files * prices.number("sns.publish"),  # one result message per file
         "dynamodb": files
         * (
-            units * prices.number("dynamodb.write_request_unit")
-            + READ_UNITS[mode] * prices.number("dynamodb.read_request_unit")
+            write_units(prices, mode) * prices.number("dynamodb.write_request_unit")
+            + read_units(prices, mode) * prices.number("dynamodb.read_request_unit")
         ),
-        "logs": files * a("log_bytes_per_file") / GIB * prices.number("cloudwatch.logs_ingested_gb"),
+        "logs": files * logs / GIB * prices.number("cloudwatch.logs_ingested_gb"),
     }
+
+
+# The fixed lines a template parameter removes ("false"): the model's assumption of the same name is 1
+# (the parameter's default) or 0.
+OPTIONAL_FIXED = {"dashboard": "CreateDashboard", "kms key (alarm topic)": "AlarmTopicEncryption"}
 
 
 def fixed_monthly(prices: Prices) -> dict[str, float]:
@@ -447,8 +467,8 @@ def fixed_monthly(prices: Prices) -> dict[str, float]:
     )
     return {
         "alarms": a("alarm_metrics") * prices.number("cloudwatch.alarm_metric_month"),
-        "dashboard": prices.number("cloudwatch.dashboard_month"),
-        "kms key (alarm topic)": prices.number("kms.key_month"),
+        "dashboard": a("create_dashboard") * prices.number("cloudwatch.dashboard_month"),
+        "kms key (alarm topic)": a("alarm_topic_encryption") * prices.number("kms.key_month"),
         "idle queue polling": a("sqs_polled_queues")
         * a("sqs_idle_receives_per_queue_month")
         * prices.number("sqs.request"),

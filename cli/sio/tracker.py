@@ -2,8 +2,8 @@
 documented exception, :func:`scan_since`, for ``--from-tracker``).
 
 - a request id → ``GetItem`` (``BatchGetItem`` for many);
-- an S3 key → ``ByObject`` (``object_uri`` + ``created_at``): every version of the object, newest
-  first, ``--since`` in the key condition;
+- an S3 key → ``ByObject`` (``object_uri`` + ``created_at``, keys only): every version of the object,
+  newest first, ``--since`` in the key condition, then ``BatchGetItem`` for the items;
 - an in-flight status → ``InFlight``, its 16 shards (``<STATUS>#00`` … ``#15``), ``--since`` on
   ``status_since`` as a filter;
 - an unsuccessful outcome (FAILED, EXPIRED, STOPPED, SKIPPED) → ``ByOutcome``, its 16 shards,
@@ -107,7 +107,11 @@ class TrackerReader:
         mode: str | None = None,
         limit: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every version of one S3 object, newest first (``ByObject``)."""
+        """Every version of one S3 object, newest first (``ByObject``).
+
+        The index projects only its keys (a status change then rewrites no entry of it), so each page
+        of keys is followed by ``BatchGetItem`` for the items, and ``status``/``mode`` are filtered
+        here: the index holds neither."""
         values: dict[str, Any] = {":u": {"S": object_uri}}
         condition = "object_uri = :u"
         if since:
@@ -119,9 +123,26 @@ class TrackerReader:
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
+            "Limit": self.page_size if limit is None else min(self.page_size, max(1, limit)),
         }
-        self._filters(params, status=status, mode=mode)
-        yield from self._pages(params, limit)
+        count = 0
+        while True:
+            page = self.client.query(**params)
+            ids = [str(key["request_id"]["S"]) for key in page.get("Items", [])]
+            found = self.get_many(ids)
+            for request_id in ids:  # the index's order: newest first
+                item = found.get(request_id)  # None: expired between the two reads
+                if item is None or (status and item.get("status") != status) or (mode and item.get("mode") != mode):
+                    continue
+                yield item
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            params["ExclusiveStartKey"] = last
+            params["Limit"] = self.page_size
 
     # ------------------------------------------------------------ by status
 

@@ -16,5 +16,6 @@ if _LAYER not in sys.path:
 
 # Section name → module ``tests.bench.<name>``; imported only when selected (moto is slow to import).
 SECTIONS: list[str] = [
-    "calls", "coldstart", "cpu", "local_stack", "scaling", "nightly", "failed_night", "sweeper", "sio", "outcomes"
+    "calls", "coldstart", "cpu", "local_stack", "scaling", "nightly", "failed_night", "sweeper", "sio", "outcomes",
+    "costs",
 ]  # fmt: skip

@@ -23,6 +23,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=25, help="cpu: timed repeats (the median is reported)")
     parser.add_argument("--profile", action="store_true", help="cold start: list the costliest extra imports")
     parser.add_argument("--strict", action="store_true", help="a missed target also fails the bench")
+    parser.add_argument("--write", action="store_true", help="costs: write the measurement to cli/sio/measured.json")
     options = parser.parse_args(argv)
     unknown = [name for name in options.sections if name not in SECTIONS]
     if unknown:

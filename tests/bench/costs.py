@@ -1,11 +1,14 @@
 """What one file costs the product, measured, and the cost model fed with it.
 
-- **Write units per file, by path**: the real handlers (router, tracker, scorer) on moto in process
-  with the integration tier's SageMaker stand-ins, every table write read back from the table's
+- **Write units per file, by path**: the real handlers (router, scorer, tracker, nightly, batch
+  result) on moto in process with the integration tier's SageMaker and transform stand-ins, what
+  the product publishes delivered back to the tracker (its queue is subscribed to both topics),
+  every table write read back from the table's
   stream (item before and after), priced by DynamoDB's rules (``tests/support/index_units.py``: the
   table ⌈larger image / 1 KB⌉, each index entry put, deleted or moved at its projected size + 100 B)
   against the indexes template.yaml declares; a conditional write that fails (no stream record) is
-  counted from the call's answer at ⌈item / 1 KB⌉.
+  counted from the call's answer at ⌈item / 1 KB⌉; reads ⌈4 KB⌉ units (halved when eventually
+  consistent), and every AWS call counted.
 - **Log bytes per file**: the lines (and EMF metric documents) the handlers really print, counted.
 - The figures are written to ``cli/sio/measured.json`` (with the date) with ``--write``, the file
   ``sio cost`` reads, then **cost per million files by mode** is printed from that model, so the
@@ -18,8 +21,10 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +41,8 @@ PATHS = {
     "realtime": "realtime SUCCEEDED",
     "realtime_failed": "realtime FAILED (model 4xx)",
     "skipped": "SKIPPED (empty file)",
+    "batch": "batch SUCCEEDED (a job of its own)",
+    "nightly": "nightly SUCCEEDED (a night of one file)",
 }
 
 
@@ -72,8 +79,14 @@ def measure() -> dict[str, Any]:
 
     from tests.bench.outcomes import _async_scenarios, _realtime_scenarios
     from tests.support import aws as stack_support
+    from tests.support.aws import drain
+    from tests.support.events import sqs_event, tracker_record
     from tests.support.hooks import AsyncEndpointStandIn, Interceptor, SyncEndpointStandIn
     from tests.support.index_units import WRITE_UNIT, WriteLog, indexes, item_size, write_units
+    from tests.support.lambda_runtime import invoker
+    from tests.support.transform import TransformStandIn, batch_env
+
+    track = invoker("tracker")
 
     declared = indexes(stack_support.tracker_table_properties())
     measured: dict[str, Any] = {}
@@ -86,17 +99,16 @@ def measure() -> dict[str, Any]:
         scorer_queue = setup.client("sqs").create_queue(QueueName="bench-scorer")["QueueUrl"]
         env = {**function_env(), **stack.router_env(), "INPUT_BUCKET": stack.bucket, "OUTPUT_PREFIX": "results/"}
         realtime = {"SCORER_QUEUE_URL": scorer_queue, "REALTIME_ENDPOINT_NAME": "demo-realtime-endpoint"}
-        for phase_env, scenarios in ((env, _async_scenarios), ({**env, **realtime}, _realtime_scenarios)):
+        phases = (
+            (env, _async_scenarios),
+            ({**env, **realtime}, _realtime_scenarios),
+            ({**env, **batch_env(stack.bucket)}, _job_scenarios),
+        )
+        for phase_env, scenarios in phases:
             with patched_environ(phase_env):
                 boto3.setup_default_session()
                 assert boto3.DEFAULT_SESSION is not None
-                failed: list[dict[str, Any]] = []
-
-                def conditional(http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-                    if parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                        failed.append(parsed)
-
-                boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", conditional)
+                probe = _Probe().attach(boto3.DEFAULT_SESSION.events)
                 interceptor = Interceptor().attach(boto3.DEFAULT_SESSION.events)
                 interceptor.respond(
                     "sagemaker-runtime.InvokeEndpointAsync",
@@ -107,19 +119,25 @@ def measure() -> dict[str, Any]:
                 )
                 sync_endpoint = SyncEndpointStandIn()
                 interceptor.respond("sagemaker-runtime.InvokeEndpoint", sync_endpoint)
-                for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
+                transform = TransformStandIn(setup.client("s3")).attach(interceptor)
+                caches = (wiring.router, wiring.outcome_recorder, wiring.scorer, wiring.nightly, wiring.batch_results)
+                for cached in caches:
                     cached.cache_clear()
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", UserWarning)
-                        for scenario, _, drive in scenarios(setup, stack, sync_endpoint, scorer_queue):
+                        for scenario, _, drive in scenarios(setup, stack, sync_endpoint, scorer_queue, transform):
                             if scenario not in wanted:
                                 continue
                             log.take()
-                            failed.clear()
+                            probe.clear()
                             counter = _Counting()
                             with _counted_logs(counter):
                                 request_id = drive()
+                                # What the product published comes back to the tracker's queue (it is
+                                # subscribed to both topics): delivered as Lambda would.
+                                while messages := drain(setup.client("sqs"), stack.tracker_queue_url):
+                                    track(sqs_event(*(tracker_record(m["Body"]) for m in messages)))
                             writes = [w for w in log.take() if w.request_id == request_id]
                             units: dict[str, int] = {}
                             for write in writes:
@@ -127,22 +145,78 @@ def measure() -> dict[str, Any]:
                                     units[name] = units.get(name, 0) + n
                             final = writes[-1].new or {}
                             # A failed condition still costs the item's size in units (no stream record).
-                            refused = len(failed) * max(1, -(-item_size(final) // WRITE_UNIT))
+                            refused = probe.refused * max(1, -(-item_size(final) // WRITE_UNIT))
                             measured[wanted[scenario]] = {
                                 "scenario": scenario,
                                 "table_writes": len(writes),
-                                "failed_conditional_writes": len(failed),
+                                "failed_conditional_writes": probe.refused,
                                 "write_units": {**units, "failed conditions": refused},
                                 "write_units_total": sum(units.values()) + refused,
                                 "largest_item_bytes": max(item_size(w.new or w.old or {}) for w in writes),
                                 "log_bytes": counter.bytes,
+                                "read_units": dict(sorted(probe.reads.items())),
+                                "calls": dict(sorted(probe.calls.items())),
                             }
                 finally:
-                    for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
+                    for cached in caches:
                         cached.cache_clear()
                     boto3.DEFAULT_SESSION = None
     projections = {index.name: index.projection for index in declared}
     return {"paths": measured, "indexes": projections}
+
+
+class _Probe:
+    """The functions' AWS calls as botocore makes them: each call counted, each DynamoDB read priced,
+    each conditional write refused counted (it writes no stream record, yet costs units)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.reads: Counter[str] = Counter()
+        self.refused = 0
+        self._consistent: dict[str, bool] = {}
+
+    def attach(self, events: Any) -> _Probe:
+        events.register("provide-client-params", self._called)
+        events.register("after-call.dynamodb", self._answered)
+        return self
+
+    def clear(self) -> None:
+        self.calls.clear()
+        self.reads.clear()
+        self.refused = 0
+
+    def _called(self, event_name: str, params: dict[str, Any], **_: Any) -> None:
+        _, service, operation = event_name.split(".", 2)
+        self.calls[f"{service}.{operation}"] += 1
+        if operation in ("GetItem", "Query"):
+            self._consistent[operation] = bool(params.get("ConsistentRead"))
+        elif operation == "BatchGetItem":
+            self._consistent[operation] = any(t.get("ConsistentRead") for t in params["RequestItems"].values())
+
+    def _answered(self, event_name: str, parsed: dict[str, Any], **_: Any) -> None:
+        operation = event_name.rsplit(".", 1)[1]
+        if parsed.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            self.refused += 1
+            return
+        units = read_units(operation, parsed, self._consistent)
+        if units:
+            self.reads[operation] += units
+
+
+def read_units(operation: str, parsed: dict[str, Any], consistent: dict[str, bool]) -> float:
+    """A read's units by DynamoDB's rules: ⌈size / 4 KB⌉ per item (GetItem, BatchGetItem) or per page
+    (Query: the items' total), half for an eventually consistent read."""
+    from tests.support.index_units import item_size
+
+    factor = 1.0 if consistent.get(operation) else 0.5
+    if operation == "GetItem":
+        return factor * max(1, math.ceil(item_size(parsed.get("Item", {})) / 4096))
+    if operation == "BatchGetItem":
+        items = [i for found in parsed.get("Responses", {}).values() for i in found]
+        return factor * sum(max(1, math.ceil(item_size(i) / 4096)) for i in items)
+    if operation == "Query":
+        return factor * max(1, math.ceil(sum(item_size(i) for i in parsed.get("Items", [])) / 4096))
+    return 0.0
 
 
 def write(measurement: dict[str, Any], path: Path = MEASURED) -> None:
@@ -162,18 +236,31 @@ def run(options: argparse.Namespace) -> list[Row]:
         write(measurement)
     rows = [_path_row(path, data) for path, data in measurement["paths"].items()]
     stored = json.loads(MEASURED.read_text(encoding="utf-8")) if MEASURED.is_file() else {}
-    same = {k: stored.get(k) for k in ("paths", "indexes")} == measurement
+    same = _same(stored, measurement)
     rows.append(
         Row(
             SECTION,
             "cli/sio/measured.json (what sio cost reads)",
             f"measured {stored.get('measured_on', 'never')}",
-            "equal to this run (else: make bench-costs-write)",
+            "equal to this run (else: python -m tests.bench costs --write)",
             same,
             check=True,
         )
     )
     return rows + _model_rows()
+
+
+def _same(stored: dict[str, Any], measurement: dict[str, Any]) -> bool:
+    """Units, writes and calls equal; log bytes within 5 % (durations and ids vary in width)."""
+    if stored.get("indexes") != measurement["indexes"] or set(stored.get("paths", {})) != set(measurement["paths"]):
+        return False
+    for path, now in measurement["paths"].items():
+        then = stored["paths"][path]
+        if any(then[k] != now[k] for k in ("write_units", "read_units", "table_writes", "calls")):
+            return False
+        if abs(then["log_bytes"] - now["log_bytes"]) > 0.05 * now["log_bytes"]:
+            return False
+    return True
 
 
 def _path_row(path: str, data: dict[str, Any]) -> Row:
@@ -198,7 +285,13 @@ def _model_rows(requests_per_day: float = 100_000, payload: float = 100 * 1024) 
         goal = 4.0 if mode == "async" else 5.0
         detail = ", ".join(f"{name} {value:.2f}" for name, value in lines.items())
         rows.append(
-            Row(SECTION, f"orchestration per million files, {mode}", f"${total:.2f} ({detail})", f"≤ ${goal:.2f}", total <= goal)
+            Row(
+                SECTION,
+                f"orchestration per million files, {mode}",
+                f"${total:.2f} ({detail})",
+                f"≤ ${goal:.2f}",
+                total <= goal,
+            )
         )
     fixed = costs.fixed_monthly(prices)
     detail = ", ".join(f"{name} {value:.2f}" for name, value in fixed.items())
@@ -206,4 +299,34 @@ def _model_rows(requests_per_day: float = 100_000, payload: float = 100 * 1024) 
     return rows
 
 
-Drive = Callable[[], str]
+Scenario = tuple[str, bool, Callable[[], str]]
+
+
+def _job_scenarios(setup: Any, stack: Any, _: Any, __: str, transform: Any) -> list[Scenario]:
+    """A file under the batch prefix (its own transform job), and a night of one file, each to its
+    announced result through the batch-result function."""
+    from datetime import timedelta
+
+    from tests.bench.outcomes import _upload
+    from tests.support.events import sqs_event
+    from tests.support.lambda_runtime import invoker
+
+    route, finish, nightly = invoker("router"), invoker("batch_result"), invoker("nightly")
+
+    def batch() -> str:
+        record, request_id = _upload(setup, stack, "incoming/batch/bench.csv", b"age,income\n42,1000\n")
+        route(sqs_event(record))
+        [job] = transform.in_progress()
+        finish(transform.run(job))
+        return request_id
+
+    def night() -> str:
+        record, request_id = _upload(setup, stack, "incoming/nightly/bench.csv", b"age,income\n42,1000\n")
+        route(sqs_event(record))
+        tonight = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        nightly({"scheduledTime": tonight})
+        [job] = transform.in_progress()
+        finish(transform.run(job))
+        return request_id
+
+    return [(PATHS["batch"], True, batch), (PATHS["nightly"], True, night)]

@@ -112,7 +112,7 @@ def _upload(setup: Any, stack: Any, key: str, body: bytes) -> tuple[dict[str, An
     return record, identity.request_id(stack.bucket, key, version, None)
 
 
-def _async_scenarios(setup: Any, stack: Any, _: Any, __: str) -> list[Scenario]:
+def _async_scenarios(setup: Any, stack: Any, _: Any, __: str, *___: Any) -> list[Scenario]:
     from tests.support.events import sagemaker_notification, sqs_event, tracker_record
     from tests.support.lambda_runtime import invoker
 
@@ -151,7 +151,7 @@ def _async_scenarios(setup: Any, stack: Any, _: Any, __: str) -> list[Scenario]:
     ]
 
 
-def _realtime_scenarios(setup: Any, stack: Any, endpoint: Any, queue: str) -> list[Scenario]:
+def _realtime_scenarios(setup: Any, stack: Any, endpoint: Any, queue: str, *_: Any) -> list[Scenario]:
     from tests.support.events import sqs_event
     from tests.support.lambda_runtime import invoker
 

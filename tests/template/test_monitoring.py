@@ -427,7 +427,9 @@ def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(cfn):
     """Given the alarm topic, then its key is a rotated customer managed key that CloudWatch may use (the
     AWS managed SNS key's policy does not admit CloudWatch, whose notifications would then be lost), and
     only alarms of this account and region may publish."""
-    assert cfn["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    assert cfn["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::If": ["HasAlarmTopicKey", {"Ref": "AlarmTopicKey"}, {"Ref": "AWS::NoValue"}]
+    }
     key = cfn["Resources"]["AlarmTopicKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
     [cloudwatch] = [
@@ -447,6 +449,23 @@ def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(cfn):
     )
     assert allow["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
     assert ":alarm:*" in allow["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+
+
+@pytest.mark.parametrize(("value", "kept"), [("true", True), ("false", False)])
+def test_the_optional_fixed_costs_follow_their_parameters(cfn, value, kept):
+    """Given AlarmTopicEncryption / CreateDashboard (both "true" by default), then the key ($1 a month) and the
+    dashboard ($3) exist exactly when theirs is "true", the topic is encrypted exactly when its key
+    exists, and the dashboard's output goes with it (sio cost: "The stack's fixed monthly cost")."""
+    resources = cfn["Resources"]
+    key = resources["AlarmTopicKey"]["Condition"]
+    dashboard = resources["Dashboard"]["Condition"]
+    assert _condition(cfn, key, {"AlarmTopicEncryption": value}) is kept
+    assert _condition(cfn, dashboard, {"CreateDashboard": value}) is kept
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"]["Fn::If"][0] == key
+    assert cfn["Outputs"]["DashboardName"]["Condition"] == dashboard
+    for name in ("AlarmTopicEncryption", "CreateDashboard"):
+        assert cfn["Parameters"][name]["Default"] == "true"
+        assert cfn["Parameters"][name]["AllowedValues"] == ["true", "false"]
 
 
 def test_outputs_name_the_alarm_topic_and_the_dashboard(cfn):

@@ -378,8 +378,9 @@ def test_tracker_table_is_on_demand_recoverable_encrypted_and_expires_items(cfn)
 
 
 def test_tracker_table_keys_and_indexes_match_the_design_reference(cfn):
-    """Given the tracker table, then the key is request_id and the GSIs ByObject and the sparse in-flight
-    index (inflight = <STATUS>#<shard>, deadline_at) project ALL; the sparse outcome index (outcome =
+    """Given the tracker table, then the key is request_id; ByObject projects only its keys (a status
+    change rewrites no entry of it); the sparse in-flight index (inflight = <STATUS>#<shard>,
+    deadline_at) projects exactly what its readers ask for; the sparse outcome index (outcome =
     <STATUS>#<shard>, status_since) projects only the keys and what `sio status` prints."""
     table = props(cfn, "TrackerTable")
     types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
@@ -398,7 +399,18 @@ def test_tracker_table_keys_and_indexes_match_the_design_reference(cfn):
             {"AttributeName": hash_key, "KeyType": "HASH"},
             {"AttributeName": range_key, "KeyType": "RANGE"},
         ]
-    assert indexes["ByObject"]["Projection"] == indexes[deadlines.INDEX]["Projection"] == {"ProjectionType": "ALL"}
+    assert indexes["ByObject"]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    inflight = indexes[deadlines.INDEX]["Projection"]
+    assert inflight["ProjectionType"] == "INCLUDE"
+    # Every attribute a reader of the index asks for, and no more: the sweeper's, the nightly run's
+    # (with the status_since of its filter) and what `sio status --status` prints of an item.
+    from orchestrator import nightly, sweeper
+
+    printed = {"created_at", "key", "version_id", "mode", "status", "status_since", "output_location"}
+    printed |= {"failure_reason", "job_name", "endpoint_name"}  # sio's "output or reason" column
+    readers = set(sweeper._ATTRIBUTES) | set(nightly._COLLECTED) | {"status_since"} | printed
+    keys = {"request_id", "inflight", "deadline_at"}
+    assert set(inflight["NonKeyAttributes"]) == readers - keys
     outcome = indexes[deadlines.OUTCOME_INDEX]["Projection"]
     assert outcome["ProjectionType"] == "INCLUDE"
     # What `sio status` prints of an item (its table and the reason column), and no more

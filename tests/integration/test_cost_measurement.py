@@ -1,0 +1,60 @@
+"""The cost model is fed by measurement, not by typed-in figures: what ``sio cost`` reads
+(``cli/sio/measured.json``) is what the real handlers write now, by DynamoDB's rules against the
+template's indexes, and the model's DynamoDB and log lines are those measurements at list price.
+
+A change to what an item carries, to an index's projection or to the writes of a path fails here
+until ``python -m tests.bench costs --write`` records it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sio import costs
+
+from tests.bench import costs as bench
+
+# Log lines carry durations and ids whose width varies by a few bytes from run to run.
+LOG_TOLERANCE = 0.05
+
+
+@pytest.fixture(scope="module")
+def measurement() -> dict[str, Any]:
+    return bench.measure()
+
+
+@pytest.fixture(scope="module")
+def recorded() -> dict[str, Any]:
+    return json.loads(bench.MEASURED.read_text(encoding="utf-8"))
+
+
+def test_the_recorded_measurement_is_what_the_handlers_write_today(measurement, recorded):
+    assert recorded["indexes"] == measurement["indexes"]
+    assert set(recorded["paths"]) == set(measurement["paths"]) == set(bench.PATHS)
+    for path, now in measurement["paths"].items():
+        then = recorded["paths"][path]
+        for field in ("write_units", "write_units_total", "read_units", "table_writes", "calls"):
+            assert then[field] == now[field], (path, field)
+        assert then["log_bytes"] == pytest.approx(now["log_bytes"], rel=LOG_TOLERANCE), path
+
+
+@pytest.mark.parametrize("mode", costs.MODES)
+def test_the_models_dynamodb_and_log_lines_are_the_measured_figures(mode, measurement):
+    prices = costs.load_prices()
+    path = measurement["paths"][costs.MEASURED_PATH[mode]]
+    workload = costs.Workload(100_000, 100 * 1024, 0.2)
+    lines = costs.orchestration(mode, 1_000_000, workload, prices)
+    reads = sum(units for operation, units in path["read_units"].items() if operation != "Query")
+    expected = path["write_units_total"] * 0.625 + reads * 0.125  # list prices per million units
+    assert lines["dynamodb"] == pytest.approx(expected, rel=1e-9)
+    # Logs: the handlers' own lines plus Lambda's START/END/REPORT (assumed 350 B an invocation)
+    assert lines["logs"] >= path["log_bytes"] * 1e6 / 1024**3 * 0.5 * (1 - LOG_TOLERANCE)
+
+
+def test_the_async_happy_path_writes_each_index_entry_once_at_most(measurement):
+    """The levers kept: ByObject (KEYS_ONLY) is written once, when the item is created; the in-flight
+    entry (INCLUDE) is put, moved once (a delete and a put) and deleted, 1 unit each; the outcome index
+    is not touched by a success."""
+    units = measurement["paths"]["async"]["write_units"]
+    assert (units["ByObject"], units["InFlight"], units["ByOutcome"]) == (1, 4, 0)
