@@ -413,6 +413,7 @@ def night_retried(outcome: Outcome) -> None:
         "withOutput": 0,
         "retried": len(NIGHT_FILES),
         "retryJobs": 2,
+        "resumedAt": 0,  # the roster position this invocation started from (orchestrator/progress.py)
     }
     effects = outcome.effects
     assert effects.success == effects.error == []
@@ -463,6 +464,7 @@ def swept(outcome: Outcome) -> None:
         "deadlinesMoved": 0,
         "announcedFromOutbox": 0,
         "overtakenByResults": 0,
+        "handedOff": 0,
         "errors": 0,
         "stoppedEarly": False,
     }
