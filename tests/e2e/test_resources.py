@@ -110,8 +110,18 @@ def test_alarms_are_created_in_moto_as_the_template_declares_them(stack: LocalSt
         defaults=LOCAL_PARAMETERS,
     )
     declared = {r.logical_id: template.resolve(r.properties) for r in template.resources()}
+    # The alarms live in the nested stack Monitoring, built as <stack>-Monitoring from what the parent passes
+    monitoring = declared["Monitoring"]
+    nested = Template.load(
+        stack_name=f"{stack.config.stack_name}-Monitoring",
+        region=stack.config.region,
+        parameters={k: str(v) for k, v in monitoring["Parameters"].items()},
+        path=(template.path.parent / monitoring["TemplateURL"]).resolve(),
+        aws_endpoint=stack.aws_endpoint,
+    )
+    declared |= {f"Monitoring.{r.logical_id}": nested.resolve(r.properties) for r in nested.resources()}
     alarms = {lid: props for lid, props in declared.items() if stack.state.resources[lid]["type"].endswith("::Alarm")}
-    assert alarms, "template.yaml declares no alarm"
+    assert len(alarms) >= 20, "monitoring/template.yaml declares too few alarms"
     held = {
         a["AlarmName"]: a
         for page in stack.client("cloudwatch").get_paginator("describe_alarms").paginate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -146,3 +147,60 @@ def rejected_by(source_template: dict[str, Any], **values: str) -> list[str]:
             continue
         failures += [a["AssertDescription"] for a in rule["Assertions"] if not _evaluate(a["Assert"], parameters)]
     return failures
+
+
+def inline_nested(cfn: dict[str, Any], stack: str, nested: dict[str, Any]) -> dict[str, Any]:
+    """``cfn`` with the nested stack ``stack`` replaced by ``nested``'s resources, conditions and outputs,
+    each of its parameters replaced by what the parent passes (a Ref or GetAtt of the parent's own
+    resources or parameters), and ``Fn::GetAtt [stack, Outputs.X]`` by that output's value: the parent
+    as one template, so assertions about what the nested stack watches name the parent's resources."""
+    view = copy.deepcopy(cfn)
+    passed: dict[str, Any] = view["Resources"].pop(stack)["Properties"]["Parameters"]
+    assert set(passed) == set(nested["Parameters"]), f"{stack}: passed and declared parameters differ"
+
+    def in_sub(value: Any) -> str:
+        if isinstance(value, dict) and "Ref" in value:
+            return "${" + value["Ref"] + "}"
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+        raise AssertionError(f"{stack}: cannot substitute {value!r} in a Fn::Sub")
+
+    def substitute(value: Any) -> Any:
+        if isinstance(value, list):
+            return [substitute(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"} and value["Ref"] in passed:
+            return copy.deepcopy(passed[value["Ref"]])
+        if set(value) == {"Fn::Sub"}:
+            pattern, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+            pattern = _SUB_VARIABLE.sub(
+                lambda m: (
+                    in_sub(passed[m.group(1)]) if m.group(1) in passed and m.group(1) not in variables else m.group(0)
+                ),
+                pattern,
+            )
+            variables = substitute(variables)
+            return {"Fn::Sub": [pattern, variables] if variables else pattern}
+        return {k: substitute(v) for k, v in value.items()}
+
+    for name, condition in nested.get("Conditions", {}).items():
+        resolved = substitute(condition)
+        assert view["Conditions"].setdefault(name, resolved) == resolved, f"{stack}: condition {name} differs"
+    for name, resource in nested["Resources"].items():
+        assert name not in view["Resources"], f"{stack}: {name} is a parent resource too"
+        view["Resources"][name] = substitute(resource)
+    outputs = {f"Outputs.{name}": substitute(o["Value"]) for name, o in nested.get("Outputs", {}).items()}
+
+    def read_outputs(value: Any) -> Any:
+        if isinstance(value, list):
+            return [read_outputs(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] == stack:
+            return outputs[value["Fn::GetAtt"][1]]
+        return {k: read_outputs(v) for k, v in value.items()}
+
+    view["Resources"] = read_outputs(view["Resources"])
+    view["Outputs"] = read_outputs(view["Outputs"])
+    return view

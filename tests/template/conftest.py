@@ -15,8 +15,12 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 from samtranslator.yaml_helper import yaml_parse
 
+from tests.template.cfn import inline_nested
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+# Every alarm and the dashboard: the nested application Monitoring (plain CloudFormation).
+MONITORING = ROOT / "monitoring" / "template.yaml"
 VENV_BIN = Path(sys.executable).parent
 
 # What a deployment would pass: the parameters without defaults, and pseudo parameters SAM cannot
@@ -67,3 +71,15 @@ def source_template() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def cfn(source_template: dict[str, Any]) -> dict[str, Any]:
     return translate(source_template)
+
+
+@pytest.fixture(scope="session")
+def monitoring_template() -> dict[str, Any]:
+    return yaml_parse(MONITORING.read_text())
+
+
+@pytest.fixture(scope="session")
+def monitored(source_template: dict[str, Any], monitoring_template: dict[str, Any]) -> dict[str, Any]:
+    """The translated parent with the Monitoring stack's alarms and dashboard inlined, each naming the
+    parent's queue, function, topic or parameter the parent passes for it."""
+    return inline_nested(translate(source_template), "Monitoring", monitoring_template)

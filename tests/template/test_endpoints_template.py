@@ -157,9 +157,11 @@ def parent_values(cfn: dict[str, Any], values: dict[str, str]) -> dict[str, Any]
 
 
 def endpoints_stack(cfn: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The one nested stack the parent declares (SAM turns the application into a CloudFormation stack)."""
-    [(name, stack)] = of_type(cfn, "AWS::CloudFormation::Stack").items()
-    return name, stack
+    """The Endpoints nested stack (SAM turns the application into a CloudFormation stack); the other one,
+    Monitoring, holds the alarms (tests/template/test_monitoring.py)."""
+    stacks = of_type(cfn, "AWS::CloudFormation::Stack")
+    assert set(stacks) == {"Endpoints", "Monitoring"}
+    return "Endpoints", stacks["Endpoints"]
 
 
 @dataclass(frozen=True)
@@ -604,14 +606,17 @@ def test_functions_read_a_created_endpoints_name_from_the_nested_stack_and_the_p
             assert list(readers.values()) == [name] * len(readers)
 
 
-def test_the_parents_endpoint_alarms_watch_the_created_async_endpoint(stacks):
+def test_the_parents_endpoint_alarms_watch_the_created_async_endpoint(stacks, monitoring_template):
     """Given the created asynchronous endpoint, then the parent's EndpointStuckAtZeroAlarm and
     EndpointRequestAgeAlarm name, as their EndpointName dimension, the name the endpoint is created with."""
     deployed = stacks(**CREATE_ASYNC)
     created = deployed.endpoints.properties("AsyncEndpoint")["EndpointName"]
     assert created == PARAMETERS["AsyncEndpointName"]
+    # The alarms live in the Monitoring stack: its parameters are what the parent passes it.
+    passed = deployed.parent.resolve(deployed.parent.template["Resources"]["Monitoring"]["Properties"]["Parameters"])
+    monitoring = Deployment(monitoring_template, passed)
     for alarm in ("EndpointStuckAtZeroAlarm", "EndpointRequestAgeAlarm"):
-        properties = deployed.parent.properties(alarm)
+        properties = monitoring.properties(alarm)
         assert properties["Namespace"] == "AWS/SageMaker", alarm
         assert properties["Dimensions"] == [{"Name": "EndpointName", "Value": created}], alarm
 

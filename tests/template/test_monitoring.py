@@ -169,6 +169,13 @@ def custom_metrics_read(cfn: dict[str, Any]) -> dict[Metric, set[str]]:
     return found
 
 
+@pytest.fixture(scope="module")
+def cfn(monitored: dict[str, Any]) -> dict[str, Any]:
+    """The alarms and the dashboard live in the nested stack Monitoring (monitoring/template.yaml): every
+    test here reads the parent with that stack inlined, its parameters replaced by what the parent passes."""
+    return monitored
+
+
 def globals_env(source_template: dict[str, Any]) -> dict[str, Any]:
     variables: dict[str, Any] = source_template["Globals"]["Function"]["Environment"]["Variables"]
     return variables

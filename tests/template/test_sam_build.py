@@ -6,7 +6,7 @@ import shutil
 
 from tests.template.conftest import ROOT, run_tool
 
-BUILD_INPUTS = ("template.yaml", "functions", "layers", "endpoints")
+BUILD_INPUTS = ("template.yaml", "functions", "layers", "endpoints", "monitoring")
 
 
 def test_sam_build_packages_both_functions_and_the_shared_layer(tmp_path):

@@ -67,9 +67,10 @@ def test_sweeper_may_do_exactly_what_it_does_and_nothing_more(cfn):
     )
 
 
-def test_a_silent_sweeper_pages_someone(cfn):
-    """Given the sweeper is the deadline keeper, then its own silence is alarmed: fewer than one
-    invocation in every minute of SweeperSilenceAlarmMinutes, missing data counting as silence."""
+def test_a_silent_sweeper_pages_someone(monitored):
+    """Given the sweeper is the deadline keeper, then its own silence is alarmed (in the Monitoring stack):
+    fewer than one invocation in every minute of SweeperSilenceAlarmMinutes, missing data counting as silence."""
+    cfn = monitored
     alarm = props(cfn, "SweeperSilentAlarm")
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Invocations")
     assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": SWEEPER}}]

@@ -245,14 +245,14 @@ def test_dead_letter_queues_keep_messages_as_long_as_the_work_they_bound(cfn):
             assert retention == 1_209_600, name
 
 
-def test_every_work_queue_has_an_age_alarm(cfn):
-    """Given each work queue (not a DLQ), then an alarm watches ApproximateAgeOfOldestMessage on it:
-    queued work is bounded by the retention, and someone is paged long before."""
+def test_every_work_queue_has_an_age_alarm(cfn, monitored):
+    """Given each work queue (not a DLQ), then an alarm (in the Monitoring stack) watches
+    ApproximateAgeOfOldestMessage on it: queued work is bounded by the retention, and someone is paged long before."""
     watched = {
         dimension["Value"]["Fn::GetAtt"][0]
-        for alarm in of_type(cfn, "AWS::CloudWatch::Alarm")
-        if props(cfn, alarm).get("MetricName") == "ApproximateAgeOfOldestMessage"
-        for dimension in props(cfn, alarm)["Dimensions"]
+        for alarm in of_type(monitored, "AWS::CloudWatch::Alarm")
+        if props(monitored, alarm).get("MetricName") == "ApproximateAgeOfOldestMessage"
+        for dimension in props(monitored, alarm)["Dimensions"]
     }
     assert set(of_type(cfn, "AWS::SQS::Queue")) - dead_letter_queues(cfn) <= watched
 
