@@ -480,3 +480,15 @@ def test_outputs_name_the_alarm_topic_and_the_dashboard(cfn):
     assert cfn["Outputs"]["DashboardName"]["Value"] == {"Ref": "Dashboard"}
     name = cfn["Resources"]["Dashboard"]["Properties"]["DashboardName"]
     assert name == {"Fn::Sub": "${AWS::StackName}-${AWS::Region}"}  # dashboards are global to an account
+
+
+def test_the_cost_model_bills_every_metric_the_alarms_read(cfn):
+    """CloudWatch bills an alarm per metric it reads: the cost model's count is the template's."""
+    import json
+    from pathlib import Path
+
+    metrics = 0
+    for props in (cfn["Resources"][a]["Properties"] for a in of_type(cfn, "AWS::CloudWatch::Alarm")):
+        metrics += sum(1 for m in props["Metrics"] if "MetricStat" in m) if "Metrics" in props else 1
+    prices = json.loads((Path(__file__).resolve().parents[2] / "cli/sio/prices/us-east-1.json").read_text())
+    assert prices["assumptions"]["alarm_metrics"] == metrics == 35

@@ -180,11 +180,11 @@ def test_sparse_requests_make_async_start_from_zero_for_each_one() -> None:
 
 def test_fixed_monthly_cost_by_hand() -> None:
     fixed = fixed_monthly(PRICES)
-    assert fixed["alarms"] == pytest.approx(29 * 0.10)
+    assert fixed["alarms"] == pytest.approx(35 * 0.10)
     assert fixed["idle queue polling"] == pytest.approx(2 * 657_000 * 4e-7)
     # 8,760 sweeps x ($0.20/M + 0.5 GB x 0.3 s x $0.0000133334 + 40 read units x $0.125/M)
     assert fixed["sweeper"] == pytest.approx(8760 * (2e-7 + 0.15 * 1.33334e-5 + 40 * 1.25e-7), rel=1e-6)
-    assert sum(fixed.values()) == pytest.approx(7.50, abs=0.01)
+    assert sum(fixed.values()) == pytest.approx(8.10, abs=0.01)
 
 
 def test_crossover_is_where_the_cheaper_mode_changes() -> None:
