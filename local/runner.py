@@ -52,6 +52,18 @@ from local.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSp
 from local.template import REPO
 
 POLL_WAIT_SECONDS = 1  # long-poll slices; short so that the runner stops promptly
+# Within a batching window's last second (SQS waits whole seconds): how long between two looks.
+WINDOW_RECHECK_SECONDS = 0.1
+
+
+def window_wait(remaining: float) -> int:
+    """``WaitTimeSeconds`` for a receive that completes a batch with ``remaining`` seconds of its
+    window left: a long poll (it returns as soon as a message arrives) that never outlasts the window.
+    An empty queue was once polled in a tight loop for the whole window, each receive a pass of moto
+    over the queue: at 1,000 files, a fifth of the local AWS's time."""
+    return max(0, min(POLL_WAIT_SECONDS, int(remaining)))
+
+
 # How often a rate(...) schedule fires locally (LOCAL_RATE_SCHEDULE_SECONDS; 0: only on demand).
 RATE_SCHEDULE_SECONDS = 3.0
 
@@ -354,7 +366,7 @@ class QueuePoller:
             response = sqs.receive_message(
                 QueueUrl=self.mapping.queue_url,
                 MaxNumberOfMessages=min(10, self.mapping.batch_size - len(messages)),
-                WaitTimeSeconds=0 if messages else POLL_WAIT_SECONDS,
+                WaitTimeSeconds=window_wait(deadline - time.monotonic()) if messages else POLL_WAIT_SECONDS,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
@@ -362,10 +374,11 @@ class QueuePoller:
             messages += batch
             if not messages:
                 return []
-            if not batch and time.monotonic() >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 break
-            if time.monotonic() >= deadline:
-                break
+            if not batch and window_wait(remaining) == 0:
+                time.sleep(min(WINDOW_RECHECK_SECONDS, remaining))
         return messages
 
     def _deliver(self, sqs: Any, messages: list[dict[str, Any]]) -> None:

@@ -317,7 +317,7 @@ class LocalStack:
             "PYTHONUNBUFFERED": "1",
         }
         command = [sys.executable, "-m", *module_args]
-        if self.config.verbose and name in ("standin", "model"):
+        if self.config.verbose and name in ("moto", "standin", "model"):
             command.append("--verbose")
         self.processes[name] = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -1,0 +1,135 @@
+"""The local AWS's fixes to moto answer exactly as moto does, without moto's whole-queue passes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
+
+from local import moto_patches
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sqs", region_name=REGION)
+    moto_patches.restore()
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How often moto computes a whole queue's attributes (its message counts)."""
+    calls = {"attributes": 0}
+    original = Queue.attributes
+
+    def counted(queue: Queue) -> Any:
+        calls["attributes"] += 1
+        return original.fget(queue)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Queue, "attributes", property(counted))
+    return calls
+
+
+@pytest.mark.parametrize("age_seconds", [0, 59, 61, 3600])
+def test_retention_check_answers_as_moto_does(sqs: Any, age_seconds: int) -> None:
+    url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+    backend: SQSBackend = sqs_backends[ACCOUNT][REGION]
+    message = backend.get_queue("q")._messages[0]
+    message.sent_timestamp = int((time.time() - age_seconds) * 1000)  # type: ignore[assignment]
+    expected = backend.is_message_valid_based_on_retention_period("q", message)
+    moto_patches.apply()
+    assert backend.is_message_valid_based_on_retention_period("q", message) is expected
+    assert expected is (age_seconds < 60)
+
+
+def test_receive_no_longer_computes_the_queue_attributes_per_message(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for n in range(30):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+    calls = _count_calls(monkeypatch)
+    before = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    unpatched = calls["attributes"]
+    moto_patches.apply()
+    calls["attributes"] = 0
+    after = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert unpatched >= len(before) == 10  # moto: the whole queue's counts for every message returned
+    assert calls["attributes"] == 0 and len(after) == 10
+    assert {m["Body"] for m in before}.isdisjoint(m["Body"] for m in after)
+
+
+def test_expired_messages_are_still_dropped_on_receive(sqs: Any) -> None:
+    moto_patches.apply()
+    url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    old = sqs_backends[ACCOUNT][REGION].get_queue("q")._messages[1]
+    old.sent_timestamp = int((time.time() - 120) * 1000)  # type: ignore[assignment]
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert bodies == ["new"]
+
+
+def _queue_of_every_kind(sqs: Any) -> Queue:
+    """A queue holding visible, in-flight and delayed messages."""
+    url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+    for n in range(7):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)
+    return sqs_backends[ACCOUNT][REGION].get_queue("q")
+
+
+@pytest.mark.parametrize("fifo", [False, True])
+def test_queue_attributes_are_moto_s_own(sqs: Any, fifo: bool) -> None:
+    if fifo:
+        sqs.create_queue(QueueName="q.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+        queue = sqs_backends[ACCOUNT][REGION].get_queue("q.fifo")
+    else:
+        queue = _queue_of_every_kind(sqs)
+    expected = queue.attributes
+    moto_patches.apply()
+    assert queue.attributes == expected
+    if not fifo:
+        assert (expected["ApproximateNumberOfMessages"], expected["ApproximateNumberOfMessagesNotVisible"]) == (4, 3)
+        assert expected["ApproximateNumberOfMessagesDelayed"] == 1
+        assert queue.approximate_number_of_messages == 4  # read on its own, as moto counts it
+
+
+def test_queue_attributes_read_each_message_once(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = _queue_of_every_kind(sqs)
+    reads = {"visible": 0, "delayed": 0}
+    for name in reads:
+        original = getattr(Message, name)
+
+        def counted(message: Message, name: str = name, original: Any = original) -> Any:
+            reads[name] += 1
+            return original.fget(message)
+
+        monkeypatch.setattr(Message, name, property(counted))
+    queue.attributes  # noqa: B018 - the property is what is measured
+    messages = len(queue._messages)
+    assert sum(reads.values()) >= 3 * messages == 24  # moto: three passes, at least one clock reading each
+    reads.update(visible=0, delayed=0)
+    moto_patches.apply()
+    queue.attributes  # noqa: B018
+    assert reads == {"visible": 0, "delayed": 0}  # one pass over the fields, one clock reading
+
+
+def test_module_list_is_read_once_and_unchanged() -> None:
+    from moto import backends
+
+    listed = list(backends.list_of_moto_modules())
+    moto_patches.apply()
+    try:
+        assert list(backends.list_of_moto_modules()) == listed
+        assert list(backends.list_of_moto_modules()) == listed  # a fresh iterator each call
+        assert "sqs" in listed and "dynamodb" in listed
+    finally:
+        moto_patches.restore()
