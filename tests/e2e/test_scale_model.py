@@ -5,7 +5,7 @@ way a deployment sets them, never through a code path only tests take:
 
 - **a sync burst against a 15-second queue window**: the scorer's timeout 10 s, claim 12 s, visibility
   15 s, one receive, no grace, one scorer environment, then a burst of small real-time files. The
-  queue holds files far longer than visibility x receives (the former deadline, when 72 of 300 such
+  queue holds files longer than visibility x receives (the former deadline, when 72 of 300 such
   files were closed FAILED while their messages still waited): every file must be scored once, and
   none recorded FAILED.
 - **ambiguous invoke timeouts**: SageMaker takes each InvokeEndpointAsync and answers after 5 s, past
@@ -102,12 +102,17 @@ def test_a_sync_burst_longer_than_the_queue_window_is_scored_once_and_never_fail
         e["inferenceId"] for e in flow.history(operation="InvokeEndpoint") if e["inferenceId"] is not None
     )
     assert {i["request_id"]: invoked[i["request_id"]] for i in items} == {i["request_id"]: 1 for i in items}
-    # The phenomenon happened: files waited in the queue far longer than the former deadline.
+    # The phenomenon happened: many files waited in the queue longer than the former deadline (visibility x
+    # receives + grace = 15 s after hand-off), each of which the former sweeper would have closed FAILED.
     waits = sorted(
         (timeutil.parse(i["sagemaker_received_at"]) - timeutil.parse(i["submitted_at"])).total_seconds() for i in items
     )
-    assert waits[-1] > 2 * WINDOW, waits[-5:]
-    print(f"\nsync burst of {BURST}: longest wait in the scorer queue {waits[-1]:.0f} s (window {WINDOW} s)")
+    past_the_window = sum(wait > WINDOW for wait in waits)
+    assert past_the_window >= BURST // 10, waits[-5:]
+    print(
+        f"\nsync burst of {BURST}: {past_the_window} files waited longer than the {WINDOW} s window "
+        f"(longest {waits[-1]:.0f} s); 0 FAILED, one invocation each"
+    )
 
 
 @pytest.fixture(scope="module")
