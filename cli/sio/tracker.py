@@ -123,11 +123,11 @@ class TrackerReader:
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
-            "Limit": self.page_size if limit is None else min(self.page_size, max(1, limit)),
         }
+        # The first page no larger than the limit: `--limit 1` reads one key and one item.
+        first = self.page_size if limit is None else min(self.page_size, max(1, limit))
         count = 0
-        while True:
-            page = self.client.query(**params)
+        for page in self._query_pages(params, first_page_size=first):
             ids = [str(key["request_id"]["S"]) for key in page.get("Items", [])]
             found = self.get_many(ids)
             for request_id in ids:  # the index's order: newest first
@@ -138,11 +138,6 @@ class TrackerReader:
                 count += 1
                 if limit is not None and count >= limit:
                     return
-            last = page.get("LastEvaluatedKey")
-            if not last:
-                return
-            params["ExclusiveStartKey"] = last
-            params["Limit"] = self.page_size
 
     # ------------------------------------------------------------ by status
 
@@ -249,19 +244,27 @@ class TrackerReader:
     def _pages(
         self, params: dict[str, Any], limit: int | None, *, page_size: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        params = {**params, "Limit": page_size or self.page_size}
         count = 0
-        while True:
-            page = self.client.query(**params)
+        for page in self._query_pages(params, first_page_size=page_size or self.page_size, page_size=page_size):
             for item in page.get("Items", []):
                 yield _deserialize(item)
                 count += 1
                 if limit is not None and count >= limit:
                     return
+
+    def _query_pages(
+        self, params: dict[str, Any], *, first_page_size: int, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Query pages until the last one: the first of at most ``first_page_size`` items."""
+        params = {**params, "Limit": first_page_size}
+        while True:
+            page = self.client.query(**params)
+            yield page
             last = page.get("LastEvaluatedKey")
             if not last:
                 return
             params["ExclusiveStartKey"] = last
+            params["Limit"] = page_size or self.page_size
 
 
 def scan_since(client: Any, table: str, since: str, attributes: Sequence[str]) -> Iterator[dict[str, Any]]:

@@ -45,8 +45,6 @@ BURST_OVERRIDES = Overrides(
         **E2E_OVERRIDES.environment,
         "ScorerFunction": {
             "SCORER_CLAIM_TIMEOUT_SECONDS": "12",
-            "SCORER_VISIBILITY_TIMEOUT_SECONDS": str(WINDOW),
-            "SCORER_MAX_RECEIVES": "1",
         },
     },
 )

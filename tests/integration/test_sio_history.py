@@ -13,47 +13,27 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from click.testing import CliRunner, Result
-from moto import mock_aws
 from orchestrator.status import Status
 from orchestrator.tracker import Tracker
-from sio import stack as sio_stack
 from sio.cli import cli
 
-from tests.support.aws import create_tracker_table, tracker_table_properties
+from tests.support.aws import tracker_table_properties
+from tests.support.sio_moto import ENV, TABLE, count_calls, tracker_table
 
-TABLE = "tracker"
 KEY = "incoming/daily/customers.csv"
-ENV = {
-    "SIO_TRACKER_TABLE_NAME": TABLE,
-    "SIO_INPUT_BUCKET_NAME": "bucket",
-    "SIO_INPUT_PREFIX": "incoming/",
-    "AWS_REGION": "us-east-1",
-}
 
 
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_tracker_table(client, TABLE)
-        yield client
+    yield from tracker_table()
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    made: list[str] = []
-    original = sio_stack.Stack.client
-
-    def counted(self: sio_stack.Stack, service: str, **config: Any) -> Any:
-        client = original(self, service, **config)
-        client.meta.events.register("before-call", lambda event_name, **_: made.append(event_name.rsplit(".", 1)[1]))
-        return client
-
-    monkeypatch.setattr(sio_stack.Stack, "client", counted)
-    return made
+    """Every AWS call sio's clients make."""
+    return count_calls(monkeypatch)
 
 
 @pytest.fixture
@@ -96,7 +76,7 @@ def test_every_version_newest_first_as_whole_items_in_one_query_and_one_batch_ge
     assert [i["request_id"] for i in items] == versions[::-1]
     assert [i["status"] for i in items] == ["SUBMITTED", "FAILED", "SUCCEEDED"]
     assert [i["route_reason"] for i in items] == ["version 2", "version 1", "version 0"]  # not in the index
-    assert calls == ["Query", "BatchGetItem"]
+    assert calls == ["dynamodb.Query", "dynamodb.BatchGetItem"]
 
 
 @pytest.mark.parametrize(
@@ -118,4 +98,4 @@ def test_a_limit_of_one_reads_one_key_and_one_item(versions, calls):
     result = sio("-o", "json", "status", "daily/customers.csv", "--limit", "1")
     assert result.exit_code == 0, result.stderr
     assert [i["request_id"] for i in json.loads(result.stdout)["items"]] == [versions[2]]
-    assert calls == ["Query", "BatchGetItem"]
+    assert calls == ["dynamodb.Query", "dynamodb.BatchGetItem"]

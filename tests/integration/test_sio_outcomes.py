@@ -21,41 +21,21 @@ from click.testing import CliRunner, Result
 from moto import mock_aws
 from orchestrator.status import Status
 from orchestrator.tracker import Tracker
-from sio import stack as sio_stack
 from sio.cli import cli
 
-from tests.support.aws import create_tracker_table, tracker_table_properties
-
-TABLE = "tracker"
-ENV = {
-    "SIO_TRACKER_TABLE_NAME": TABLE,
-    "SIO_INPUT_BUCKET_NAME": "bucket",
-    "SIO_INPUT_PREFIX": "incoming/",
-    "AWS_REGION": "us-east-1",
-}
+from tests.support.aws import tracker_table_properties
+from tests.support.sio_moto import ENV, TABLE, count_calls, tracker_table
 
 
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_tracker_table(client, TABLE)
-        yield client
+    yield from tracker_table()
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every AWS call sio's clients make."""
-    made: list[str] = []
-    original = sio_stack.Stack.client
-
-    def counted(self: sio_stack.Stack, service: str, **config: Any) -> Any:
-        client = original(self, service, **config)
-        client.meta.events.register("before-call", lambda event_name, **_: made.append(event_name.split(".", 1)[1]))
-        return client
-
-    monkeypatch.setattr(sio_stack.Stack, "client", counted)
-    return made
+    return count_calls(monkeypatch)
 
 
 def write(dynamodb: Any, name: str, status: Status, minutes_ago: float, mode: str = "async") -> str:

@@ -337,8 +337,7 @@ def test_a_backlog_longer_than_every_redelivery_is_scored_not_failed(
     delivered it is scored once: no false FAILED, nothing acknowledged as a duplicate."""
     monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
     records = _route_one(route, upload, sqs, scorer_queue, "incoming/queued.csv")
-    deadlines = DeadlineSettings()
-    clock.advance(deadlines.scorer_visibility_timeout_seconds * deadlines.scorer_max_receives + 900 + 1)
+    clock.advance(1440 * 5 + 900 + 1)  # the former deadline: visibility x max receives + grace
     invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
     assert item_for_key("incoming/queued.csv")["status"] == "SUBMITTED"
 

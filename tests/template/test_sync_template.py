@@ -70,8 +70,6 @@ def test_sync_deadlines_use_the_scorer_queues_numbers(cfn):
     DLQ is never closed before SQS could have deleted its message."""
     variables = env(cfn, SCORER)
     queue, dlq = props(cfn, "ScorerQueue"), props(cfn, "ScorerDLQ")
-    assert number(cfn, variables["SCORER_VISIBILITY_TIMEOUT_SECONDS"]) == number(cfn, queue["VisibilityTimeout"])
-    assert number(cfn, variables["SCORER_MAX_RECEIVES"]) == number(cfn, queue["RedrivePolicy"]["maxReceiveCount"])
     retention = number(cfn, variables["QUEUE_RETENTION_SECONDS"])
     assert number(cfn, queue["MessageRetentionPeriod"]) == number(cfn, dlq["MessageRetentionPeriod"]) == retention
     assert deadlines.DeadlineSettings(queue_retention_seconds=retention).submitted_sync == retention + 900

@@ -45,10 +45,10 @@ PREFIX_OBJECTS = re.compile(
 
 # Every function reads these (Globals): what a deadline is computed from.
 DEADLINE_ENV = {
-    "CLAIM_TIMEOUT_SECONDS", "ROUTER_VISIBILITY_TIMEOUT_SECONDS", "ROUTER_MAX_RECEIVES", "REQUEST_TTL_SECONDS",
+    "CLAIM_TIMEOUT_SECONDS", "REQUEST_TTL_SECONDS",
     "INVOCATION_TIMEOUT_SECONDS", "TRANSFORM_MAX_RUNTIME_SECONDS", "NIGHTLY_INTERVAL_SECONDS",
     "NIGHTLY_RETRY_WINDOW_SECONDS", "DEADLINE_GRACE_SECONDS",
-    "SCORER_VISIBILITY_TIMEOUT_SECONDS", "SCORER_MAX_RECEIVES", "QUEUE_RETENTION_SECONDS",
+    "QUEUE_RETENTION_SECONDS",
 }  # fmt: skip
 ROUTER_ENV = {
     "TRACKER_TABLE", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "ASYNC_ENDPOINT_NAME",
@@ -306,13 +306,10 @@ def test_router_timeout_holds_one_whole_record_after_the_last_start(cfn):
 
 
 def test_deadline_numbers_every_function_reads_are_the_ones_the_queues_and_schedules_use(cfn):
-    """Given the deadline variables (Globals), then they name the same numbers as the router queue's
-    visibility and max receives, the claim and the nightly schedule's retry window: a RECEIVED file's
-    deadline is exactly the claim plus every redelivery the queue allows."""
+    """Given the deadline variables (Globals), then they name the same numbers as the queues' retention,
+    the claim and the nightly schedule's retry window."""
     variables = env(cfn, ROUTER)
     queue = props(cfn, "RouterQueue")
-    assert number(cfn, variables["ROUTER_VISIBILITY_TIMEOUT_SECONDS"]) == number(cfn, queue["VisibilityTimeout"])
-    assert number(cfn, variables["ROUTER_MAX_RECEIVES"]) == number(cfn, queue["RedrivePolicy"]["maxReceiveCount"])
     nightly_schedule = schedule_of(cfn, NIGHTLY)["Properties"]["Target"]
     retry_window = number(cfn, nightly_schedule["RetryPolicy"]["MaximumEventAgeInSeconds"])
     assert number(cfn, variables["NIGHTLY_RETRY_WINDOW_SECONDS"]) == retry_window

@@ -84,17 +84,12 @@ def outcome_key(status: Status, request_id: str) -> str | None:
 class DeadlineSettings:
     """The numbers deadlines are computed from (the template's parameters and timing mapping)."""
 
-    claim_timeout_seconds: int = 150
-    router_visibility_timeout_seconds: int = 720
-    router_max_receives: int = 5
     request_ttl_seconds: int = 21600
     invocation_timeout_seconds: int = 900
     transform_max_runtime_seconds: int = 86400
     nightly_interval_seconds: int = 86400
     nightly_retry_window_seconds: int = 86400
     grace_seconds: int = 900
-    scorer_visibility_timeout_seconds: int = 1440
-    scorer_max_receives: int = 5
     # The router's and scorer's queues and their DLQs keep a message this long (template parameter).
     queue_retention_seconds: int = 345600
 

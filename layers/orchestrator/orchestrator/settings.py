@@ -126,11 +126,6 @@ def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
     """The numbers every deadline is computed from (the template's Globals)."""
     defaults = DeadlineSettings()
     return DeadlineSettings(
-        claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", defaults.claim_timeout_seconds, 1, 43200),
-        router_visibility_timeout_seconds=_integer(
-            env, "ROUTER_VISIBILITY_TIMEOUT_SECONDS", defaults.router_visibility_timeout_seconds, 1, 43200
-        ),
-        router_max_receives=_integer(env, "ROUTER_MAX_RECEIVES", defaults.router_max_receives, 1, 1000),
         request_ttl_seconds=_integer(env, "REQUEST_TTL_SECONDS", defaults.request_ttl_seconds, 60, 21600),
         invocation_timeout_seconds=_integer(
             env, "INVOCATION_TIMEOUT_SECONDS", defaults.invocation_timeout_seconds, 1, 3600
@@ -145,10 +140,6 @@ def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
             env, "NIGHTLY_RETRY_WINDOW_SECONDS", defaults.nightly_retry_window_seconds, 0, 86400
         ),
         grace_seconds=_integer(env, "DEADLINE_GRACE_SECONDS", defaults.grace_seconds, 0, 86400),
-        scorer_visibility_timeout_seconds=_integer(
-            env, "SCORER_VISIBILITY_TIMEOUT_SECONDS", defaults.scorer_visibility_timeout_seconds, 1, 43200
-        ),
-        scorer_max_receives=_integer(env, "SCORER_MAX_RECEIVES", defaults.scorer_max_receives, 1, 1000),
         # SQS allows 60 s to 14 days.
         queue_retention_seconds=_integer(
             env, "QUEUE_RETENTION_SECONDS", defaults.queue_retention_seconds, 60, 1_209_600

@@ -1,0 +1,44 @@
+"""`sio` against moto in-process: its settings for a tracker table of the template's schema, and the
+AWS calls its own clients make (not the test's)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from sio import stack as sio_stack
+
+from tests.support.aws import create_tracker_table
+
+TABLE = "tracker"
+ENV = {
+    "SIO_TRACKER_TABLE_NAME": TABLE,
+    "SIO_INPUT_BUCKET_NAME": "bucket",
+    "SIO_INPUT_PREFIX": "incoming/",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def tracker_table() -> Iterator[Any]:
+    """A DynamoDB client on moto holding the tracker table (use as a fixture body: ``yield from``)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_tracker_table(client, TABLE)
+        yield client
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``service.Operation`` of every AWS call sio's clients make from now on."""
+    made: list[str] = []
+    original = sio_stack.Stack.client
+
+    def counted(self: sio_stack.Stack, service: str, **config: Any) -> Any:
+        client = original(self, service, **config)
+        client.meta.events.register("before-call", lambda event_name, **_: made.append(event_name.split(".", 1)[1]))
+        return client
+
+    monkeypatch.setattr(sio_stack.Stack, "client", counted)
+    return made
