@@ -117,14 +117,12 @@ def lost(items) -> Callable[[], list[dict[str, Any]]]:
 
 
 def handoff(job: str, status: str, requested_by: str = "someone") -> dict[str, Any]:
-    """A hand-off event as the batch-result rule delivers it (orchestrator/handoff.py)."""
-    return {
-        "version": "0",
-        "source": SOURCE,
-        "detail-type": DETAIL_TYPE,
-        "time": "2026-11-28T09:00:00Z",
-        "detail": {"TransformJobName": job, "TransformJobStatus": status, "requestedBy": requested_by},
-    }
+    """A hand-off event as the batch-result rule delivers it (events/transform-handoff.json, the shape
+    orchestrator/handoff.py puts), naming ``job``."""
+    event = load_event("transform-handoff")
+    assert (event["source"], event["detail-type"]) == (SOURCE, DETAIL_TYPE)
+    event["detail"] = {"TransformJobName": job, "TransformJobStatus": status, "requestedBy": requested_by}
+    return event
 
 
 # ---------------------------------------------------------------- the batch-result function
