@@ -29,11 +29,6 @@ from tests.local_invoke.runtime import EVENTS_DIR, TEMPLATE
 from tests.local_invoke.world import Account, SideEffects, declared_value
 
 NOT_INVOCATION_EVENTS = {
-    "transform-handoff.json": (
-        "the batch-result function's hand-off event (orchestrator/handoff.py); invoked with the real handler "
-        "in tests/integration/nights/test_big_nights.py. Not yet a sam local invoke pair: in this tier the "
-        "hand-off of a failed night found the run folder already settled (resumedAt 2), unexplained so far"
-    ),
     "env-vars.json": "the --env-vars file of `sam local invoke` (variables per function), not an event",
 }
 
@@ -304,6 +299,25 @@ def night_failed(account: Account, _: dict[str, Any]) -> None:
     """The night's job failed (SageMaker says so) and so did its files."""
     in_night_job(account, Status.FAILED)
     account.finished_transform_job(NIGHT_JOB_NAME, NIGHT_MANIFEST, "Failed")
+
+
+def night_handed_off(account: Account, _: dict[str, Any]) -> None:
+    """The night's job failed with its files still SUBMITTED to it, and the sweeper handed it off. The
+    job reads a run folder of its own: S3 is shared by every pair, and the failed-job pair records its
+    progress next to the sample's manifest (orchestrator/progress.py), which this invocation would
+    rightly take as settled."""
+    in_night_job(account)
+    s3 = account.client("s3")
+    sample_folder = NIGHT_MANIFEST.removesuffix("manifest.json")
+    own_folder = f"{job_folder(NIGHT_JOB_NAME)}/handoff-pair/"
+    for name in ("manifest.json", "requests.txt"):
+        source = (sample_folder + name).removeprefix(f"s3://{INPUT_BUCKET}/")
+        s3.copy_object(
+            Bucket=INPUT_BUCKET,
+            Key=(own_folder + name).removeprefix(f"s3://{INPUT_BUCKET}/"),
+            CopySource={"Bucket": INPUT_BUCKET, "Key": source},
+        )
+    account.finished_transform_job(NIGHT_JOB_NAME, own_folder + "manifest.json", "Failed")
 
 
 def night_scored(job_name: str, rerun: int = 0) -> Check:
@@ -584,6 +598,8 @@ CASES = [
         night_retried,
         prepare=night_submitted,
     ),
+    # The sweeper's hand-off names the job only: its state and manifest are read from DescribeTransformJob.
+    Case("BatchResultFunction", "transform-handoff.json", night_retried, prepare=night_handed_off),
     Case("BatchResultFunction", "transform-state-inprogress.json", job_started, prepare=big_file_in_job),
     Case(
         "BatchResultFunction",
