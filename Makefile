@@ -23,6 +23,7 @@ lint: venv
 	ruff check .
 	ruff format --check .
 	mypy
+	lint-imports --no-cache
 
 unit: venv
 	pytest tests/unit

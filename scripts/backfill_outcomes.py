@@ -7,7 +7,7 @@ them too (without it, it lists the outcomes written after the upgrade only).
 
 It reads the table once (a Scan, about one read unit per 8 KB of table: the one time the table is
 read whole) and, for each FAILED, EXPIRED, STOPPED or SKIPPED item without the key, writes the key
-the tracker would have written (``orchestrator.deadlines.outcome_key``) in a conditional write: only
+the tracker would have written (``orchestrator.core.deadlines.outcome_key``) in a conditional write: only
 while the item is still in the status read and still has no key, so a file reopened or re-closed
 meanwhile is left as the product wrote it. Its ``status_since`` (when the outcome was written) is
 the index's sort key already. Safe to run again: keyed items are skipped. Prints a JSON summary.
@@ -21,8 +21,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from orchestrator import deadlines
-from orchestrator.status import Status
+from orchestrator.core import deadlines
+from orchestrator.core.status import Status
 
 
 def backfill(client: Any, table: str, *, dry_run: bool = False) -> dict[str, Any]:

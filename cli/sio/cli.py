@@ -1061,7 +1061,7 @@ def recommend(app: App, needs: str, **options: Any) -> None:
         "  RoutingRules value (for stacks that have that parameter; first match wins): "
         + json.dumps(data["routing_rules"])
     )
-    out.print("The decision framework as the router applies it today (orchestrator/routing.py), per file:")
+    out.print("The decision framework as the router applies it today (orchestrator/core/routing.py), per file:")
     for n, step in enumerate(data["framework_today"], 1):
         out.print(f"  {n}. {step}")
 

@@ -1,6 +1,6 @@
 """Facts about the product that sio relies on, copied from the Lambda layer so that ``pip install .``
 needs no layer. ``tests/unit/test_sio_product.py`` holds every one equal to the layer's
-(``orchestrator.identity``, ``status``, ``deadlines``, ``routing``, ``settings``), so a change there
+(``orchestrator.core.identity``, ``status``, ``deadlines``, ``routing``, ``settings``), so a change there
 fails a test here instead of silently drifting.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import PurePosixPath
 
-# ---------------------------------------------------------------- statuses (orchestrator.status)
+# ---------------------------------------------------------------- statuses (orchestrator.core.status)
 STATUSES = ("RECEIVED", "SCHEDULED", "SUBMITTED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED"})
 IN_FLIGHT = ("RECEIVED", "SCHEDULED", "SUBMITTED", "IN_PROGRESS")
@@ -33,7 +33,7 @@ def outcome_partitions(status: str) -> list[str]:
     return [f"{status}#{n:02d}" for n in range(SHARDS)]
 
 
-# ---------------------------------------------------------------- identity (orchestrator.identity)
+# ---------------------------------------------------------------- identity (orchestrator.core.identity)
 REQUEST_ID_LENGTH = 32
 
 
@@ -62,7 +62,7 @@ DEFAULT_CONTENT_TYPES = "csv=text/csv,json=application/json,jsonl=application/js
 MODES = ("realtime", "serverless", "async", "batch", "nightly")
 
 
-# ---------------------------------------------------------------- what the router skips (orchestrator.routing)
+# ---------------------------------------------------------------- what the router skips (orchestrator.core.routing)
 
 
 def skip_reason(key: str, size: int, content_types: dict[str, str]) -> str | None:

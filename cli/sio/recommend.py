@@ -10,7 +10,7 @@ The framework (docs/architecture.md §2), at the level of a workload, first matc
 3. ``async``: payload ≤ 1 GB and processing ≤ 1 h → an asynchronous endpoint that scales to zero;
 4. ``batch``: anything larger → a batch transform job of its own.
 
-The router applies its own, per-file version of it (``orchestrator/routing.py``, :data:`TODAY`);
+The router applies its own, per-file version of it (``orchestrator/core/routing.py``, :data:`TODAY`);
 the change that adds the synchronous modes makes the rules a ``RoutingRules`` parameter, for which
 :func:`routing_rules` suggests a value (``{"maxBytes", "mode"}`` entries, first match wins).
 """

@@ -4,7 +4,7 @@ parameters in, a :class:`Plan` out.
 - **Which modes the stack has**: a mode is configured when its template parameter is set
   (:data:`MODE_PARAMETERS`, the router's own table).
 - **Where each sample goes**: the routing the router applies (the ``RoutingRules`` parameter, then the
-  default table; a copy of ``orchestrator.routing.decide`` that ``tests/unit/test_sio_selftest.py``
+  default table; a copy of ``orchestrator.core.routing.decide`` that ``tests/unit/test_sio_selftest.py``
   holds equal to the layer's), tried on the places sio can put a file: under the prefix of every
   rule that names the mode, under the input prefix, with a size just inside a rule's bounds (up to
   :data:`SAMPLE_MAX_BYTES`), and with ``x-amz-meta-inference-mode`` when the stack reads metadata.
@@ -35,7 +35,7 @@ from sio.product import (
     parse_content_types,
 )
 
-# The template parameter that switches each mode on (orchestrator.routing.MODE_PARAMETERS).
+# The template parameter that switches each mode on (orchestrator.core.routing.MODE_PARAMETERS).
 MODE_PARAMETERS = {
     "realtime": "RealtimeEndpointName",
     "serverless": "ServerlessEndpointName",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator import wiring
+from orchestrator.aws.sqs_records import process_sqs
 from orchestrator.observability import logger, metrics
-from orchestrator.sqs_records import process_sqs
 
 
 @logger.inject_lambda_context

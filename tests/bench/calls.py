@@ -113,7 +113,7 @@ def run(options: argparse.Namespace) -> list[Row]:
         with patched_environ(env):
             boto3.setup_default_session()  # wiring's clients come from this session
             # SageMaker's answer (moto's is canned): the output location the sample notification names,
-            # which the tracker checks against the one the router kept (orchestrator/genuine.py).
+            # which the tracker checks against the one the router kept (orchestrator/workflows/genuine.py).
             from tests.support.hooks import AsyncEndpointStandIn, Interceptor
 
             results = "s3://sagemaker-inference-orchestrator-input-123456789012-us-east-1/results/"
@@ -222,7 +222,7 @@ def _run_scenarios(session: Any) -> list[Row]:
 
 
 def _final_states(setup: Any, table: str) -> list[Row]:
-    from orchestrator import identity, s3_events
+    from orchestrator.core import identity, s3_events
 
     dynamodb = setup.client("dynamodb")
     rows = []

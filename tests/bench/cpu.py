@@ -1,6 +1,6 @@
 """Router CPU per record: a 10-record SQS batch (10 distinct new files) through the real path.
 
-``orchestrator.sqs_records.process_sqs`` with ``Router.handle_body``, clients replaced by in-memory
+``orchestrator.aws.sqs_records.process_sqs`` with ``Router.handle_body``, clients replaced by in-memory
 fakes (claim, invoke and confirm all succeed, as for new files), timed with ``time.process_time``.
 Powertools logs and EMF metrics are formatted as in Lambda and written to ``/dev/null``.
 Extra rows put the figure in context: the whole Lambda handler (Powertools decorators, one EMF
@@ -91,16 +91,16 @@ def batch_event(size: int = BATCH) -> dict[str, Any]:
 
 
 def fake_router(calls: Counter[str]) -> Any:
-    from orchestrator.notifications import Publisher
-    from orchestrator.router import Router
-    from orchestrator.sagemaker import AsyncInvoker
+    from orchestrator.aws.notifications import Publisher
+    from orchestrator.aws.sagemaker_runtime import AsyncInvoker
+    from orchestrator.aws.tracker_table import TrackerTable
     from orchestrator.settings import RouterSettings
-    from orchestrator.tracker import Tracker
+    from orchestrator.workflows.router import Router
 
     settings = RouterSettings.from_env(function_env())
     return Router(
         settings,
-        tracker=Tracker(settings.tracker.table_name, FakeDynamoDB(calls)),
+        tracker=TrackerTable(settings.tracker.table_name, FakeDynamoDB(calls)),
         invoker=AsyncInvoker(FakeSageMakerRuntime(calls)),
         publisher=Publisher(
             FakeSNS(calls), success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
@@ -113,12 +113,12 @@ def stubbed_http_router() -> Any:
     """The router as wiring builds it (real boto3 clients), every HTTP exchange answered locally."""
     import boto3
     from botocore.awsrequest import AWSResponse
-    from orchestrator import clients
-    from orchestrator.notifications import Publisher
-    from orchestrator.router import Router
-    from orchestrator.sagemaker import AsyncInvoker
+    from orchestrator.aws import clients
+    from orchestrator.aws.notifications import Publisher
+    from orchestrator.aws.sagemaker_runtime import AsyncInvoker
+    from orchestrator.aws.tracker_table import TrackerTable
     from orchestrator.settings import RouterSettings
-    from orchestrator.tracker import Tracker
+    from orchestrator.workflows.router import Router
 
     class Raw:
         def __init__(self, body: bytes) -> None:
@@ -158,7 +158,7 @@ def stubbed_http_router() -> Any:
     settings = RouterSettings.from_env(function_env())
     return Router(
         settings,
-        tracker=Tracker(settings.tracker.table_name, dynamodb),
+        tracker=TrackerTable(settings.tracker.table_name, dynamodb),
         invoker=AsyncInvoker(sagemaker),
         publisher=Publisher(
             sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
@@ -210,8 +210,8 @@ def wired(router: Any) -> Iterator[None]:
 
 
 def run(options: argparse.Namespace) -> list[Row]:
+    from orchestrator.aws.sqs_records import process_sqs
     from orchestrator.observability import metrics
-    from orchestrator.sqs_records import process_sqs
 
     event = batch_event()
     calls: Counter[str] = Counter()

@@ -55,15 +55,15 @@ LATENCY_MS = {
     "sagemaker.DescribeTransformJob": 50,
     "eventbridge.PutEvents": 20,
 }
-# The batch-result function runs these on its thread pool (orchestrator.batch_results.WORKERS).
+# The batch-result function runs these on its thread pool (orchestrator.workflows.batch_results.WORKERS).
 PARALLEL = frozenset({"s3.HeadObject", "sns.PublishBatch", "dynamodb.UpdateItem"})
 
 
 def run(options: argparse.Namespace) -> list[Row]:
     from orchestrator import wiring
-    from orchestrator.batch_results import WORKERS
-    from orchestrator.failed_nights import VERIFY_MARGIN_MS
     from orchestrator.settings import NIGHT_SEGMENT_FILES
+    from orchestrator.workflows.batch_results import WORKERS
+    from orchestrator.workflows.failed_nights import VERIFY_MARGIN_MS
 
     with moto_server() as endpoint:
         env = function_env(
@@ -156,7 +156,7 @@ def run(options: argparse.Namespace) -> list[Row]:
 
 
 def _measure(setup: Any, endpoint: str, calls: Calls) -> tuple[Counter[str], float, dict[str, Any], int]:
-    from orchestrator import manifest
+    from orchestrator.aws import manifest
 
     dynamodb = setup.client("dynamodb", endpoint_url=endpoint)
     s3 = setup.client("s3", endpoint_url=endpoint)

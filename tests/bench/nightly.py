@@ -128,8 +128,8 @@ def _create_resources(setup: Any, env: dict[str, str]) -> dict[str, str]:
 
 def _seed(dynamodb: Any, count: int, night: str, scheduled_at: str) -> None:
     """``count`` items as the router leaves a nightly file: SCHEDULED before the night's time."""
-    from orchestrator import deadlines
-    from orchestrator.tracker import _to_item
+    from orchestrator.aws.tracker_table import _to_item
+    from orchestrator.core import deadlines
 
     for start in range(0, count, 25):
         requests = []

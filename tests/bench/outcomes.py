@@ -44,7 +44,8 @@ def run(options: argparse.Namespace) -> list[Row]:
 def _write_units() -> list[Row]:
     import boto3
     from moto import mock_aws
-    from orchestrator import deadlines, wiring
+    from orchestrator import wiring
+    from orchestrator.core import deadlines
 
     from tests.support import aws as stack_support
     from tests.support.hooks import AsyncEndpointStandIn, Interceptor, SyncEndpointStandIn
@@ -103,7 +104,7 @@ Scenario = tuple[str, bool, Callable[[], str]]
 
 
 def _upload(setup: Any, stack: Any, key: str, body: bytes) -> tuple[dict[str, Any], str]:
-    from orchestrator import identity
+    from orchestrator.core import identity
 
     from tests.support.events import s3_put_record
 
@@ -192,9 +193,9 @@ def _listing_calls() -> Row:
     import boto3
     from click.testing import CliRunner
     from moto import mock_aws
-    from orchestrator import deadlines
-    from orchestrator.status import Status
-    from orchestrator.tracker import Tracker
+    from orchestrator.aws.tracker_table import TrackerTable
+    from orchestrator.core import deadlines
+    from orchestrator.core.status import Status
     from sio import stack as sio_stack
     from sio.cli import cli
 
@@ -208,7 +209,7 @@ def _listing_calls() -> Row:
         now = datetime.now(UTC)
         window: list[str] = []
         clock = FakeClock()
-        tracker = Tracker(TABLE, dynamodb, clock=clock)
+        tracker = TrackerTable(TABLE, dynamodb, clock=clock)
         plan = [(Status.FAILED, FAILURES, 0), (Status.FAILED, OLDER_FAILURES, 7200), (Status.SUCCEEDED, SUCCESSES, 0)]
         for status, count, age in plan:
             for n in range(count):

@@ -35,8 +35,8 @@ ENDPOINT = "bench-async-endpoint"
 
 
 def _item(n: int, prefix: str, deadline: str, **extra: Any) -> dict[str, Any]:
-    from orchestrator import deadlines
-    from orchestrator.tracker import _to_item
+    from orchestrator.aws.tracker_table import _to_item
+    from orchestrator.core import deadlines
 
     request_id = f"{prefix}{n:024x}"
     key = f"incoming/{prefix}/part-{n:06d}.csv"
@@ -68,9 +68,9 @@ def _item(n: int, prefix: str, deadline: str, **extra: Any) -> dict[str, Any]:
 
 
 def _seed(dynamodb: Any, count: int, prefix: str, overdue: int, now: datetime) -> None:
-    from orchestrator import timeutil
+    from orchestrator.core import timestamps
 
-    past, later = timeutil.iso(now - timedelta(hours=1)), timeutil.iso(now + timedelta(hours=6))
+    past, later = timestamps.iso(now - timedelta(hours=1)), timestamps.iso(now + timedelta(hours=6))
     for start in range(0, count, 25):
         batch = [_item(n, prefix, past if n < overdue else later) for n in range(start, min(start + 25, count))]
         dynamodb.batch_write_item(RequestItems={TABLE: batch})
@@ -148,7 +148,7 @@ def run(options: argparse.Namespace) -> list[Row]:
 
 def _cases(dynamodb: Any, s3: Any, sweep: Any, calls: Calls, now: datetime) -> list[Row]:
     """One overdue item per async case, swept alone: its exact calls (the Query pages aside)."""
-    from orchestrator import timeutil
+    from orchestrator.core import timestamps
 
     expected = {
         "output found (SUCCEEDED)": ["s3.HeadObject", "dynamodb.UpdateItem", "sns.Publish", "dynamodb.UpdateItem"],
@@ -171,7 +171,7 @@ def _cases(dynamodb: Any, s3: Any, sweep: Any, calls: Calls, now: datetime) -> l
     for n, (case, sequence) in enumerate(expected.items()):
         prefix = f"c{n:07x}"
         request_id = f"{prefix}{0:024x}"
-        dynamodb.batch_write_item(RequestItems={TABLE: [_item(0, prefix, timeutil.iso(now - timedelta(hours=1)))]})
+        dynamodb.batch_write_item(RequestItems={TABLE: [_item(0, prefix, timestamps.iso(now - timedelta(hours=1)))]})
         if n == 0:
             s3.put_object(Bucket=BUCKET, Key=f"results/async/{request_id}.out", Body=b"0.5\n")
         if n == 1:
@@ -213,7 +213,7 @@ def _finish(dynamodb: Any, prefix: str, size: int) -> None:
 def _partition_spread() -> list[Row]:
     """A 100,000-file night marked SUBMITTED: writes per in-flight index partition (request ids are
     hashes; the bench derives them as the router does). ByStatus put every one on one partition."""
-    from orchestrator import deadlines, identity
+    from orchestrator.core import deadlines, identity
 
     writes = Counter(
         deadlines.partition("SUBMITTED", identity.request_id(BUCKET, f"incoming/nightly/f-{n:06d}.csv", "v1", None))

@@ -141,11 +141,11 @@ def test_an_event_the_batch_result_function_cannot_handle_ends_at_its_on_failure
 def test_a_hand_off_reaches_the_batch_result_function_through_its_rule_and_is_checked_with_sagemaker(
     flow: Flow, batch: LocalStack
 ) -> None:
-    """The product's hand-off of a night (orchestrator/handoff.py), put on the bus as the sweeper and
+    """The product's hand-off of a night (orchestrator/aws/handoff.py), put on the bus as the sweeper and
     the batch-result function put it, matches the template's rule and reaches the function, which asks
     SageMaker (here the stand-in) for the job: a night that never ran is refused, so the asynchronous
     invocation ends at the on-failure destination saying so."""
-    from orchestrator.handoff import SOURCE, JobHandOff
+    from orchestrator.aws.handoff import SOURCE, JobHandOff
 
     [target] = batch.state.rule_targets
     spec = batch.state.functions[target.function]

@@ -9,7 +9,7 @@ way a deployment sets them, never through a code path only tests take:
   files were closed FAILED while their messages still waited): every file must be scored once, and
   none recorded FAILED.
 - **ambiguous invoke timeouts**: SageMaker takes each InvokeEndpointAsync and answers after 5 s, past
-  the router's 4 s read timeout (orchestrator/timing.py). Every file must be invoked exactly once and
+  the router's 4 s read timeout (orchestrator/core/budgets.py). Every file must be invoked exactly once and
   still end SUCCEEDED from SageMaker's own notification.
 
 Slow (a burst through one scorer): `make test-slow`, which CI runs after `make test`.
@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from orchestrator import timeutil
+from orchestrator.core import timestamps
 
 from local.observe import Subscriber, tracker_items, wait_for
 from local.resources import Overrides
@@ -103,7 +103,8 @@ def test_a_sync_burst_longer_than_the_queue_window_is_scored_once_and_never_fail
     # The phenomenon happened: many files waited in the queue longer than the former deadline (visibility x
     # receives + grace = 15 s after hand-off), each of which the former sweeper would have closed FAILED.
     waits = sorted(
-        (timeutil.parse(i["sagemaker_received_at"]) - timeutil.parse(i["submitted_at"])).total_seconds() for i in items
+        (timestamps.parse(i["sagemaker_received_at"]) - timestamps.parse(i["submitted_at"])).total_seconds()
+        for i in items
     )
     past_the_window = sum(wait > WINDOW for wait in waits)
     assert past_the_window >= BURST // 10, waits[-5:]

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
-from orchestrator.status import Status
-from orchestrator.tracker import Tracker
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core.status import Status
 from sio.cli import cli
 
 from local.demo_model import predict
@@ -106,7 +106,7 @@ def test_status_of_an_outcome_lists_the_last_hours_files_and_not_older_ones(stac
     assert (flow.wait_status(failed)["status"], flow.wait_status(skipped)["status"]) == ("FAILED", "SKIPPED")
     # And a failure of this test's folder recorded two hours ago (the tracker's own writes, at that time)
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
-    tracker = Tracker(stack.table, stack.client("dynamodb"), clock=lambda: two_hours_ago)
+    tracker = TrackerTable(stack.table, stack.client("dynamodb"), clock=lambda: two_hours_ago)
     older, request_id = flow.key("two-hours-ago.csv"), uuid.uuid4().hex
     assert tracker.claim(request_id, {"key": older, "object_uri": f"s3://{stack.bucket}/{older}", "mode": "async"}, 60)
     assert tracker.confirm(request_id, Status.FAILED, {"failure_reason": "an older failure"})

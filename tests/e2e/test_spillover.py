@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from orchestrator import timeutil
+from orchestrator.core import timestamps
 
 from local.observe import Subscriber
 from local.resources import Overrides
@@ -82,7 +82,7 @@ def _burst(stack: LocalStack, name: str, under: str) -> tuple[Flow, list[dict]]:
 
 
 def _seconds(item: dict, start: str, end: str) -> float:
-    return (timeutil.parse(item[end]) - timeutil.parse(item[start])).total_seconds()
+    return (timestamps.parse(item[end]) - timestamps.parse(item[start])).total_seconds()
 
 
 def _p(items: list[dict], share: float, start: str = "s3_event_time", end: str = "completed_at") -> float:

@@ -14,7 +14,7 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from orchestrator.tracker import Tracker
+from orchestrator.aws.tracker_table import TrackerTable
 
 from local.stack import describe
 from local.template import REPO
@@ -88,7 +88,7 @@ def test_a_lost_failure_notification_is_resolved_with_the_models_reason_from_the
 def test_the_sweeper_runs_on_its_schedule_by_itself(flow: Flow) -> None:
     # Given an item the router claimed an hour ago and never confirmed (its deadline long passed)
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
-    tracker = Tracker(flow.stack.table, flow.stack.client("dynamodb"), clock=lambda: an_hour_ago)
+    tracker = TrackerTable(flow.stack.table, flow.stack.client("dynamodb"), clock=lambda: an_hour_ago)
     key = flow.key("never-routed.csv")
     request_id = uuid.uuid4().hex
     fields = {"bucket": flow.stack.bucket, "key": key, "object_uri": f"s3://{flow.stack.bucket}/{key}", "size": 10}

@@ -1,6 +1,6 @@
 """The stack in moto (in-process), the real handlers, and hooks on the clients the functions build.
 
-The functions build their clients from boto3's default session (``orchestrator.clients``); each
+The functions build their clients from boto3's default session (``orchestrator.aws.clients``); each
 test gives them a fresh one carrying a call counter and an interceptor (faults, a SageMaker
 stand-in). The test's own clients come from a separate session, so they are never counted.
 """
@@ -16,9 +16,9 @@ import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 from moto import mock_aws
-from orchestrator import sagemaker as sagemaker_adapter
 from orchestrator import wiring
-from orchestrator.tracker import Tracker
+from orchestrator.aws import sagemaker_runtime as sagemaker_adapter
+from orchestrator.aws.tracker_table import TrackerTable
 
 from tests.support import aws as stack_support
 from tests.support.clock import FakeClock
@@ -90,7 +90,7 @@ def sagemaker(interceptor: Interceptor, stack: stack_support.Stack) -> AsyncEndp
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The tracker's clock (claims and their expiry), moved by hand."""
     fake = FakeClock()
-    monkeypatch.setattr(wiring, "Tracker", partial(Tracker, clock=fake))
+    monkeypatch.setattr(wiring, "TrackerTable", partial(TrackerTable, clock=fake))
     return fake
 
 

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from orchestrator import deadlines, timeutil, wiring
-from orchestrator.deadlines import DeadlineSettings
-from orchestrator.status import Status
+from orchestrator import wiring
+from orchestrator.core import deadlines, timestamps
+from orchestrator.core.deadlines import DeadlineSettings
+from orchestrator.core.status import Status
 from sio.tracker import TrackerReader
 
 from tests.support.aws import tracker_table_properties
@@ -105,14 +106,14 @@ def test_an_async_failure_or_expiry_notification_puts_the_file_in_the_index(
     kind, status, route, upload, track, item_for_key, clock, writes, listed
 ):
     routed = _routed(route, upload, item_for_key)
-    before = timeutil.iso(clock())
+    before = timestamps.iso(clock())
     clock.advance(600)
     track(sqs_event(tracker_record(sagemaker_notification(kind, routed["request_id"]))))
 
-    assert_indexed(item_for_key(KEY), status, timeutil.iso(clock()))
+    assert_indexed(item_for_key(KEY), status, timestamps.iso(clock()))
     assert changes(OUTCOMES, writes.take()) == ["put"]
     assert listed(status, before) == [routed["request_id"]]
-    assert listed(status, timeutil.iso(clock() + timedelta(milliseconds=1))) == []  # a window after it
+    assert listed(status, timestamps.iso(clock() + timedelta(milliseconds=1))) == []  # a window after it
 
 
 def test_a_skipped_file_is_put_in_the_index_by_the_routers_own_close(
@@ -121,10 +122,10 @@ def test_a_skipped_file_is_put_in_the_index_by_the_routers_own_close(
     assert failed_ids(route(sqs_event(upload("incoming/empty.csv", b"")))) == []
 
     item = item_for_key("incoming/empty.csv")
-    assert_indexed(item, "SKIPPED", timeutil.iso(clock()))
+    assert_indexed(item, "SKIPPED", timestamps.iso(clock()))
     assert changes(OUTCOMES, writes.take()) == ["put"]
-    assert listed("SKIPPED", timeutil.iso(clock())) == [item["request_id"]]
-    assert listed("FAILED", timeutil.iso(clock())) == []
+    assert listed("SKIPPED", timestamps.iso(clock())) == [item["request_id"]]
+    assert listed("FAILED", timestamps.iso(clock())) == []
 
 
 def test_a_sweeper_verdict_is_in_the_index_while_still_in_the_outbox_and_its_announcement_costs_nothing(
@@ -138,7 +139,7 @@ def test_a_sweeper_verdict_is_in_the_index_while_still_in_the_outbox_and_its_ann
 
     pending = item_for_key(KEY)
     assert pending["inflight"] == deadlines.partition(deadlines.ANNOUNCE, routed["request_id"])
-    assert_indexed(pending, "EXPIRED", timeutil.iso(clock()))
+    assert_indexed(pending, "EXPIRED", timestamps.iso(clock()))
     assert changes(OUTCOMES, writes.take()) == ["put"]
 
     assert sweep({})["announcedFromOutbox"] == 1
@@ -156,7 +157,7 @@ def test_a_model_4xx_from_the_scorer_puts_the_file_in_the_index(
     records = _route_to_scorer(route, upload, sqs, queue, "incoming/a.csv")
     assert failed_ids(invoker("scorer")(sqs_event(*records))) == []
 
-    assert_indexed(item_for_key("incoming/a.csv"), "FAILED", timeutil.iso(clock()))
+    assert_indexed(item_for_key("incoming/a.csv"), "FAILED", timestamps.iso(clock()))
     assert changes(OUTCOMES, writes.take()) == ["put"]
 
 
@@ -170,7 +171,7 @@ def test_a_stopped_transform_job_puts_its_file_in_the_index(
     request_id = "1c54b662b65b18b120a299c6bbf58f8e"  # the sample's request; its state-change names its job
     invoker("batch_result")(load_event("transform-state-stopped"))
 
-    assert_indexed(item(request_id), "STOPPED", timeutil.iso(clock()))
+    assert_indexed(item(request_id), "STOPPED", timestamps.iso(clock()))
     assert changes(OUTCOMES, writes.take()) == ["put"]
 
 
@@ -187,12 +188,12 @@ def test_the_older_of_two_nightly_versions_is_skipped_into_the_index(
         message["Records"][0]["eventTime"] = uploaded
         clock.advance(60)
         assert failed_ids(route(sqs_event(with_body(record, message)))) == []
-    since = timeutil.iso(clock())
+    since = timestamps.iso(clock())
 
     assert invoker("nightly")(load_event("schedule-nightly"))["superseded"] == 1
 
     [older] = [i for i in items() if i["status"] == "SKIPPED"]
-    assert_indexed(older, "SKIPPED", timeutil.iso(clock()))
+    assert_indexed(older, "SKIPPED", timestamps.iso(clock()))
     assert changes(OUTCOMES, writes.take(), older["request_id"]) == ["put"]
     assert listed("SKIPPED", since) == [older["request_id"]]
 
@@ -207,12 +208,12 @@ def test_a_not_routed_file_taken_over_by_its_redriven_message_leaves_the_index(
     record = upload(KEY)
     with pytest.raises(Exception):  # noqa: B017 - the only record failed: the batch goes back
         route(sqs_event(record))
-    since = timeutil.iso(clock())
+    since = timestamps.iso(clock())
     clock.advance(DeadlineSettings().received + 1)
     sweep({})
     closed = item_for_key(KEY)
     assert closed["not_routed"] is True
-    assert_indexed(closed, "FAILED", timeutil.iso(clock()))
+    assert_indexed(closed, "FAILED", timestamps.iso(clock()))
     assert listed("FAILED", since) == [closed["request_id"]]
 
     interceptor.clear_faults()
@@ -230,12 +231,12 @@ def test_a_not_scored_file_reopened_by_its_late_message_leaves_the_index(
 ):
     queue, _ = realtime
     records = _route_to_scorer(route, upload, sqs, queue, "incoming/late.csv")
-    since = timeutil.iso(clock())
+    since = timestamps.iso(clock())
     clock.advance(DeadlineSettings().submitted_sync + 1)
     invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
     closed = item_for_key("incoming/late.csv")
     assert closed["not_scored"] is True
-    assert_indexed(closed, "FAILED", timeutil.iso(clock()))
+    assert_indexed(closed, "FAILED", timestamps.iso(clock()))
 
     assert failed_ids(invoker("scorer")(sqs_event(*records))) == []  # start_scoring reopens it
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from orchestrator.status import Status
-from orchestrator.tracker import Tracker
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core.status import Status
 from sio.cli import cli
 
 from tests.support.aws import tracker_table_properties
@@ -44,7 +44,7 @@ def versions(dynamodb: Any) -> list[str]:
         [("async", Status.SUCCEEDED), ("realtime", Status.FAILED), ("async", Status.SUBMITTED)]
     ):
         moment = datetime.now(UTC) - timedelta(minutes=30 - n)
-        tracker = Tracker(TABLE, dynamodb, clock=lambda moment=moment: moment)
+        tracker = TrackerTable(TABLE, dynamodb, clock=lambda moment=moment: moment)
         request_id = f"{n:032x}"
         fields = {"key": KEY, "object_uri": f"s3://bucket/{KEY}", "mode": mode, "version_id": f"v{n}"}
         tracker.claim(request_id, fields, 150)

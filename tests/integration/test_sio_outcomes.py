@@ -19,8 +19,8 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
-from orchestrator.status import Status
-from orchestrator.tracker import Tracker
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core.status import Status
 from sio.cli import cli
 
 from tests.support.aws import tracker_table_properties
@@ -41,7 +41,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def write(dynamodb: Any, name: str, status: Status, minutes_ago: float, mode: str = "async") -> str:
     """A file whose outcome ``status`` was written ``minutes_ago`` (through the tracker adapter)."""
     moment = datetime.now(UTC) - timedelta(minutes=minutes_ago)
-    tracker = Tracker(TABLE, dynamodb, clock=lambda: moment)
+    tracker = TrackerTable(TABLE, dynamodb, clock=lambda: moment)
     request_id = hashlib.sha256(name.encode()).hexdigest()[:32]
     key = f"incoming/{name}"
     tracker.claim(request_id, {"key": key, "object_uri": f"s3://bucket/{key}", "mode": mode}, 150)
@@ -176,7 +176,7 @@ def test_the_backfill_leaves_a_file_reopened_after_it_read_it(dynamodb, outcomes
 
     def reopen_first(params: dict[str, Any], **_: Any) -> None:  # a retry job takes it between Scan and write
         if params["Key"]["request_id"]["S"] == reopened:
-            assert Tracker(TABLE, other).submit_to_job(reopened, "sio-retry", {}, from_statuses=[Status.FAILED])
+            assert TrackerTable(TABLE, other).submit_to_job(reopened, "sio-retry", {}, from_statuses=[Status.FAILED])
 
     dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", reopen_first)
     try:

@@ -17,8 +17,9 @@ import boto3
 import pytest
 from click.testing import CliRunner
 from moto import mock_aws
-from orchestrator import routing, settings
-from orchestrator.routing import FileFacts, Mode, RoutingPolicy
+from orchestrator import settings
+from orchestrator.core import routing
+from orchestrator.core.routing import FileFacts, Mode, RoutingPolicy
 from sio.cli import cli
 from sio.invoke import Invocation
 from sio.product import request_id

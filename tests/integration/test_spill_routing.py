@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from orchestrator import backlog as backlog_adapter
+from orchestrator.aws import scorer_backlog as backlog_adapter
 from orchestrator.settings import RouterSettings
 
 from tests.support.events import sqs_event

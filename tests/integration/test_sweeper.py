@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from orchestrator import wiring
-from orchestrator.deadlines import DeadlineSettings
-from orchestrator.tracker import Tracker
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core.deadlines import DeadlineSettings
 
 from tests.support.events import load_event, sagemaker_notification, sqs_event, tracker_record
 from tests.support.hooks import SimulatedCrash
@@ -152,13 +152,13 @@ def test_tie_result_first_then_sweeper_ends_with_one_status_and_one_announcement
     """Given the sweeper read the item as overdue, When the real result is recorded in between,
     Then the sweeper's conditional write loses: one terminal status, no second announcement."""
     clock.advance(ASYNC_DEADLINE + 1)
-    original = Tracker.close_overdue
+    original = TrackerTable.close_overdue
 
     def result_lands_first(self, *args, **kwargs):
         track(sqs_event(tracker_record(sagemaker_notification("success", routed["request_id"]))))
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Tracker, "close_overdue", result_lands_first)
+    monkeypatch.setattr(TrackerTable, "close_overdue", result_lands_first)
     summary = sweep({})
 
     assert item(routed["request_id"])["status"] == "SUCCEEDED"
@@ -367,7 +367,7 @@ def test_a_run_resolves_a_bounded_number_and_the_next_run_continues(route, uploa
     for n in range(5):
         route(sqs_event(upload(f"incoming/bulk-{n}.csv")))
     clock.advance(ASYNC_DEADLINE + 1)
-    monkeypatch.setattr("orchestrator.sweeper.MAX_ITEMS_PER_RUN", 2)
+    monkeypatch.setattr("orchestrator.workflows.sweeper.MAX_ITEMS_PER_RUN", 2)
     wiring.sweeper.cache_clear()
 
     first = sweep({})

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ReadTimeoutError
-from orchestrator import timeutil, wiring
-from orchestrator.deadlines import DeadlineSettings
+from orchestrator import wiring
+from orchestrator.core import timestamps
+from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.settings import ScorerSettings
 
 from tests.support.events import sqs_event
@@ -97,7 +98,7 @@ def test_small_file_is_handed_to_the_scorer_and_submitted(scorer_queue, route, u
         "mode": "realtime",
     }
     # deadline = the scorer queue's retention + grace: waiting in a queue is not being lost
-    waited = (timeutil.parse(item["deadline_at"]) - timeutil.parse(item["submitted_at"])).total_seconds()
+    waited = (timestamps.parse(item["deadline_at"]) - timestamps.parse(item["submitted_at"])).total_seconds()
     assert round(waited) == DeadlineSettings().submitted_sync == 345600 + 900
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from orchestrator import identity
+from orchestrator.core import identity
 
 from tests.support import emf
 from tests.support.events import body_of, load_event, sagemaker_notification, sqs_event, tracker_record

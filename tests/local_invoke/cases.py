@@ -19,10 +19,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
-from orchestrator import timeutil
-from orchestrator.identity import request_id
-from orchestrator.status import Status
-from orchestrator.tracker import Tracker
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core import timestamps
+from orchestrator.core.identity import request_id
+from orchestrator.core.status import Status
 from samtranslator.yaml_helper import yaml_parse
 
 from tests.local_invoke.runtime import EVENTS_DIR, TEMPLATE
@@ -162,13 +162,13 @@ class Case:
 # ------------------------------------------------------------------------------- tracker items
 
 
-def tracker(account: Account, at: str | None = None) -> Tracker:
+def tracker(account: Account, at: str | None = None) -> TrackerTable:
     """The shared package's tracker adapter on the account's table; ``at`` fixes its clock."""
-    clock = (lambda: timeutil.parse(at)) if at else timeutil.now
-    return Tracker(account.table, account.client("dynamodb"), clock=clock)
+    clock = (lambda: timestamps.parse(at)) if at else timestamps.now
+    return TrackerTable(account.table, account.client("dynamodb"), clock=clock)
 
 
-def received(account: Account, obj: S3Object, mode: str, at: str | None = None) -> Tracker:
+def received(account: Account, obj: S3Object, mode: str, at: str | None = None) -> TrackerTable:
     """The router's claim of ``obj`` (RECEIVED), as the first step of every seeded item."""
     adapter = tracker(account, at)
     fields = {
@@ -285,14 +285,14 @@ def recorded(status: Status) -> Check:
 
 # --------------------------------------------------------------------------------------- nightly
 
-NIGHT = timeutil.parse(_SCHEDULE["scheduledTime"])
+NIGHT = timestamps.parse(_SCHEDULE["scheduledTime"])
 
 
 def night_waiting(account: Account, _: dict[str, Any]) -> None:
     """Two files scheduled before the schedule's time, one after it (tomorrow's)."""
     for obj in NIGHT_FILES:
-        scheduled(account, obj, timeutil.iso(NIGHT - timedelta(hours=5)))
-    scheduled(account, LATE_FILE, timeutil.iso(NIGHT + timedelta(hours=1)))
+        scheduled(account, obj, timestamps.iso(NIGHT - timedelta(hours=5)))
+    scheduled(account, LATE_FILE, timestamps.iso(NIGHT + timedelta(hours=1)))
 
 
 def night_failed(account: Account, _: dict[str, Any]) -> None:
@@ -304,7 +304,7 @@ def night_failed(account: Account, _: dict[str, Any]) -> None:
 def night_handed_off(account: Account, _: dict[str, Any]) -> None:
     """The night's job failed with its files still SUBMITTED to it, and the sweeper handed it off. The
     job reads a run folder of its own: S3 is shared by every pair, and the failed-job pair records its
-    progress next to the sample's manifest (orchestrator/progress.py), which this invocation would
+    progress next to the sample's manifest (orchestrator/aws/night_progress.py), which this invocation would
     rightly take as settled."""
     in_night_job(account)
     s3 = account.client("s3")
@@ -374,8 +374,8 @@ def job_result(status: Status, files: list[S3Object], *, already_done: bool = Fa
 
     def check(outcome: Outcome) -> None:
         detail = outcome.event["detail"]
-        name, ended = detail["TransformJobName"], timeutil.iso(timeutil.parse(detail["TransformEndTime"]))
-        started = timeutil.iso(timeutil.parse(detail["TransformStartTime"]))
+        name, ended = detail["TransformJobName"], timestamps.iso(timestamps.parse(detail["TransformEndTime"]))
+        started = timestamps.iso(timestamps.parse(detail["TransformStartTime"]))
         published = 0 if already_done else len(files)
         assert outcome.response == {
             "jobName": name,
@@ -432,7 +432,7 @@ def night_retried(outcome: Outcome) -> None:
         "withOutput": 0,
         "retried": len(NIGHT_FILES),
         "retryJobs": 2,
-        "resumedAt": 0,  # the roster position this invocation started from (orchestrator/progress.py)
+        "resumedAt": 0,  # the roster position this invocation started from (orchestrator/aws/night_progress.py)
     }
     effects = outcome.effects
     assert effects.success == effects.error == []
@@ -450,7 +450,7 @@ def job_started(outcome: Outcome) -> None:
     assert outcome.response == {"jobName": detail["TransformJobName"], "status": "InProgress", "recorded": 1}
     item = outcome.effects.item(BIG_FILE.request_id)
     assert (item["status"], item["job_name"]) == (Status.IN_PROGRESS.value, detail["TransformJobName"])
-    assert item["sagemaker_received_at"] == timeutil.iso(timeutil.parse(detail["CreationTime"]))
+    assert item["sagemaker_received_at"] == timestamps.iso(timestamps.parse(detail["CreationTime"]))
     assert outcome.effects.success == outcome.effects.error == []
 
 
@@ -459,14 +459,14 @@ def job_started(outcome: Outcome) -> None:
 
 def overdue_requests(account: Account, _: dict[str, Any]) -> None:
     """Two hours ago: the lost result SUBMITTED (deadline 65 s later), the unrouted file claimed."""
-    then = timeutil.iso(timeutil.now() - timedelta(hours=2))
+    then = timestamps.iso(timestamps.now() - timedelta(hours=2))
     adapter = received(account, LOST_RESULT, "async", then)
     fields = {
         "endpoint_name": declared_value("ASYNC_ENDPOINT_NAME"),
         "output_location": LOST_OUTPUT,
         "failure_location": f"s3://{INPUT_BUCKET}/{OUTPUT_PREFIX}async-failures/lost-scored-error.out",
         "submitted_at": then,
-        "deadline_at": timeutil.iso(timeutil.parse(then) + timedelta(seconds=65)),
+        "deadline_at": timestamps.iso(timestamps.parse(then) + timedelta(seconds=65)),
     }
     assert adapter.confirm(LOST_RESULT.request_id, Status.SUBMITTED, fields)
     received(account, NOT_ROUTED, "async", then)
@@ -476,7 +476,7 @@ def swept(outcome: Outcome) -> None:
     """Both resolved from ground truth and announced once each, with ``resolvedBy: sweeper``: the lost
     result SUCCEEDED from its output object, the unrouted file FAILED "not routed"."""
     response = dict(outcome.response)
-    assert timeutil.parse(response.pop("now"))
+    assert timestamps.parse(response.pop("now"))
     assert response == {
         "overdue": 2,
         "resolved": {"SUCCEEDED": 1, "FAILED": 1},

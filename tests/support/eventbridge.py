@@ -1,4 +1,4 @@
-"""EventBridge's default bus as the product's hand-offs see it (``orchestrator/handoff.py``).
+"""EventBridge's default bus as the product's hand-offs see it (``orchestrator/aws/handoff.py``).
 
 moto accepts ``PutEvents`` but delivers nothing in-process: this stand-in answers ``PutEvents``
 through the :class:`~tests.support.hooks.Interceptor` (botocore's serialisation and parsing stay

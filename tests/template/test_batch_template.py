@@ -10,7 +10,7 @@ from itertools import product
 from typing import Any
 
 import pytest
-from orchestrator import handoff
+from orchestrator.aws import handoff
 
 from tests.template.cfn import (
     actions,
@@ -119,7 +119,7 @@ def test_rule_sends_this_stacks_transform_state_changes_to_the_batch_result_func
     the stack's prefix only, and targets the batch-result function."""
     [rule] = of_type(cfn, "AWS::Events::Rule").values()
     pattern = rule["Properties"]["EventPattern"]
-    # SageMaker's own events, and the product's hand-offs of a night (orchestrator/handoff.py).
+    # SageMaker's own events, and the product's hand-offs of a night (orchestrator/aws/handoff.py).
     assert pattern["source"] == ["aws.sagemaker", handoff.SOURCE]
     assert pattern["detail-type"] == ["SageMaker Transform Job State Change", handoff.DETAIL_TYPE]
     assert pattern["detail"]["TransformJobName"] == [{"prefix": {"Fn::Sub": "${TransformJobPrefix}-"}}]
@@ -140,8 +140,8 @@ def test_the_rule_delivers_the_products_hand_offs_and_sagemakers_events_of_this_
     another source's events do not."""
     import boto3
     from moto import mock_aws
-    from orchestrator.batch_results import DETAIL_TYPE as STATE_CHANGE
-    from orchestrator.handoff import JobHandOff, is_handoff
+    from orchestrator.aws.handoff import JobHandOff, is_handoff
+    from orchestrator.workflows.batch_results import DETAIL_TYPE as STATE_CHANGE
 
     [rule] = of_type(cfn, "AWS::Events::Rule").values()
     pattern = json.dumps(rule["Properties"]["EventPattern"]).replace('{"Fn::Sub": "${TransformJobPrefix}-"}', '"sio-"')
@@ -432,8 +432,8 @@ def test_good_transform_parameter_values_are_accepted(source_template, name, val
 
 def test_the_longest_prefix_still_fits_every_job_name(source_template):
     """Per-file jobs, the night's re-runs and retry jobs, with a night named by its local time on the
-    second pass of an autumn hour (orchestrator.nights), all fit SageMaker's 63 characters."""
-    from orchestrator import nights
+    second pass of an autumn hour (orchestrator.core.nights), all fit SageMaker's 63 characters."""
+    from orchestrator.core import nights
 
     longest = "a" * 30
     assert accepts(source_template["Parameters"]["TransformJobPrefix"], longest)

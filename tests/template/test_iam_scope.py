@@ -10,8 +10,9 @@ import re
 from typing import Any
 
 import pytest
-from orchestrator import identity, manifest, nights
-from orchestrator.routing import Mode
+from orchestrator.aws import manifest
+from orchestrator.core import identity, nights
+from orchestrator.core.routing import Mode
 
 from tests.template.cfn import actions, as_list, of_type, role_statements, statements, text
 from tests.template.conftest import PARAMETERS
@@ -33,7 +34,7 @@ VALUES = {
     "InputBucket.Arn": f"arn:aws:s3:::{BUCKET}",
 }
 MODEL_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model/${TransformModelName}"
-# The sweeper starts no job: it hands a finished night to the batch-result function (orchestrator/handoff.py).
+# The sweeper starts no job: it hands a finished night to the batch-result function (orchestrator/aws/handoff.py).
 TRANSFORM_CREATORS = {"RouterFunction", "NightlyFunction", "BatchResultFunction"}
 
 

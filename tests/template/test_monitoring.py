@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from orchestrator.routing import Mode
+from orchestrator.core.routing import Mode
 
 from tests.template.cfn import as_list, of_type, references, statements
 from tests.template.conftest import PARAMETERS, ROOT
@@ -21,7 +21,7 @@ from tests.template.test_translated_template import dead_letter_queues
 PACKAGE = ROOT / "layers" / "orchestrator" / "orchestrator"
 NAMESPACE = "SageMakerInferenceOrchestrator"
 ALARM = "AWS::CloudWatch::Alarm"
-# Recorder methods (orchestrator/observability.py) and the dimensions each adds to Powertools' ``service``.
+# MetricsEmitter methods (orchestrator/observability.py) and the dimensions each adds to Powertools' ``service``.
 RECORDER_METHODS = {"count", "timing", "level"}
 
 Metric = tuple[str, frozenset[str]]  # name, dimension names
@@ -55,7 +55,7 @@ def _recorder_calls(tree: ast.Module) -> Iterator[ast.Call]:
 
 
 def _dimensions(call: ast.Call) -> frozenset[str]:
-    """What Recorder adds: ``Mode`` (count with mode=, timing always), ``level``'s keywords title-cased;
+    """What MetricsEmitter adds: ``Mode`` (count with mode=, timing always), ``level``'s keywords title-cased;
     Powertools adds ``service`` (POWERTOOLS_SERVICE_NAME) to every metric."""
     assert isinstance(call.func, ast.Attribute)
     keywords = {k.arg for k in call.keywords if k.arg}
@@ -69,7 +69,7 @@ def _dimensions(call: ast.Call) -> frozenset[str]:
 def emitted_metrics() -> set[Metric]:
     """Every (name, dimension names) the package emits: calls whose first argument is a literal, or
     ``STATUS_METRIC[…]`` (each value of that dict)."""
-    trees = [ast.parse(path.read_text(), str(path)) for path in sorted(PACKAGE.glob("*.py"))]
+    trees = [ast.parse(path.read_text(), str(path)) for path in sorted(PACKAGE.rglob("*.py"))]
     status_names = set().union(*(_status_metric_names(tree) for tree in trees))
     assert status_names, "no STATUS_METRIC dict found in the package"
     emitted: set[Metric] = set()

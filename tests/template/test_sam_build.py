@@ -35,7 +35,7 @@ def test_sam_build_packages_both_functions_and_the_shared_layer(tmp_path):
     assert (layer / "orchestrator" / "__init__.py").is_file()
     assert (layer / "aws_lambda_powertools" / "__init__.py").is_file()
     # The layer ships bytecode compiled by 3.13 (the Lambda runtime), or every cold start compiles it.
-    assert list((layer / "orchestrator" / "__pycache__").glob("router.cpython-313.pyc"))
+    assert list((layer / "orchestrator" / "workflows" / "__pycache__").glob("router.cpython-313.pyc"))
     assert list((layer / "aws_lambda_powertools" / "__pycache__").glob("__init__.cpython-313.pyc"))
     assert not list(layer.rglob("__pycache__/*.cpython-311.pyc")), "bytecode from the wrong Python"
     # The optional endpoints (nested application) are built beside the functions, for `sam deploy`.

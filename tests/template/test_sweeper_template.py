@@ -30,7 +30,7 @@ def test_sweeper_runs_on_its_schedule_parameter_and_dead_letters_what_fails(cfn)
 
 def test_sweeper_stops_well_before_its_timeout(cfn):
     """An item starts only while its worst case is left (ITEM_BUDGET_MS): a run has room for items."""
-    from orchestrator.sweeper import ITEM_BUDGET_MS, SAFETY_MARGIN_MS
+    from orchestrator.workflows.sweeper import ITEM_BUDGET_MS, SAFETY_MARGIN_MS
 
     assert props(cfn, SWEEPER)["Timeout"] * 1000 > 2 * SAFETY_MARGIN_MS
     assert props(cfn, SWEEPER)["Timeout"] * 1000 >= 2 * ITEM_BUDGET_MS
@@ -57,7 +57,7 @@ def test_sweeper_may_do_exactly_what_it_does_and_nothing_more(cfn):
                 "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-*",
             ),
             (("sqs:SendMessage",), "${SweeperDLQ.Arn}"),  # the on-failure destination (SAM adds it)
-            # A finished night whose event was lost: handed over (orchestrator/handoff.py), noted once.
+            # A finished night whose event was lost: handed over (orchestrator/aws/handoff.py), noted once.
             (("events:PutEvents",), "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
             (
                 ("s3:PutObject",),

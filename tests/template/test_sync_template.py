@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import deadlines, timing
+from orchestrator.core import budgets, deadlines
 
 from tests.template.cfn import actions, number, references, role_statements, text
 from tests.template.test_translated_template import env, props, role_of
@@ -60,8 +60,8 @@ def test_the_scorer_claim_outlives_an_invocation_and_expires_before_the_redelive
     visibility = number(cfn, props(cfn, "ScorerQueue")["VisibilityTimeout"])
     assert timeout < claim and timeout + claim <= visibility
     assert visibility >= 6 * timeout  # Lambda's advice for SQS event sources
-    # One file at worst, from the budgets its clients are built with (orchestrator/timing.py).
-    assert timeout >= timing.scorer_min_function_timeout_seconds()
+    # One file at worst, from the budgets its clients are built with (orchestrator/core/budgets.py).
+    assert timeout >= budgets.scorer_min_function_timeout_seconds()
 
 
 def test_sync_deadlines_use_the_scorer_queues_numbers(cfn):

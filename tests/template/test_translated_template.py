@@ -10,7 +10,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import pytest
-from orchestrator import deadlines, timing
+from orchestrator.core import budgets, deadlines
 
 from tests.template.cfn import (
     actions,
@@ -297,12 +297,12 @@ def test_router_claim_outlives_an_invocation_and_expires_before_the_retry(cfn):
 
 
 def test_router_timeout_holds_one_whole_record_after_the_last_start(cfn):
-    """Given the router's clients' call budget (orchestrator/timing.py), then the Lambda Timeout is at
+    """Given the router's clients' call budget (orchestrator/core/budgets.py), then the Lambda Timeout is at
     least one record's worst case plus a margin: the router starts a record only when it fits, so no
     record is ever killed halfway (scored, not confirmed) by the timeout."""
     timeout = number(cfn, props(cfn, ROUTER)["Timeout"])
-    assert timeout >= timing.min_function_timeout_seconds()
-    assert timing.record_budget_ms() < timeout * 1000
+    assert timeout >= budgets.min_function_timeout_seconds()
+    assert budgets.record_budget_ms() < timeout * 1000
 
 
 def test_deadline_numbers_every_function_reads_are_the_ones_the_queues_and_schedules_use(cfn):
@@ -401,7 +401,7 @@ def test_tracker_table_keys_and_indexes_match_the_design_reference(cfn):
     assert inflight["ProjectionType"] == "INCLUDE"
     # Every attribute a reader of the index asks for, and no more: the sweeper's, the nightly run's
     # (with the status_since of its filter) and what `sio status --status` prints of an item.
-    from orchestrator import nightly, sweeper
+    from orchestrator.workflows import nightly, sweeper
 
     printed = {"created_at", "key", "version_id", "mode", "status", "status_since", "output_location"}
     printed |= {"failure_reason", "job_name", "endpoint_name"}  # sio's "output or reason" column

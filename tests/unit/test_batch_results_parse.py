@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from orchestrator.batch_results import belongs, is_nightly, parse_state_change, request_of
 from orchestrator.errors import BadEventError
+from orchestrator.workflows.batch_results import belongs, is_nightly, parse_state_change, request_of
 
 from tests.support.events import load_event
 

@@ -1,12 +1,14 @@
 """One source for time: the clients are built from the same per-call budgets the functions' time
-budgets and the template's timeouts are computed from (orchestrator/timing.py)."""
+budgets and the template's timeouts are computed from (orchestrator/core/budgets.py)."""
 
 from __future__ import annotations
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
-from orchestrator import clients, sagemaker, timing, wiring
+from orchestrator import wiring
+from orchestrator.aws import clients, sagemaker_runtime
+from orchestrator.core import budgets
 from orchestrator.errors import AmbiguousInvocationError
 
 
@@ -21,7 +23,7 @@ def _config(client):
 
 
 def test_a_client_takes_its_timeouts_and_attempts_from_its_budget(session):
-    budget = timing.CallBudget(connect_timeout=2, read_timeout=7, attempts=4)
+    budget = budgets.CallBudget(connect_timeout=2, read_timeout=7, attempts=4)
     assert _config(clients.client("dynamodb", budget, session=session)) == (2, 7, 4)
     assert _config(clients.client("sagemaker-runtime", budget, retried=False, session=session)) == (2, 7, 1)
 
@@ -42,7 +44,7 @@ def test_the_router_builds_its_clients_from_the_budget_its_time_budget_assumes(m
     wiring.router.cache_clear()
     try:
         router = wiring.router()
-        budget = timing.ROUTER_CALL
+        budget = budgets.ROUTER_CALL
         expected = (budget.connect_timeout, budget.read_timeout, budget.attempts)
         assert _config(router.tracker._client) == expected
         assert _config(router.publisher._client) == expected
@@ -85,13 +87,13 @@ def test_only_a_provable_refusal_is_sent_again(error, kind):
 
     expected = AmbiguousInvocationError if kind == "ambiguous" else type(error)
     with pytest.raises(expected):
-        sagemaker.send_once(call, operation="Invoke", endpoint_name="e", attempts=3, sleep=slept.append)
+        sagemaker_runtime.send_once(call, operation="Invoke", endpoint_name="e", attempts=3, sleep=slept.append)
     assert len(calls) == (3 if kind == "refused" else 1)
     assert len(slept) == (2 if kind == "refused" else 0)
-    assert all(0 <= s <= timing.backoff_seconds(n + 1) for n, s in enumerate(slept))
+    assert all(0 <= s <= budgets.backoff_seconds(n + 1) for n, s in enumerate(slept))
 
 
 def test_the_scorers_timeout_holds_one_file_at_its_clients_budgets():
     """The template's scorer Timeout (240 s) is checked against this figure in tests/template."""
-    worst = timing.SCORER_INVOKE.worst_case_seconds + 5 * timing.CONTROL_CALL.worst_case_seconds
-    assert timing.scorer_min_function_timeout_seconds() == worst + timing.MARGIN_SECONDS
+    worst = budgets.SCORER_INVOKE.worst_case_seconds + 5 * budgets.CONTROL_CALL.worst_case_seconds
+    assert budgets.scorer_min_function_timeout_seconds() == worst + budgets.MARGIN_SECONDS

@@ -1,4 +1,4 @@
-"""What a result must match to be recorded (orchestrator.genuine), per mode, on the message alone and
+"""What a result must match to be recorded (orchestrator.workflows.genuine), per mode, on the message alone and
 as conditions on the item; the tracker's conditional write is exercised in tests/integration."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from orchestrator import genuine
-from orchestrator.messages import EVENT_SOURCE, parse_result
+from orchestrator.aws.tracker_table import Holds
+from orchestrator.core.messages import EVENT_SOURCE, parse_result
 from orchestrator.settings import OutcomeSettings, TrackerSettings
-from orchestrator.tracker import Holds
+from orchestrator.workflows import genuine
 
 BUCKET = "input-bucket"
 RID = "680c87d66af96dad51fee7de4d738d8a"

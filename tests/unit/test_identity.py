@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from orchestrator import identity
+from orchestrator.core import identity
 from orchestrator.errors import BadEventError
 
 BUCKET = "input-bucket"

@@ -1,5 +1,6 @@
-"""No import cycles in the shared package or in `sio`: each module's imports (at the top or inside a
-function, as both run) form a graph without cycles, so every module can be read after the ones it uses."""
+"""No import cycles in the shared package, in `sio` or in the local stack: each module's imports (at the top
+or inside a function, as both run) form a graph without cycles, so every module can be read after the ones
+it uses. (The layering of the shared package's folders is a contract of its own: .importlinter.)"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {
     "orchestrator": ROOT / "layers" / "orchestrator" / "orchestrator",
     "sio": ROOT / "cli" / "sio",
+    "local": ROOT / "local",
 }
 
 
@@ -24,7 +26,11 @@ def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
 
 
 def import_graph(package: str, folder: Path) -> dict[str, set[str]]:
-    modules = {f"{package}.{path.stem}": path for path in folder.glob("*.py") if path.stem != "__init__"}
+    modules = {
+        ".".join((package, *path.relative_to(folder).with_suffix("").parts)): path
+        for path in folder.rglob("*.py")
+        if path.stem != "__init__" and ".state" not in path.parts
+    }
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         tree = ast.parse(path.read_text())
@@ -35,9 +41,10 @@ def import_graph(package: str, folder: Path) -> dict[str, set[str]]:
             targets: list[str] = []
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 targets = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
-            elif isinstance(node, ast.ImportFrom) and node.level == 1:
-                targets = [f"{package}.{node.module}"] if node.module else []
-                targets += [f"{package}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level >= 1:
+                base = ".".join(name.split(".")[: -node.level])
+                targets = [f"{base}.{node.module}"] if node.module else []
+                targets += [f"{base}.{node.module or ''}.{alias.name}".replace("..", ".") for alias in node.names]
             elif isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             graph[name] |= {target for target in targets if target in modules and target != name}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from orchestrator.core.messages import EVENT_SOURCE, build_result, parse_result, unwrap_sns
+from orchestrator.core.status import Status
 from orchestrator.errors import BadEventError
-from orchestrator.messages import EVENT_SOURCE, build_result, parse_result, unwrap_sns
-from orchestrator.status import Status
 
 from tests.support.events import body_of, load_event
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from orchestrator.errors import BadEventError
-from orchestrator.nightly import Night, night_from_event
+from orchestrator.workflows.nightly import Night, night_from_event
 
 from tests.support.events import load_event
 

@@ -1,4 +1,4 @@
-"""Nights and the names of their jobs, retry rounds and part sizes (pure: orchestrator.nights)."""
+"""Nights and the names of their jobs, retry rounds and part sizes (pure: orchestrator.core.nights)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import math
 from datetime import UTC, datetime
 
 import pytest
-from orchestrator import nights
-from orchestrator.manifest import RosterEntry
-from orchestrator.night_jobs import pending, takeable
+from orchestrator.aws.manifest import RosterEntry
+from orchestrator.core import nights
+from orchestrator.modes.night_jobs import pending, takeable
 
 PARIS = nights.time_zone("Europe/Paris")
 

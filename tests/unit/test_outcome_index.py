@@ -1,4 +1,4 @@
-"""The outcome index's key (``orchestrator.deadlines``), the tracker's status writes that set or remove
+"""The outcome index's key (``orchestrator.core.deadlines``), the tracker's status writes that set or remove
 it, and the write-unit rules the bench and the integration tier apply to it."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import re
 from collections import Counter
 
 import pytest
-from orchestrator import deadlines
-from orchestrator.status import TERMINAL, Status
-from orchestrator.tracker import Tracker
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core import deadlines
+from orchestrator.core.status import TERMINAL, Status
 
 from tests.support.aws import tracker_table_properties
 from tests.support.index_units import ENTRY_OVERHEAD, WRITE_UNIT, Index, item_size
@@ -41,7 +41,7 @@ def test_a_burst_of_failures_spreads_over_every_shard() -> None:
 
 def _clause(status: Status, **options: str) -> tuple[set[str], set[str], dict[str, str]]:
     """What one status write SETs and REMOVEs (attribute names), and the values it sets."""
-    names, values, expression = Tracker("table", client=None)._set_clause(REQUEST_ID, status, {}, **options)
+    names, values, expression = TrackerTable("table", client=None)._set_clause(REQUEST_ID, status, {}, **options)
     set_part, _, remove_part = expression.partition(" REMOVE ")
     assignments = dict(re.findall(r"(#f\d+) = (:v\d+)", set_part))
     set_names = {names[name]: values[value] for name, value in assignments.items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from orchestrator.routing import FileFacts, Mode, RoutingPolicy, content_type_for, decide
+from orchestrator.core.routing import FileFacts, Mode, RoutingPolicy, content_type_for, decide
 from orchestrator.settings import DEFAULT_CONTENT_TYPES, REALTIME_MAX_BYTES, parse_content_types
 
 CONTENT_TYPES = parse_content_types(DEFAULT_CONTENT_TYPES)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from orchestrator.errors import ConfigError
-from orchestrator.routing import (
+from orchestrator.core.routing import (
     FileFacts,
     Mode,
     RoutingPolicy,
@@ -17,6 +16,7 @@ from orchestrator.routing import (
     describe_rules,
     parse_rules,
 )
+from orchestrator.errors import ConfigError
 from orchestrator.settings import DEFAULT_CONTENT_TYPES, REALTIME_MAX_BYTES, SERVERLESS_MAX_BYTES, parse_content_types
 
 CONTENT_TYPES = parse_content_types(DEFAULT_CONTENT_TYPES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from orchestrator import s3_events
+from orchestrator.core import s3_events
 from orchestrator.errors import BadEventError
 
 from tests.support.events import body_of, load_event, s3_put_record

@@ -4,8 +4,9 @@ the Lambda layer. These tests hold every copy equal to the layer's: a change the
 from __future__ import annotations
 
 import pytest
-from orchestrator import deadlines, identity, routing, settings, status
-from orchestrator.routing import FileFacts, Mode, RoutingPolicy
+from orchestrator import settings
+from orchestrator.core import deadlines, identity, routing, status
+from orchestrator.core.routing import FileFacts, Mode, RoutingPolicy
 from sio import product
 
 

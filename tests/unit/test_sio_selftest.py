@@ -1,5 +1,5 @@
 """``sio selftest``'s plan: which modes a stack has, where each sample must go for the router to give
-it that mode, and the nightly event. The router's own routing (``orchestrator.routing.decide``)
+it that mode, and the nightly event. The router's own routing (``orchestrator.core.routing.decide``)
 judges every placement, and confirms that a mode called not testable is reached by no place sio
 could have put the sample."""
 
@@ -9,9 +9,10 @@ import json
 from typing import Any
 
 import pytest
-from orchestrator import routing, settings
-from orchestrator.nightly import night_from_event
-from orchestrator.routing import FileFacts, Mode, RoutingPolicy
+from orchestrator import settings
+from orchestrator.core import routing
+from orchestrator.core.routing import FileFacts, Mode, RoutingPolicy
+from orchestrator.workflows.nightly import night_from_event
 from sio.errors import SioError
 from sio.selftest_plan import (
     BUILTIN,
@@ -213,7 +214,7 @@ def _schedule_input() -> dict[str, Any]:
 
 @pytest.mark.parametrize("expression", ["cron(0 2 * * ? *)", "rate(6 hours)"])
 def test_the_nightly_event_has_the_schedules_shape_and_a_far_future_night_of_its_own(expression: str) -> None:
-    from orchestrator import nights
+    from orchestrator.core import nights
 
     events = [night_event("0123456789ab", attempt) for attempt in range(3)]
     # The schedule's own fields, filled in, and saying who sent it

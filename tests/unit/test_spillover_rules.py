@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from orchestrator.core.routing import Backlog, FileFacts, Mode, RoutingPolicy, decide, describe_rules, parse_rules
 from orchestrator.errors import ConfigError
-from orchestrator.routing import Backlog, FileFacts, Mode, RoutingPolicy, decide, describe_rules, parse_rules
 from orchestrator.settings import DEFAULT_CONTENT_TYPES, parse_content_types
 
 BURST = {

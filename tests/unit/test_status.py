@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from orchestrator.status import TERMINAL, Status, rank
+from orchestrator.core.status import TERMINAL, Status, rank
 
 ORDER = [Status.RECEIVED, Status.SCHEDULED, Status.SUBMITTED, Status.IN_PROGRESS]
 

@@ -8,12 +8,12 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
-from orchestrator import manifest, tracker
+from orchestrator.aws import manifest, tracker_table
+from orchestrator.aws.notifications import Publisher
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.aws.transform_jobs import TransformJobs
+from orchestrator.core.status import Status
 from orchestrator.errors import BadEventError, RetryableError
-from orchestrator.notifications import Publisher
-from orchestrator.status import Status
-from orchestrator.tracker import Tracker
-from orchestrator.transform import TransformJobs
 
 
 def stubbed(service: str) -> tuple[Any, Stubber]:
@@ -84,27 +84,27 @@ def test_put_object_errors_are_retryable():
 
 
 def test_get_many_asks_again_for_unprocessed_keys(monkeypatch):
-    monkeypatch.setattr(tracker.time, "sleep", lambda _: None)
+    monkeypatch.setattr(tracker_table.time, "sleep", lambda _: None)
     client, stub = stubbed("dynamodb")
     item = {"request_id": {"S": "a"}, "status": {"S": "SCHEDULED"}}
     keys = {"t": {"Keys": [{"request_id": {"S": "b"}}]}}
     stub.add_response("batch_get_item", {"Responses": {"t": [item]}, "UnprocessedKeys": keys})
     stub.add_response("batch_get_item", {"Responses": {"t": [{**item, "request_id": {"S": "b"}}]}})
     with stub:
-        found = Tracker("t", client).get_many(["a", "b", "a"], ["status"])
+        found = TrackerTable("t", client).get_many(["a", "b", "a"], ["status"])
     assert sorted(i["request_id"] for i in found) == ["a", "b"]
 
 
 def test_get_many_gives_up_after_repeated_unprocessed_keys(monkeypatch):
-    monkeypatch.setattr(tracker.time, "sleep", lambda _: None)
+    monkeypatch.setattr(tracker_table.time, "sleep", lambda _: None)
     client, stub = stubbed("dynamodb")
     keys = {"t": {"Keys": [{"request_id": {"S": "a"}}]}}
-    for _ in range(tracker._UNPROCESSED_ATTEMPTS):
+    for _ in range(tracker_table._UNPROCESSED_ATTEMPTS):
         stub.add_response("batch_get_item", {"Responses": {"t": []}, "UnprocessedKeys": keys})
     with stub, pytest.raises(RetryableError, match="unprocessed"):
-        Tracker("t", client).get_many(["a"], ["status"])
+        TrackerTable("t", client).get_many(["a"], ["status"])
     with pytest.raises(ValueError, match="at most 100"):
-        Tracker("t", client).get_many([str(n) for n in range(101)], ["status"])
+        TrackerTable("t", client).get_many([str(n) for n in range(101)], ["status"])
 
 
 @pytest.mark.parametrize("call", ["query", "batch_get", "update"])
@@ -112,7 +112,7 @@ def test_tracker_batch_calls_translate_throttling(call):
     client, stub = stubbed("dynamodb")
     operation = {"query": "query", "batch_get": "batch_get_item", "update": "update_item"}[call]
     stub.add_client_error(operation, "ProvisionedThroughputExceededException", "slow down")
-    table = Tracker("t", client)
+    table = TrackerTable("t", client)
     with stub, pytest.raises(RetryableError, match="ProvisionedThroughputExceededException"):
         if call == "query":
             list(table.in_status(Status.SCHEDULED, until="2026-11-28T02:00:00.000Z", attributes=["key"]))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from orchestrator import manifest
+from orchestrator.aws import manifest
+from orchestrator.aws.transform_jobs import job_request, manifest_of, payload_problem
 from orchestrator.errors import BadEventError
 from orchestrator.settings import TransformSettings
-from orchestrator.transform import job_request, manifest_of, payload_problem
 
 BUCKET = "input-bucket"
 

@@ -1,18 +1,21 @@
 """Shared package of the SageMaker Inference Orchestrator, deployed as the Lambda layer.
 
-Modules, by what they hold:
-- ``settings``      validated configuration read once from the environment
-- ``errors``        the small exception hierarchy
-- ``identity``      request ids and transform job names (pure)
-- ``s3_events``     S3 notifications inside SQS bodies (pure)
-- ``routing``       the decision framework: which inference mode a file gets (pure)
-- ``status``        tracker statuses and their ranks (pure)
-- ``messages``      the one result-message shape on both topics (pure)
-- ``clients``       boto3 clients with retry and timeout settings that fit Lambda
-- ``tracker``       DynamoDB adapter for the tracker table
-- ``sagemaker``     SageMaker adapter (invoke calls, error translation)
-- ``notifications`` SNS adapter (publish results)
-- ``router``        the router's per-file workflow
-- ``outcomes``      the tracker's per-message workflow
-- ``observability`` Powertools logger and metrics
+Folders are layers; each imports only the ones below it (pyproject.toml [tool.importlinter], checked
+by ``make lint``; docs/architecture.md §10):
+
+- ``wiring``      the composition root: settings and clients in, one workflow per function out
+- ``workflows/``  what each function does: ``router``, ``scorer``, ``tracker`` (result messages),
+                  ``batch_results`` (with ``failed_nights``), ``nightly``, ``sweeper``; ``genuine``
+                  is the tracker's check that a result matches its request
+- ``modes/``      one interface for every inference mode (``interface``) and the job-starting modes
+                  (``file_jobs`` for batch, ``night_jobs`` for the nightly batch and its retries)
+- ``aws/``        adapters with injected clients: the tracker table, SageMaker runtime, transform
+                  jobs, topics, result objects, manifests, night progress, the hand-off event, the
+                  scorer backlog, the SQS loop; ``announce`` owns "announce, then record"
+- ``settings``    validated configuration, read once from the environment
+- ``core/``       pure: statuses and ranks, identity, routing rules, size limits, deadlines, call
+                  budgets, timestamps, message shapes, S3 event parsing, night names
+
+``errors`` (the exception hierarchy) and ``observability`` (Powertools logger and metrics) are used
+by every layer above the core.
 """

@@ -17,7 +17,7 @@ metrics = Metrics()
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
-class Recorder:
+class MetricsEmitter:
     """The metrics the workflows emit. Per-mode counts carry a ``Mode`` dimension of their own."""
 
     def count(self, name: str, mode: str | None = None, value: int = 1) -> None:

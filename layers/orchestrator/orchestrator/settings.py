@@ -7,17 +7,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from orchestrator import timing
-from orchestrator.deadlines import DeadlineSettings
-from orchestrator.errors import ConfigError
-from orchestrator.limits import (  # re-exported: the limits a user's settings are checked against
+from orchestrator.core import budgets
+from orchestrator.core.deadlines import DeadlineSettings
+from orchestrator.core.limits import (  # re-exported: the limits a user's settings are checked against
     ASYNC_MAX_BYTES,
     DEFAULT_CONTENT_TYPES,
     DEFAULT_REQUESTABLE_MODES,
     REALTIME_MAX_BYTES,
     SERVERLESS_MAX_BYTES,
 )
-from orchestrator.routing import Mode, Rule, check_requestable, parse_rules
+from orchestrator.core.routing import Mode, Rule, check_requestable, parse_rules
+from orchestrator.errors import ConfigError
 
 __all__ = [
     "ASYNC_MAX_BYTES",
@@ -186,8 +186,8 @@ class RouterSettings:
     async_max_bytes: int = ASYNC_MAX_BYTES
     claim_timeout_seconds: int = 150
     input_bucket: str | None = None  # None: records of any bucket are accepted (tests, local invoke)
-    # Time one record can need at worst (orchestrator/timing.py); a record starts only if this is left.
-    record_budget_ms: int = field(default_factory=lambda: timing.record_budget_ms())
+    # Time one record can need at worst (orchestrator/core/budgets.py); a record starts only if this is left.
+    record_budget_ms: int = field(default_factory=lambda: budgets.record_budget_ms())
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     # None: no transform model configured, so the batch and nightly modes are off.
     transform: TransformSettings | None = None
@@ -195,13 +195,13 @@ class RouterSettings:
     realtime_endpoint_name: str | None = None
     serverless_endpoint_name: str | None = None
     scorer_queue_url: str | None = None
-    # RoutingRules, validated here at cold start (orchestrator.routing.parse_rules).
+    # RoutingRules, validated here at cold start (orchestrator.core.routing.parse_rules).
     routing_rules: tuple[Rule, ...] = ()
     # What x-amz-meta-inference-mode may ask for (RequestableModes); unset: DEFAULT_REQUESTABLE_MODES.
     requestable_modes: frozenset[Mode] = field(
         default_factory=lambda: parse_requestable_modes(DEFAULT_REQUESTABLE_MODES)
     )
-    # How long a read of the scorer queue's backlog serves spill rules (orchestrator/backlog.py).
+    # How long a read of the scorer queue's backlog serves spill rules (orchestrator/aws/scorer_backlog.py).
     spillover_check_seconds: int = SPILLOVER_CHECK_SECONDS
 
     @classmethod
@@ -231,7 +231,7 @@ class RouterSettings:
             claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 150, 1, 43200),
             input_bucket=env.get("INPUT_BUCKET", "").strip() or None,
             # Only local stacks with shortened function timeouts set it (local/, tests/e2e).
-            record_budget_ms=_integer(env, "ROUTER_RECORD_BUDGET_MS", timing.record_budget_ms(), 0, 900_000),
+            record_budget_ms=_integer(env, "ROUTER_RECORD_BUDGET_MS", budgets.record_budget_ms(), 0, 900_000),
             deadlines=deadline_settings(env),
             transform=TransformSettings.from_env(env),
             realtime_endpoint_name=env.get("REALTIME_ENDPOINT_NAME", "").strip() or None,
@@ -499,7 +499,7 @@ class NightlySettings:
 def _schedule_timezone(env: Mapping[str, str]) -> str:
     """NIGHTLY_SCHEDULE_TIMEZONE (template parameter NightlyScheduleTimezone), checked against the
     time zone database now rather than at the first night."""
-    from orchestrator.nights import time_zone
+    from orchestrator.core.nights import time_zone
 
     name = env.get("NIGHTLY_SCHEDULE_TIMEZONE", "").strip() or "UTC"
     try:
@@ -522,7 +522,7 @@ class BatchResultSettings:
     # The deadline of the files a retry job takes (a failed nightly job's files without output).
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     # A failed night's files are verified this many at a time: each segment's retry jobs start, and
-    # its progress is recorded, before the next segment is read (batch_results.py).
+    # its progress is recorded, before the next segment is read (workflows/failed_nights.py).
     night_segment_files: int = NIGHT_SEGMENT_FILES
 
     @classmethod

@@ -6,12 +6,12 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import clients, timing
-from orchestrator.notifications import Publisher
-from orchestrator.outcomes import OutcomeRecorder
-from orchestrator.router import Router
-from orchestrator.routing import Mode
-from orchestrator.sagemaker import AsyncInvoker
+from orchestrator.aws import clients
+from orchestrator.aws.notifications import Publisher
+from orchestrator.aws.sagemaker_runtime import AsyncInvoker
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core import budgets
+from orchestrator.core.routing import Mode
 from orchestrator.settings import (
     BatchResultSettings,
     NightlySettings,
@@ -19,13 +19,14 @@ from orchestrator.settings import (
     RouterSettings,
     SweeperSettings,
 )
-from orchestrator.tracker import Tracker
+from orchestrator.workflows.router import Router
+from orchestrator.workflows.tracker import OutcomeRecorder
 
 if TYPE_CHECKING:
-    from orchestrator.batch_results import BatchResults
-    from orchestrator.nightly import Nightly
-    from orchestrator.scorer import Scorer
-    from orchestrator.sweeper import Sweeper
+    from orchestrator.workflows.batch_results import BatchResults
+    from orchestrator.workflows.nightly import Nightly
+    from orchestrator.workflows.scorer import Scorer
+    from orchestrator.workflows.sweeper import Sweeper
 
 
 @cache
@@ -34,13 +35,14 @@ def router() -> Router:
     sns = clients.client("sns")
     built = Router(
         settings,
-        tracker=Tracker(
+        tracker=TrackerTable(
             settings.tracker.table_name,
             clients.client("dynamodb"),
             retention_days=settings.tracker.retention_days,
         ),
-        # One attempt per call: AsyncInvoker repeats only what SageMaker refused (timing.py, sagemaker.py).
-        invoker=AsyncInvoker(clients.client("sagemaker-runtime", timing.ROUTER_CALL, retried=False)),
+        # One attempt per call: AsyncInvoker repeats only what SageMaker refused
+        # (core/budgets.py, aws/sagemaker_runtime.py).
+        invoker=AsyncInvoker(clients.client("sagemaker-runtime", budgets.ROUTER_CALL, retried=False)),
         publisher=Publisher(
             sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
         ),
@@ -57,14 +59,14 @@ def router() -> Router:
 
 def _register_sync_modes(router: Router) -> None:
     """REALTIME and SERVERLESS exist only with their endpoint named: the file goes to the scorer's queue."""
-    from orchestrator.scorer import Handoff
+    from orchestrator.workflows.scorer import Handoff
 
     settings = router.settings
     assert settings.scorer_queue_url is not None
     endpoints = settings.sync_endpoints()
     sqs = clients.client("sqs")
     if any(rule.spill_to for rule in settings.routing_rules):  # read only for spill rules, on their files
-        from orchestrator.backlog import ScorerBacklog
+        from orchestrator.aws.scorer_backlog import ScorerBacklog
 
         router.backlog = ScorerBacklog(sqs, settings.scorer_queue_url, settings.spillover_check_seconds)
     handoff = Handoff(
@@ -81,14 +83,14 @@ def _register_sync_modes(router: Router) -> None:
 
 @cache
 def scorer() -> Scorer:
-    from orchestrator.announce import Announcer
-    from orchestrator.sagemaker import SyncInvoker
-    from orchestrator.scorer import Scorer
+    from orchestrator.aws.announce import Announcer
+    from orchestrator.aws.sagemaker_runtime import SyncInvoker
     from orchestrator.settings import ScorerSettings
+    from orchestrator.workflows.scorer import Scorer
 
     settings = ScorerSettings.from_env()
     sns = clients.client("sns")
-    tracker = Tracker(
+    tracker = TrackerTable(
         settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
     )
     publisher = Publisher(sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn)
@@ -97,7 +99,7 @@ def scorer() -> Scorer:
         tracker=tracker,
         # Containers answer within 60 s; one attempt per call: SyncInvoker repeats only what SageMaker
         # refused (throttled, not ready, never connected), so a slow model is never invoked twice.
-        invoker=SyncInvoker(clients.client("sagemaker-runtime", timing.SCORER_INVOKE, retried=False)),
+        invoker=SyncInvoker(clients.client("sagemaker-runtime", budgets.SCORER_INVOKE, retried=False)),
         s3=clients.client("s3"),
         announcer=Announcer(publisher, tracker, region=sns.meta.region_name or os.environ.get("AWS_REGION", "")),
     )
@@ -119,9 +121,9 @@ class _LazyClient:
 
 def _register_batch_modes(router: Router) -> None:
     """BATCH and NIGHTLY exist only with a transform model; until then routing skips them, saying so."""
-    from orchestrator.file_jobs import FileJobs
-    from orchestrator.nightly import NightlyEnlister
-    from orchestrator.transform import TransformJobs
+    from orchestrator.aws.transform_jobs import TransformJobs
+    from orchestrator.modes.file_jobs import FileJobs
+    from orchestrator.workflows.nightly import NightlyEnlister
 
     transform = router.settings.transform
     assert transform is not None
@@ -143,7 +145,7 @@ def _register_batch_modes(router: Router) -> None:
 def outcome_recorder() -> OutcomeRecorder:
     settings = OutcomeSettings.from_env()
     return OutcomeRecorder(
-        Tracker(
+        TrackerTable(
             settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
         ),
         settings=settings,
@@ -154,12 +156,12 @@ def outcome_recorder() -> OutcomeRecorder:
 
 @cache
 def nightly() -> Nightly:
-    from orchestrator.announce import Announcer
-    from orchestrator.nightly import Nightly
-    from orchestrator.transform import TransformJobs
+    from orchestrator.aws.announce import Announcer
+    from orchestrator.aws.transform_jobs import TransformJobs
+    from orchestrator.workflows.nightly import Nightly
 
     settings = NightlySettings.from_env()
-    tracker = Tracker(
+    tracker = TrackerTable(
         settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
     )
     sns = _LazyClient("sns")  # only a superseded version of a key is announced from here
@@ -176,17 +178,17 @@ def nightly() -> Nightly:
 
 @cache
 def sweeper() -> Sweeper:
-    from orchestrator.announce import Announcer
-    from orchestrator.batch_results import BatchResults
-    from orchestrator.handoff import JobHandOff
-    from orchestrator.sweeper import Sweeper
-    from orchestrator.transform import TransformJobs
+    from orchestrator.aws.announce import Announcer
+    from orchestrator.aws.handoff import JobHandOff
+    from orchestrator.aws.transform_jobs import TransformJobs
+    from orchestrator.workflows.batch_results import BatchResults
+    from orchestrator.workflows.sweeper import Sweeper
 
     settings = SweeperSettings.from_env()
     results = settings.results
     sns = clients.client("sns")
     region = sns.meta.region_name or os.environ.get("AWS_REGION", "")
-    tracker = Tracker(
+    tracker = TrackerTable(
         results.tracker.table_name, clients.client("dynamodb"), retention_days=results.tracker.retention_days
     )
     publisher = Publisher(sns, success_topic_arn=results.success_topic_arn, error_topic_arn=results.error_topic_arn)
@@ -208,15 +210,15 @@ def sweeper() -> Sweeper:
 
 @cache
 def batch_results() -> BatchResults:
-    from orchestrator.batch_results import BatchResults
-    from orchestrator.handoff import JobHandOff
-    from orchestrator.transform import TransformJobs
+    from orchestrator.aws.handoff import JobHandOff
+    from orchestrator.aws.transform_jobs import TransformJobs
+    from orchestrator.workflows.batch_results import BatchResults
 
     settings = BatchResultSettings.from_env()
     sns = clients.client("sns")
     return BatchResults(
         settings,
-        tracker=Tracker(
+        tracker=TrackerTable(
             settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
         ),
         publisher=Publisher(

@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from orchestrator.deadlines import DeadlineSettings
+from orchestrator.aws.handoff import DETAIL_TYPE, SOURCE
+from orchestrator.aws.manifest import roster_uri
+from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.errors import BadEventError, RetryableError
-from orchestrator.failed_nights import VERIFY_MARGIN_MS
-from orchestrator.handoff import DETAIL_TYPE, SOURCE
-from orchestrator.manifest import roster_uri
+from orchestrator.workflows.failed_nights import VERIFY_MARGIN_MS
 
 from tests.support.eventbridge import EventBusStandIn
 from tests.support.events import load_event, sqs_event
@@ -118,7 +118,7 @@ def lost(items) -> Callable[[], list[dict[str, Any]]]:
 
 def handoff(job: str, status: str, requested_by: str = "someone") -> dict[str, Any]:
     """A hand-off event as the batch-result rule delivers it (events/transform-handoff.json, the shape
-    orchestrator/handoff.py puts), naming ``job``."""
+    orchestrator/aws/handoff.py puts), naming ``job``."""
     event = load_event("transform-handoff")
     assert (event["source"], event["detail-type"]) == (SOURCE, DETAIL_TYPE)
     event["detail"] = {"TransformJobName": job, "TransformJobStatus": status, "requestedBy": requested_by}

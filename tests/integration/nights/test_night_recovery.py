@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from orchestrator.failed_nights import VERIFY_MARGIN_MS
-from orchestrator.manifest import roster_uri
-from orchestrator.sweeper import state_change_event
+from orchestrator.aws.manifest import roster_uri
+from orchestrator.workflows.failed_nights import VERIFY_MARGIN_MS
+from orchestrator.workflows.sweeper import state_change_event
 
 from tests.support.events import body_of, load_event, sqs_event, with_body
 from tests.support.hooks import SimulatedCrash

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from orchestrator.deadlines import SHARDS
+from orchestrator.core.deadlines import SHARDS
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
-from orchestrator.nightly import SAFETY_MARGIN_MS
+from orchestrator.workflows.nightly import SAFETY_MARGIN_MS
 
 from tests.support.events import load_event, sqs_event, tracker_record
 from tests.support.hooks import SimulatedCrash

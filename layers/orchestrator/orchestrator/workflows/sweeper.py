@@ -32,18 +32,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator import deadlines, manifest, result_objects, timeutil
-from orchestrator.announce import Announcer
-from orchestrator.batch_results import BatchResults, is_nightly, state_change_event
+from orchestrator.aws import manifest, result_objects
+from orchestrator.aws.announce import Announcer
+from orchestrator.aws.handoff import JobHandOff
+from orchestrator.aws.night_progress import NightProgress
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.aws.transform_jobs import TransformJobs, manifest_of
+from orchestrator.core import deadlines, timestamps
+from orchestrator.core.budgets import CONTROL_CALL
+from orchestrator.core.status import Status
 from orchestrator.errors import ConfigError, OrchestratorError
-from orchestrator.handoff import JobHandOff
-from orchestrator.observability import Recorder, logger
-from orchestrator.progress import NightProgress
+from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import SweeperSettings
-from orchestrator.status import Status
-from orchestrator.timing import CONTROL_CALL
-from orchestrator.tracker import Tracker
-from orchestrator.transform import TransformJobs, manifest_of
+from orchestrator.workflows.batch_results import BatchResults, is_nightly, state_change_event
 
 # Stop starting items this long before the Lambda timeout; the next run continues.
 SAFETY_MARGIN_MS = 30_000
@@ -103,12 +104,12 @@ class Sweeper:
         self,
         settings: SweeperSettings,
         *,
-        tracker: Tracker,
+        tracker: TrackerTable,
         announcer: Announcer,
         s3: Any,
         jobs: TransformJobs | None,
         batch_results: BatchResults | None,
-        recorder: Recorder | None = None,
+        recorder: MetricsEmitter | None = None,
         max_items: int | None = None,
         handoff: JobHandOff | None = None,
     ) -> None:
@@ -118,14 +119,14 @@ class Sweeper:
         self.s3 = s3
         self.jobs = jobs
         self.batch_results = batch_results
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
         self.max_items = max_items or MAX_ITEMS_PER_RUN
         self.handoff = handoff  # where a finished night goes (given with jobs and batch_results)
         self._described: dict[str, dict[str, Any] | None] = {}
 
     def run(self, remaining_ms: RemainingMillis | None = None) -> dict[str, Any]:
         moment = self.tracker.now()
-        now = timeutil.iso(moment)
+        now = timestamps.iso(moment)
         totals = SweepTotals()
         self._described = {}  # one DescribeTransformJob per job per run
         try:
@@ -267,7 +268,7 @@ class Sweeper:
     def _sync(self, item: dict[str, Any], status: Status, totals: SweepTotals) -> None:
         """The scorer writes the result before it announces it: a result object with no outcome
         recorded is a success whose announcement was lost; no object means the file was not scored."""
-        from orchestrator.scorer import output_key
+        from orchestrator.workflows.scorer import output_key
 
         key = output_key(self.settings.output_prefix, str(item["mode"]), str(item["request_id"]))
         location = f"s3://{item.get('bucket') or self.settings.input_bucket}/{key}"
@@ -309,7 +310,7 @@ class Sweeper:
     def _finished_job(self, name: str, description: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
         """A per-file job (one file: a few calls) is recorded here; a night, which may hold a million
         files, is handed to the batch-result function, whose invocations record it and resume from its
-        progress (orchestrator.failed_nights): this run does a fixed number of calls for it."""
+        progress (orchestrator.workflows.failed_nights): this run does a fixed number of calls for it."""
         assert self.batch_results is not None
         job_status = str(description.get("TransformJobStatus"))
         if not is_nightly(name, self.settings.results.job_prefix):
@@ -321,7 +322,7 @@ class Sweeper:
         uri = manifest_of(description)
         progress = NightProgress(self.s3, uri) if uri and uri.endswith("/" + manifest.MANIFEST_NAME) else None
         last = progress.last_activity() if progress else None
-        if last is not None and moment - timeutil.parse(last) < timedelta(seconds=HANDOFF_QUIET_SECONDS):
+        if last is not None and moment - timestamps.parse(last) < timedelta(seconds=HANDOFF_QUIET_SECONDS):
             logger.info("night is being recorded; not handed over again", extra={"job": name, "lastActivity": last})
             return
         self.handoff.request(name, job_status, requested_by="sweeper")
@@ -339,7 +340,7 @@ class Sweeper:
         totals: SweepTotals,
         job_name: str | None = None,
     ) -> None:
-        later = timeutil.iso(moment + timedelta(seconds=seconds))
+        later = timestamps.iso(moment + timedelta(seconds=seconds))
         if self.tracker.move_deadline(item["request_id"], status, later, job_name=job_name):
             totals.moved += 1
 

@@ -16,14 +16,15 @@ from datetime import datetime
 from itertools import batched
 from typing import Any
 
-from orchestrator import manifest, timeutil
-from orchestrator.deadlines import DeadlineSettings
+from orchestrator.aws import manifest
+from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
+from orchestrator.aws.transform_jobs import JobStarted, TransformJobs
+from orchestrator.core import timestamps
+from orchestrator.core.deadlines import DeadlineSettings
+from orchestrator.core.routing import Mode
+from orchestrator.core.status import TERMINAL, Status
 from orchestrator.errors import RetryableError
-from orchestrator.observability import Recorder
-from orchestrator.routing import Mode
-from orchestrator.status import TERMINAL, Status
-from orchestrator.tracker import BATCH_GET_MAX, Tracker
-from orchestrator.transform import JobStarted, TransformJobs
+from orchestrator.observability import MetricsEmitter
 
 # Stop marking this long before the Lambda timeout; the retry carries on.
 SAFETY_MARGIN_MS = 60_000
@@ -45,7 +46,7 @@ def _seq(item: Mapping[str, Any]) -> int | None:
 
 def takeable(item: Mapping[str, Any], seq: int) -> bool:
     """The file is where a roster giving it sequence ``seq`` found it: not taken by any job since
-    (``seq - 1``), and not SUCCEEDED or SKIPPED (the same rule as ``Tracker.mark_for_job``)."""
+    (``seq - 1``), and not SUCCEEDED or SKIPPED (the same rule as ``TrackerTable.mark_for_job``)."""
     if item.get("status") in _DONE:
         return False
     return _seq(item) == (seq - 1 if seq > 1 else None)
@@ -57,7 +58,7 @@ def is_current(item: Mapping[str, Any], job_name: str, seq: int) -> bool:
 
 
 def pending(item: Mapping[str, Any], job_name: str, seq: int) -> bool:
-    """``job_name``'s result applies to the file (the rule of ``Tracker.record_job_result``)."""
+    """``job_name``'s result applies to the file (the rule of ``TrackerTable.record_job_result``)."""
     if is_current(item, job_name, seq):
         return item.get("status") not in _TERMINAL
     return takeable(item, seq)
@@ -67,19 +68,19 @@ class NightJobs:
     def __init__(
         self,
         *,
-        tracker: Tracker,
+        tracker: TrackerTable,
         jobs: TransformJobs,
         s3: Any,
         deadlines: DeadlineSettings,
-        recorder: Recorder | None = None,
-        clock: Callable[[], datetime] = timeutil.now,
+        recorder: MetricsEmitter | None = None,
+        clock: Callable[[], datetime] = timestamps.now,
         workers: int = WORKERS,
     ) -> None:
         self.tracker = tracker
         self.jobs = jobs
         self.s3 = s3
         self.deadlines = deadlines
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
         self.clock = clock
         self.workers = workers
 
@@ -112,7 +113,7 @@ class NightJobs:
         returns how many. Stops with ``RetryableError`` when the Lambda timeout nears."""
         moment = self.clock()
         base = {
-            "submitted_at": timeutil.iso(moment),
+            "submitted_at": timestamps.iso(moment),
             "deadline_at": self.deadlines.after(moment, self.deadlines.submitted_batch),
             "night": night,
         }

@@ -40,8 +40,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from orchestrator import timeutil
-from orchestrator.status import TERMINAL, Status
+from orchestrator.core import timestamps
+from orchestrator.core.status import TERMINAL, Status
 
 INDEX = "InFlight"
 SHARDS = 16
@@ -117,4 +117,4 @@ class DeadlineSettings:
         return self.nightly_interval_seconds + self.nightly_retry_window_seconds + self.grace_seconds
 
     def after(self, moment: datetime, seconds: int) -> str:
-        return timeutil.iso(moment + timedelta(seconds=seconds))
+        return timestamps.iso(moment + timedelta(seconds=seconds))

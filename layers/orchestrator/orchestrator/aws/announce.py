@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from orchestrator import timeutil
-from orchestrator.messages import build_result
-from orchestrator.notifications import Publisher
-from orchestrator.observability import Recorder, logger
-from orchestrator.status import Status
-from orchestrator.tracker import Tracker
+from orchestrator.aws.notifications import Publisher
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core import timestamps
+from orchestrator.core.messages import build_result
+from orchestrator.core.status import Status
+from orchestrator.observability import MetricsEmitter, logger
 
 STATUS_METRIC = {
     Status.SUCCEEDED: "RequestsSucceeded",
@@ -60,11 +60,13 @@ def message_for(
 
 
 class Announcer:
-    def __init__(self, publisher: Publisher, tracker: Tracker, *, region: str, recorder: Recorder | None = None):
+    def __init__(
+        self, publisher: Publisher, tracker: TrackerTable, *, region: str, recorder: MetricsEmitter | None = None
+    ):
         self.publisher = publisher
         self.tracker = tracker
         self.region = region
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
 
     def announce(
         self,
@@ -80,7 +82,7 @@ class Announcer:
         """Publish the outcome, then record it (``record``: more fields to write). With
         ``confirm_claim`` the write is the router's confirmation of its own claim (from RECEIVED);
         otherwise a forward-only outcome. Returns whether the write applied."""
-        now = timeutil.iso(self.tracker.now())
+        now = timestamps.iso(self.tracker.now())
         message = message_for(
             item,
             status,
@@ -112,7 +114,7 @@ class Announcer:
     ) -> bool:
         """The sweeper's outcome: recorded only if the item is still ``expected`` and overdue, then
         announced (with ``resolvedBy: sweeper``). False: a result overtook it, nothing published."""
-        now = timeutil.iso(self.tracker.now())
+        now = timestamps.iso(self.tracker.now())
         fields = {
             "failure_reason": reason,
             "output_location": output_location,
@@ -135,7 +137,7 @@ class Announcer:
             item,
             status,
             region=self.region,
-            event_time=str(item.get("completed_at") or timeutil.iso(self.tracker.now())),
+            event_time=str(item.get("completed_at") or timestamps.iso(self.tracker.now())),
             reason=item.get("failure_reason"),
             output_location=item.get("output_location") if status is Status.SUCCEEDED else None,
             extra={

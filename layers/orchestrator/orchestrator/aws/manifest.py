@@ -85,7 +85,7 @@ class RosterEntry:
     Every tracker item of the nightly batch counts the jobs it was given to (``job_seq``): 1 for the
     night's job, one more for each retry job or re-run that takes it. A roster line says "this file
     is the job's once its ``job_seq`` is ``seq``"; the job may take it only from ``seq - 1`` (see
-    :meth:`orchestrator.tracker.Tracker.mark_for_job`). So a job's result applies to a file whether
+    :meth:`orchestrator.aws.tracker_table.TrackerTable.mark_for_job`). So a job's result applies to a file whether
     or not the job's marking has happened yet, and never once a later job has taken the file.
     A roster written before sequences existed has bare request ids: they read as ``seq`` 1 (files
     of a night in flight while this version was deployed are then matched without their job name).

@@ -6,7 +6,7 @@ notification of the configured endpoint, a product message, and a transform-job 
 stack's job prefix are recorded; anything else, and a result for a request the tracker has never
 seen, is acknowledged, logged and counted (``UnknownNotifications``): no item written, no DLQ flood.
 A result naming one of this stack's requests is recorded only if it matches what the request asked
-for (orchestrator.genuine: its mode, its result location, its job); one that does not is
+for (orchestrator.workflows.genuine: its mode, its result location, its job); one that does not is
 acknowledged, logged with the reason and counted (``MismatchedResultsIgnored``), never recorded.
 """
 
@@ -14,27 +14,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import genuine, timeutil
-from orchestrator.announce import STATUS_METRIC
+from orchestrator.aws.announce import STATUS_METRIC
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core import timestamps
+from orchestrator.core.messages import ResultMessage, parse_result, unwrap_sns
+from orchestrator.core.status import Status, rank
 from orchestrator.errors import RetryableError, UnknownRequestError
-from orchestrator.messages import ResultMessage, parse_result, unwrap_sns
-from orchestrator.observability import Recorder, logger
+from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import OutcomeSettings
-from orchestrator.status import Status, rank
-from orchestrator.tracker import Tracker
+from orchestrator.workflows import genuine
 
 
 class OutcomeRecorder:
     def __init__(
         self,
-        tracker: Tracker,
-        recorder: Recorder | None = None,
+        tracker: TrackerTable,
+        recorder: MetricsEmitter | None = None,
         *,
         settings: OutcomeSettings | None = None,
         s3: Any = None,
     ) -> None:
         self.tracker = tracker
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
         self.settings = settings
         self.s3 = s3  # reads failure bodies (failures only); None: never
 
@@ -85,10 +86,10 @@ class OutcomeRecorder:
         mode = str(item.get("mode") or "none")
         self.recorder.count(STATUS_METRIC[message.status], mode=mode)
         self.recorder.timing(
-            "ProcessingTime", timeutil.millis_between(message.received_time, message.event_time), mode=mode
+            "ProcessingTime", timestamps.millis_between(message.received_time, message.event_time), mode=mode
         )
         start = item.get("s3_event_time") or item.get("created_at")
-        self.recorder.timing("EndToEndLatency", timeutil.millis_between(start, message.event_time), mode=mode)
+        self.recorder.timing("EndToEndLatency", timestamps.millis_between(start, message.event_time), mode=mode)
 
     def _foreign(self, message: ResultMessage) -> str | None:
         """Why the message is not this stack's, or None."""
@@ -136,7 +137,7 @@ class OutcomeRecorder:
             return reason
         if not location.startswith(f"s3://{self.settings.input_bucket}/{self.settings.output_prefix}"):
             return reason
-        from orchestrator import result_objects  # failures only: not on every cold start's path
+        from orchestrator.aws import result_objects  # failures only: not on every cold start's path
 
         try:
             excerpt = result_objects.failure_excerpt(self.s3, location)

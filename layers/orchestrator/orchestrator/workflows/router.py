@@ -13,18 +13,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator import identity, routing, s3_events
-from orchestrator.announce import Announcer
+from orchestrator.aws.announce import Announcer
+from orchestrator.aws.notifications import Publisher
+from orchestrator.aws.sagemaker_runtime import AsyncInvoker
+from orchestrator.aws.tracker_table import Claim, TrackerTable
+from orchestrator.core import identity, routing, s3_events
+from orchestrator.core.routing import Backlog, Decision, FileFacts, Mode, RoutingPolicy
+from orchestrator.core.s3_events import ObjectCreated
+from orchestrator.core.status import Status
 from orchestrator.errors import OrchestratorError, RetryableError
-from orchestrator.modes import AsyncMode, ClaimedFile, ModeHandler, close
-from orchestrator.notifications import Publisher
-from orchestrator.observability import Recorder, logger
-from orchestrator.routing import Backlog, Decision, FileFacts, Mode, RoutingPolicy
-from orchestrator.s3_events import ObjectCreated
-from orchestrator.sagemaker import AsyncInvoker
+from orchestrator.modes.interface import AsyncMode, ClaimedFile, ModeHandler, close
+from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import RouterSettings
-from orchestrator.status import Status
-from orchestrator.tracker import Claim, Tracker
 
 
 def policy_from(settings: RouterSettings, available: frozenset[Mode] = frozenset({Mode.ASYNC})) -> RoutingPolicy:
@@ -44,12 +44,12 @@ class Router:
         self,
         settings: RouterSettings,
         *,
-        tracker: Tracker,
+        tracker: TrackerTable,
         invoker: AsyncInvoker,
         publisher: Publisher,
         region: str,
         s3_client: Any = None,
-        recorder: Recorder | None = None,
+        recorder: MetricsEmitter | None = None,
         policy: RoutingPolicy | None = None,
     ) -> None:
         self.settings = settings
@@ -58,7 +58,7 @@ class Router:
         self.publisher = publisher
         self.region = region
         self.s3 = s3_client
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
         self.announcer = Announcer(publisher, tracker, region=region, recorder=self.recorder)
         # One handler per configured mode (modes.ModeHandler); the decision itself stays pure.
         self.handlers: dict[Mode, ModeHandler] = {

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
-from orchestrator import identity
+from orchestrator.core import identity
 
 MAX_RERUN = 99
 MAX_SPLIT_ROUNDS = 12

@@ -131,7 +131,7 @@ class TransformJobs:
             self._client.create_transform_job(**request)
         except ClientError as exc:
             if _code(exc) != "ResourceInUse":
-                raise translate(exc, name) from exc
+                raise job_error(exc, name) from exc
             existing = self.describe(name)
             if existing is None:  # pragma: no cover - SageMaker said in use, then not found
                 raise RetryableError(f"transform job {name} is in use but cannot be described", {"job": name}) from exc
@@ -147,7 +147,7 @@ class TransformJobs:
         except ClientError as exc:
             if _code(exc) in _NOT_FOUND:
                 return None
-            raise translate(exc, name) from exc
+            raise job_error(exc, name) from exc
         except BotoCoreError as exc:
             raise RetryableError(f"DescribeTransformJob did not complete: {exc}", {"job": name}) from exc
 
@@ -156,7 +156,7 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def translate(exc: ClientError, job_name: str) -> Exception:
+def job_error(exc: ClientError, job_name: str) -> Exception:
     error = exc.response.get("Error", {})
     code = _code(exc)
     details = {"code": code, "job": job_name}

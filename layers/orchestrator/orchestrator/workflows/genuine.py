@@ -21,7 +21,7 @@ is recorded only if it matches the request (README "Trust boundaries"):
 A failure need not name a location (SageMaker's Expired and input errors do not, nor do the
 product's own failures): it is checked for its mode and job only, and the topic policy is what keeps
 other publishers out. Checks of the message alone are made here, before any write; what it requires
-of the item are :class:`~orchestrator.tracker.Holds` the tracker checks inside its conditional write.
+of the item are :class:`~orchestrator.aws.tracker_table.Holds` the tracker checks inside its conditional write.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator import identity, nights
-from orchestrator.messages import ResultMessage
-from orchestrator.routing import SYNC_MODES, Mode
+from orchestrator.aws.tracker_table import Holds
+from orchestrator.core import identity, nights
+from orchestrator.core.messages import ResultMessage
+from orchestrator.core.routing import SYNC_MODES, Mode
 from orchestrator.settings import OutcomeSettings
-from orchestrator.tracker import Holds
 
 _JOB_MODES = frozenset({Mode.BATCH.value, Mode.NIGHTLY.value})
 _SYNC_MODES = frozenset(mode.value for mode in SYNC_MODES)
@@ -101,7 +101,7 @@ def _job(message: ResultMessage, settings: OutcomeSettings) -> Holds:
 
 
 def _sync_output(message: ResultMessage, mode: str, settings: OutcomeSettings) -> str | None:
-    from orchestrator.scorer import output_key  # sync successes only: not on every cold start's path
+    from orchestrator.workflows.scorer import output_key  # sync successes only: not on every cold start's path
 
     key = output_key(settings.output_prefix, mode, message.request_id)
     location = message.output_location or ""

@@ -53,13 +53,13 @@ from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any
 
-from orchestrator.errors import ConfigError
-from orchestrator.limits import (
+from orchestrator.core.limits import (
     ASYNC_MAX_BYTES,
     DEFAULT_REQUESTABLE_MODES,
     REALTIME_MAX_BYTES,
     SERVERLESS_MAX_BYTES,
 )
+from orchestrator.errors import ConfigError
 
 
 class Mode(StrEnum):

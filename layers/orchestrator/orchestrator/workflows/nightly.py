@@ -4,7 +4,7 @@ night the schedule invokes the nightly function, which scores them all in one tr
 The night is the schedule's own time, not the clock: the schedule's input carries
 ``<aws.scheduler.scheduled-time>``, so a retry the next morning still collects the files scheduled up
 to that time and names the job from that night, read in the schedule's time zone
-(``NIGHTLY_SCHEDULE_TIMEZONE``; see orchestrator.nights): ``<prefix>-nightly-YYYY-MM-DD``.
+(``NIGHTLY_SCHEDULE_TIMEZONE``; see orchestrator.core.nights): ``<prefix>-nightly-YYYY-MM-DD``.
 
 One run: collect the SCHEDULED items up to the scheduled time (the in-flight index, page by page),
 keep the newest version of each key (two versions of one key in one night: the older is SKIPPED and
@@ -19,7 +19,7 @@ Each step is safe to repeat:
   same event resumes it.
 
 A failed night's job is followed up by the batch-result function (retry jobs for the files left
-without output, orchestrator.batch_results). Re-running a night by hand:
+without output, orchestrator.workflows.batch_results). Re-running a night by hand:
 ``{"rerun": 1, "date": "2026-11-28"}``. Re-run *n* takes **every file of the night** not SUCCEEDED or
 SKIPPED, whichever job of the night it was last given to (the jobs are found from the night's
 artifacts, ``<OUTPUT_PREFIX>batch/<prefix>-nightly-<night>…/``), scores them in
@@ -42,19 +42,20 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator import manifest, nights, timeutil
-from orchestrator.announce import Announcer
+from orchestrator.aws import manifest
+from orchestrator.aws.announce import Announcer
+from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
+from orchestrator.aws.transform_jobs import FINISHED, TransformJobs, job_request, manifest_of
+from orchestrator.core import nights, timestamps
+from orchestrator.core.routing import Mode
+from orchestrator.core.status import TERMINAL, Status
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
-from orchestrator.night_jobs import SAFETY_MARGIN_MS, WORKERS, NightJobs, is_current, takeable
-from orchestrator.observability import Recorder, logger
-from orchestrator.routing import Mode
+from orchestrator.modes.night_jobs import SAFETY_MARGIN_MS, WORKERS, NightJobs, is_current, takeable
+from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import NightlySettings
-from orchestrator.status import TERMINAL, Status
-from orchestrator.tracker import BATCH_GET_MAX, Tracker
-from orchestrator.transform import FINISHED, TransformJobs, job_request, manifest_of
 
 if TYPE_CHECKING:
-    from orchestrator.modes import ClaimedFile
+    from orchestrator.modes.interface import ClaimedFile
 
 __all__ = ["SAFETY_MARGIN_MS", "Night", "Nightly", "NightlyEnlister", "night_from_event"]
 
@@ -83,17 +84,17 @@ RemainingMillis = Callable[[], int]
 class NightlyEnlister:
     """``Router.register(Mode.NIGHTLY, NightlyEnlister(...))``: the file waits for tonight's job."""
 
-    def __init__(self, tracker: Tracker, deadline_seconds: int, recorder: Recorder | None = None) -> None:
+    def __init__(self, tracker: TrackerTable, deadline_seconds: int, recorder: MetricsEmitter | None = None) -> None:
         self.tracker = tracker
         self.deadline_seconds = deadline_seconds  # the next night + its retry window + grace
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event = file.request_id, file.event
         moment = self.tracker.now()
         fields = {
-            "scheduled_at": timeutil.iso(moment),
-            "deadline_at": timeutil.iso(moment + timedelta(seconds=self.deadline_seconds)),
+            "scheduled_at": timestamps.iso(moment),
+            "deadline_at": timestamps.iso(moment + timedelta(seconds=self.deadline_seconds)),
         }
         confirmed = self.tracker.confirm(request_id, Status.SCHEDULED, fields)
         if not confirmed:  # pragma: no cover - only a concurrent takeover of the same claim gets here
@@ -104,7 +105,7 @@ class NightlyEnlister:
 
 @dataclass(frozen=True)
 class Night:
-    date: str  # the night's name (orchestrator.nights): the scheduled time's local date, or the re-run's
+    date: str  # the night's name (orchestrator.core.nights): the scheduled time's local date, or the re-run's
     job_name: str
     until: str | None  # ISO-8601: files SCHEDULED up to here; None for a re-run
     rerun: int = 0
@@ -124,11 +125,11 @@ def night_from_event(event: Any, prefix: str, *, timezone: str = "UTC", by_time:
             {"fields": sorted(event)},
         )
     try:
-        moment = timeutil.parse(raw)
+        moment = timestamps.parse(raw)
     except ValueError as exc:
         raise BadEventError(f"scheduledTime {raw!r} is not a timestamp") from exc
     night = nights.night_of(moment, nights.time_zone(timezone), with_time=by_time)
-    return Night(night, nights.night_job(prefix, night), timeutil.iso(moment))
+    return Night(night, nights.night_job(prefix, night), timestamps.iso(moment))
 
 
 def _rerun(event: dict[str, Any], prefix: str) -> Night:
@@ -219,12 +220,12 @@ class Nightly:
         self,
         settings: NightlySettings,
         *,
-        tracker: Tracker,
+        tracker: TrackerTable,
         jobs: TransformJobs,
         s3: Any,
         announcer: Announcer,
-        recorder: Recorder | None = None,
-        clock: Callable[[], Any] = timeutil.now,
+        recorder: MetricsEmitter | None = None,
+        clock: Callable[[], Any] = timestamps.now,
         workers: int = WORKERS,
     ) -> None:
         self.settings = settings
@@ -234,7 +235,7 @@ class Nightly:
         self.jobs = jobs
         self.s3 = s3
         self.announcer = announcer
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
         self.night_jobs = NightJobs(
             tracker=tracker,
             jobs=jobs,

@@ -11,13 +11,13 @@ Memory is one chunk, whatever the job's size.
 going with the other files and writes each output it completes (``<S3OutputPath>/<key>.out``). So
 after a nightly job ends Failed, each of its files still waiting is looked up (one HeadObject):
 an output means SUCCEEDED; the others are *retried*, never announced as failed in between: they
-move to retry jobs of the night (orchestrator.nights: names, rounds) holding halves of them, with
+move to retry jobs of the night (orchestrator.core.nights: names, rounds) holding halves of them, with
 a new job name and deadline, until a file that fails alone in its job is FAILED with that job's
 reason. A job that was Stopped (a person's decision) is not retried: its files without output are
 STOPPED, and a re-run takes them. Both are verified in segments that start their retry jobs and
-record their progress as they go, whatever the night's size (orchestrator.failed_nights).
+record their progress as they go, whatever the night's size (orchestrator.workflows.failed_nights).
 
-A *hand-off* (orchestrator.handoff: the sweeper's, for a job whose event was lost, or this
+A *hand-off* (orchestrator.aws.handoff: the sweeper's, for a job whose event was lost, or this
 function's own, to continue a night in a new invocation) names a nightly job only; its state is read
 from ``DescribeTransformJob``, so the same code path records it.
 
@@ -40,20 +40,21 @@ from functools import partial
 from itertools import batched
 from typing import Any
 
-from orchestrator import manifest, timeutil
-from orchestrator.announce import STATUS_METRIC
+from orchestrator.aws import manifest
+from orchestrator.aws.announce import STATUS_METRIC
+from orchestrator.aws.handoff import JobHandOff, is_handoff
+from orchestrator.aws.notifications import PUBLISH_BATCH_MAX, Publisher
+from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
+from orchestrator.aws.transform_jobs import TransformJobs, manifest_of
+from orchestrator.core import timestamps
+from orchestrator.core.messages import build_result
+from orchestrator.core.routing import Mode
+from orchestrator.core.status import TERMINAL, Status
 from orchestrator.errors import BadEventError, RetryableError
-from orchestrator.failed_nights import FailedNight, Pair
-from orchestrator.handoff import JobHandOff, is_handoff
-from orchestrator.messages import build_result
-from orchestrator.night_jobs import pending
-from orchestrator.notifications import PUBLISH_BATCH_MAX, Publisher
-from orchestrator.observability import Recorder, logger
-from orchestrator.routing import Mode
+from orchestrator.modes.night_jobs import pending
+from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import BatchResultSettings
-from orchestrator.status import TERMINAL, Status
-from orchestrator.tracker import BATCH_GET_MAX, Tracker
-from orchestrator.transform import TransformJobs, manifest_of
+from orchestrator.workflows.failed_nights import FailedNight, Pair
 
 DETAIL_TYPE = "SageMaker Transform Job State Change"
 # TransformJobStatus → the tracker status of every file of the job.
@@ -88,7 +89,7 @@ def _stamp(value: Any, field: str) -> str | None:
     if value is None or value == "":
         return None
     try:
-        return timeutil.iso(timeutil.parse(value))
+        return timestamps.iso(timestamps.parse(value))
     except (TypeError, ValueError) as exc:
         raise BadEventError(f"{field} {value!r} is neither ISO-8601 nor epoch milliseconds") from exc
 
@@ -103,7 +104,7 @@ def parse_state_change(event: Any) -> StateChange:
         raise BadEventError(
             "transform state change without TransformJobName and TransformJobStatus", {"fields": sorted(detail)}
         )
-    event_time = _stamp(event.get("time"), "time") or timeutil.iso(timeutil.now())
+    event_time = _stamp(event.get("time"), "time") or timestamps.iso(timestamps.now())
     return StateChange(
         job_name=name,
         status=status,
@@ -144,12 +145,12 @@ class BatchResults:
         self,
         settings: BatchResultSettings,
         *,
-        tracker: Tracker,
+        tracker: TrackerTable,
         publisher: Publisher,
         s3: Any,
         region: str,
         jobs: TransformJobs | None = None,
-        recorder: Recorder | None = None,
+        recorder: MetricsEmitter | None = None,
         workers: int = WORKERS,
         handoff: JobHandOff | None = None,
     ) -> None:
@@ -158,7 +159,7 @@ class BatchResults:
         self.publisher = publisher
         self.s3 = s3
         self.region = region
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
         self.workers = workers
         self._jobs = jobs
         # Hands a night not finished in one invocation on to the next (None: Lambda's retries only).
@@ -168,7 +169,7 @@ class BatchResults:
     def jobs(self) -> TransformJobs:
         """SageMaker, for retry jobs only: made on first use (most events never need it)."""
         if self._jobs is None:
-            from orchestrator import clients
+            from orchestrator.aws import clients
 
             self._jobs = TransformJobs(clients.client("sagemaker"))
         return self._jobs
@@ -196,13 +197,13 @@ class BatchResults:
             totals = self._night_result(change, status, remaining_ms)
         else:
             raise BadEventError("nightly job state change names no manifest", {"job": change.job_name})
-        self.recorder.timing("ProcessingTime", timeutil.millis_between(change.started, change.ended), mode=mode.value)
+        self.recorder.timing("ProcessingTime", timestamps.millis_between(change.started, change.ended), mode=mode.value)
         summary = {"jobName": change.job_name, "status": change.status, **totals}
         logger.info("job result recorded", extra=summary)
         return summary
 
     def _described_event(self, event: dict[str, Any]) -> dict[str, Any]:
-        """A hand-off (orchestrator.handoff) names a nightly job: its state comes from SageMaker, the
+        """A hand-off (orchestrator.aws.handoff) names a nightly job: its state comes from SageMaker, the
         event SageMaker would have sent, never from the hand-off itself."""
         detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
         name = detail.get("TransformJobName")
@@ -274,7 +275,7 @@ class BatchResults:
         self, change: StateChange, status: Status, remaining_ms: RemainingMillis | None
     ) -> dict[str, int]:
         """Every file of the job still waiting for it: announced and recorded, or (a Failed or
-        Stopped job) verified in segments (orchestrator.failed_nights)."""
+        Stopped job) verified in segments (orchestrator.workflows.failed_nights)."""
         assert change.manifest_uri is not None
         entries = manifest.read_entries(self.s3, manifest.roster_uri(change.manifest_uri))
         totals = {"files": 0, "published": 0, "recorded": 0, "alreadyDone": 0}
@@ -413,7 +414,7 @@ def state_change_event(description: dict[str, Any], moment: datetime, resolved_b
         "version": "0",
         "source": "aws.sagemaker",
         "detail-type": DETAIL_TYPE,
-        "time": timeutil.iso(moment),
+        "time": timestamps.iso(moment),
         "resolvedBy": resolved_by,
         "detail": detail,
     }
@@ -421,7 +422,7 @@ def state_change_event(description: dict[str, Any], moment: datetime, resolved_b
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return timeutil.iso(value)
+        return timestamps.iso(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -15,9 +15,9 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from orchestrator import deadlines, timeutil
+from orchestrator.core import deadlines, timestamps
+from orchestrator.core.status import Status, rank
 from orchestrator.errors import RetryableError, UnknownRequestError
-from orchestrator.status import Status, rank
 
 INFLIGHT_INDEX = deadlines.INDEX  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
 BATCH_GET_MAX = 100  # keys per BatchGetItem call
@@ -75,7 +75,7 @@ class OutcomeApplied:
 
 @dataclass(frozen=True)
 class Holds:
-    """One thing a result requires of its item (``Tracker.apply_outcome(must_hold=…)``): the string
+    """One thing a result requires of its item (``TrackerTable.apply_outcome(must_hold=…)``): the string
     attribute ``attribute`` equals ``value`` (or, with ``or_absent``, is not there either); ``value``
     None: the item has no such attribute."""
 
@@ -90,14 +90,14 @@ class Holds:
         return current == self.value
 
 
-class Tracker:
+class TrackerTable:
     def __init__(
         self,
         table_name: str,
         client: Any,
         *,
         retention_days: int = 90,
-        clock: Callable[[], datetime] = timeutil.now,
+        clock: Callable[[], datetime] = timestamps.now,
     ) -> None:
         self.table_name = table_name
         self._client = client
@@ -116,7 +116,7 @@ class Tracker:
         A takeover returns the item it replaced (``ReturnValues=ALL_OLD``: no extra call).
         """
         moment = self._clock()
-        stamp = timeutil.iso(moment)
+        stamp = timestamps.iso(moment)
         item = {
             **fields,
             "request_id": request_id,
@@ -127,7 +127,7 @@ class Tracker:
             "updated_at": stamp,
             "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds,
             "inflight": deadlines.inflight_key(Status.RECEIVED, request_id),
-            "deadline_at": timeutil.iso(moment + timedelta(seconds=deadline_seconds or claim_timeout_seconds)),
+            "deadline_at": timestamps.iso(moment + timedelta(seconds=deadline_seconds or claim_timeout_seconds)),
             "expires_at": int((moment + self._retention).timestamp()),
         }
         try:
@@ -207,7 +207,7 @@ class Tracker:
         With ``job_name`` (a transform job's result), only while the item is not now another job's:
         a late result of a night that was re-run since must not overwrite the re-run.
         With ``must_hold`` (the tracker function's check that a result matches its request,
-        orchestrator.genuine), only while the item holds each of them: checked in the same write,
+        orchestrator.workflows.genuine), only while the item holds each of them: checked in the same write,
         so nothing changes the item between the check and the write.
         Raises ``UnknownRequestError`` (and writes nothing) when no such request exists.
         """
@@ -255,7 +255,7 @@ class Tracker:
             {
                 **fields,
                 "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds,
-                "deadline_at": timeutil.iso(moment + timedelta(seconds=deadline_seconds)),
+                "deadline_at": timestamps.iso(moment + timedelta(seconds=deadline_seconds)),
             },
         )
         expression = expression.replace(
@@ -631,7 +631,7 @@ class Tracker:
         write's ``status_since``), also a sweeper verdict still in the outbox; every other status
         removes the key (a reopened file leaves the index; removing an absent key costs nothing).
         """
-        stamp = timeutil.iso(self._clock())
+        stamp = timestamps.iso(self._clock())
         updates = {
             **{k: v for k, v in fields.items() if v is not None},
             "status": status.value,

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator import manifest
+from orchestrator.aws import manifest
 from orchestrator.errors import RetryableError
 
 # Bytes of a failure body kept in a reason: the model's own words, bounded.

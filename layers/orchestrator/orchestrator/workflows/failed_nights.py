@@ -3,17 +3,17 @@
 SageMaker fails a whole job for one bad file yet writes every other output it completes, so each
 file still waiting for the job is looked up (one HeadObject): an output means SUCCEEDED; a Stopped
 job's other files are STOPPED; a Failed job's other files go to retry jobs of the night (halves,
-orchestrator.nights) until a file fails alone.
+orchestrator.core.nights) until a file fails alone.
 
 **Segments.** The roster is read ``NIGHT_SEGMENT_FILES`` files at a time (default 10,000). Each
 segment is finished before the next is read: outputs settled, its files without output written to
 a *plan* (retry-plan.jsonl), its retry jobs started and its files marked, then the position recorded
-(orchestrator.progress). So the first retry jobs of a 1,000,000-file night start within seconds,
+(orchestrator.aws.night_progress). So the first retry jobs of a 1,000,000-file night start within seconds,
 not after the whole night was looked up, and no invocation repeats what an earlier one recorded.
 Verification stops :data:`VERIFY_MARGIN_MS` before the Lambda timeout: the segment read so far is
 finished the same way (its retry jobs started in the time left), and the next invocation resumes
 at the recorded position. That next invocation is requested by the function itself (a hand-off
-event, orchestrator.handoff), so a night of any size finishes in a chain of invocations, each with
+event, orchestrator.aws.handoff), so a night of any size finishes in a chain of invocations, each with
 Lambda's own retries behind it; an invocation that could record nothing raises RetryableError
 instead (Lambda's retries, then BatchResultDLQ), so the chain never loops without progress.
 
@@ -33,18 +33,19 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import batched, islice
 from typing import IO, TYPE_CHECKING, Any
 
-from orchestrator import manifest, nights, result_objects, timeutil
+from orchestrator.aws import manifest, result_objects
+from orchestrator.aws.night_progress import NightProgress, PlanHeader, Progress
+from orchestrator.aws.tracker_table import BATCH_GET_MAX
+from orchestrator.aws.transform_jobs import retry_request
+from orchestrator.core import nights, timestamps
+from orchestrator.core.routing import Mode
+from orchestrator.core.status import Status
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
-from orchestrator.night_jobs import NightJobs, is_current
+from orchestrator.modes.night_jobs import NightJobs, is_current
 from orchestrator.observability import logger
-from orchestrator.progress import NightProgress, PlanHeader, Progress
-from orchestrator.routing import Mode
-from orchestrator.status import Status
-from orchestrator.tracker import BATCH_GET_MAX
-from orchestrator.transform import retry_request
 
 if TYPE_CHECKING:
-    from orchestrator.batch_results import BatchResults, StateChange
+    from orchestrator.workflows.batch_results import BatchResults, StateChange
 
 # Stop looking up outputs this long before the Lambda timeout: the segment read so far still has its
 # retry jobs started and its files marked (marking itself stops at night_jobs.SAFETY_MARGIN_MS).
@@ -337,7 +338,7 @@ class FailedNight:
         results, moment = self.results, self.results.tracker.now()
         night = nights.parse_job(results.settings.job_prefix, self.change.job_name)
         fields = {
-            "submitted_at": timeutil.iso(moment),
+            "submitted_at": timestamps.iso(moment),
             "deadline_at": results.settings.deadlines.after(moment, results.settings.deadlines.submitted_batch),
             "night": night.night if night else None,
         }

@@ -13,16 +13,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from orchestrator import identity, manifest, timeutil
-from orchestrator.announce import Announcer
+from orchestrator.aws import manifest
+from orchestrator.aws.announce import Announcer
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.aws.transform_jobs import TransformJobs, job_request, payload_problem
+from orchestrator.core import identity, timestamps
+from orchestrator.core.routing import Mode
+from orchestrator.core.status import Status
 from orchestrator.errors import InvocationRejectedError
-from orchestrator.modes import ClaimedFile, close
-from orchestrator.observability import Recorder, logger
-from orchestrator.routing import Mode
+from orchestrator.modes.interface import ClaimedFile, close
+from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import TransformSettings
-from orchestrator.status import Status
-from orchestrator.tracker import Tracker
-from orchestrator.transform import TransformJobs, job_request, payload_problem
 
 
 class FileJobs:
@@ -35,10 +36,10 @@ class FileJobs:
         output_prefix: str,
         jobs: TransformJobs,
         s3: Any,
-        tracker: Tracker,
+        tracker: TrackerTable,
         announcer: Announcer,
         deadline_seconds: int,
-        recorder: Recorder | None = None,
+        recorder: MetricsEmitter | None = None,
     ) -> None:
         self.transform = transform
         self.output_prefix = output_prefix
@@ -47,7 +48,7 @@ class FileJobs:
         self.tracker = tracker
         self.announcer = announcer  # closes a file that cannot be scored (modes.close)
         self.deadline_seconds = deadline_seconds  # submitted → the job's runtime allowance + grace
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event, decision = file.request_id, file.event, file.decision
@@ -78,13 +79,13 @@ class FileJobs:
         if not started.created:
             logger.info("transform job already started; confirming it", extra={"job": name, "status": started.status})
         moment = self.tracker.now()
-        now = timeutil.iso(moment)
+        now = timestamps.iso(moment)
         confirmed = self.tracker.confirm(
             request_id,
             Status.SUBMITTED,
             {
                 "submitted_at": now,
-                "deadline_at": timeutil.iso(moment + timedelta(seconds=self.deadline_seconds)),
+                "deadline_at": timestamps.iso(moment + timedelta(seconds=self.deadline_seconds)),
                 "job_name": name,
                 "output_location": manifest.output_location(output_path, event.key),
             },
@@ -95,4 +96,4 @@ class FileJobs:
         self.recorder.count("RequestsRouted", mode=Mode.BATCH.value)
         if started.created:
             self.recorder.count("TransformJobsStarted", mode=Mode.BATCH.value)
-        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now), mode=Mode.BATCH.value)
+        self.recorder.timing("QueueTime", timestamps.millis_between(event.event_time, now), mode=Mode.BATCH.value)

@@ -12,16 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from orchestrator import timeutil
-from orchestrator.announce import Announcer
+from orchestrator.aws.announce import Announcer
+from orchestrator.aws.sagemaker_runtime import AsyncInvoker
+from orchestrator.aws.tracker_table import Claim, TrackerTable
+from orchestrator.core import timestamps
+from orchestrator.core.routing import Decision, Mode
+from orchestrator.core.s3_events import ObjectCreated
+from orchestrator.core.status import Status
 from orchestrator.errors import AmbiguousInvocationError, InvocationRejectedError, RetryableError
-from orchestrator.observability import Recorder, logger
-from orchestrator.routing import Decision, Mode
-from orchestrator.s3_events import ObjectCreated
-from orchestrator.sagemaker import AsyncInvoker
+from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import RouterSettings
-from orchestrator.status import Status
-from orchestrator.tracker import Claim, Tracker
 
 
 @dataclass(frozen=True)
@@ -67,15 +67,15 @@ class AsyncMode:
         settings: RouterSettings,
         *,
         invoker: AsyncInvoker,
-        tracker: Tracker,
+        tracker: TrackerTable,
         announcer: Announcer,
-        recorder: Recorder | None = None,
+        recorder: MetricsEmitter | None = None,
     ) -> None:
         self.settings = settings
         self.invoker = invoker
         self.tracker = tracker
         self.announcer = announcer
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         if file.claim.may_have_invoked:
@@ -103,7 +103,7 @@ class AsyncMode:
             self._release(file.request_id, exc)
             raise
         moment = self.tracker.now()
-        now = timeutil.iso(moment)
+        now = timestamps.iso(moment)
         confirmed = self.tracker.confirm(
             file.request_id,
             Status.SUBMITTED,
@@ -118,7 +118,7 @@ class AsyncMode:
         if not confirmed:  # the result overtook the confirmation: the tracker already has it
             logger.info("result arrived before confirmation; keeping it")
         self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
-        self.recorder.timing("QueueTime", timeutil.millis_between(file.event.event_time, now), mode=Mode.ASYNC.value)
+        self.recorder.timing("QueueTime", timestamps.millis_between(file.event.event_time, now), mode=Mode.ASYNC.value)
 
     def _confirm_uncertain(self, file: ClaimedFile, reason: str | None = None) -> None:
         """SageMaker may have this request: an earlier attempt died after its claim (``reason`` None)
@@ -130,7 +130,7 @@ class AsyncMode:
             file.request_id,
             Status.SUBMITTED,
             {
-                "submitted_at": timeutil.iso(now),
+                "submitted_at": timestamps.iso(now),
                 "endpoint_name": self.settings.async_endpoint_name,
                 "submission_uncertain": True,
                 "last_error": reason,

@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.core.status import Status
 from orchestrator.errors import BadEventError
-from orchestrator.status import Status
 
 EVENT_SOURCE = "sagemaker-inference-orchestrator"
 EVENT_NAME = "InferenceResult"

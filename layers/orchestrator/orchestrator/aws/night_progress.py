@@ -26,7 +26,8 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator import manifest, timeutil
+from orchestrator.aws import manifest
+from orchestrator.core import timestamps
 from orchestrator.errors import RetryableError
 from orchestrator.observability import logger
 
@@ -95,7 +96,7 @@ class NightProgress:
             return Progress()
 
     def save(self, progress: Progress, moment: datetime) -> Progress:
-        saved = replace(progress, updated_at=timeutil.iso(moment))
+        saved = replace(progress, updated_at=timestamps.iso(moment))
         body = {
             "position": saved.position,
             "plannedEnd": saved.planned_end,
@@ -152,10 +153,10 @@ class NightProgress:
             with contextlib.suppress(ValueError, KeyError, TypeError):  # unreadable: as if never handed off
                 stamps.append(str(json.loads(raw)["requestedAt"]))
         known = [stamp for stamp in stamps if stamp]
-        return max(known, key=timeutil.parse) if known else None
+        return max(known, key=timestamps.parse) if known else None
 
     def handed_off(self, moment: datetime) -> None:
-        body = json.dumps({"requestedAt": timeutil.iso(moment)}).encode()
+        body = json.dumps({"requestedAt": timestamps.iso(moment)}).encode()
         self._put(self.handoff_uri, body, "application/json")
 
     # ---------------------------------------------------------------- S3

@@ -1,4 +1,4 @@
-"""boto3 clients built from the call budgets of ``timing.py``: explicit timeouts, standard retries.
+"""boto3 clients built from the call budgets of ``core/budgets.py``: explicit timeouts, standard retries.
 
 Endpoints come from the standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables
 (botocore reads them; an empty value counts as unset), so no code here knows about local stacks.
@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from orchestrator.timing import CONTROL_CALL, CallBudget
+from orchestrator.core.budgets import CONTROL_CALL, CallBudget
 
 
 def client(

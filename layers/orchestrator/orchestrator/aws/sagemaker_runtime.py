@@ -4,7 +4,7 @@
 starts work on a model is sent again only when SageMaker provably did not take it: it was
 throttled (or the model was not ready), or no connection was made. Its client makes one attempt
 per call (``clients.client(..., retried=False)``) and :func:`send_once` repeats only those, with
-botocore's backoff, within the call's budget (``timing.py``). A read timeout, a dropped connection
+botocore's backoff, within the call's budget (``budgets.py``). A read timeout, a dropped connection
 or a 5xx after the request was sent is *ambiguous* (:class:`AmbiguousInvocationError`): the caller
 records the file as possibly sent and never invokes it again.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from orchestrator import timing
+from orchestrator.core import budgets
 from orchestrator.errors import AmbiguousInvocationError, InvocationRejectedError, RetryableError
 
 MAX_INPUT_LOCATION = 1024  # InvokeEndpointAsync InputLocation limit (docs/architecture.md §7.4)
@@ -80,7 +80,7 @@ def send_once[T](
                 ) from exc
             if not refused_for_now(exc) or attempt == attempts:
                 raise
-            sleep(random.uniform(0, timing.backoff_seconds(attempt)))  # jitter, not a secret
+            sleep(random.uniform(0, budgets.backoff_seconds(attempt)))  # jitter, not a secret
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
@@ -92,7 +92,11 @@ class AsyncSubmission:
 
 class AsyncInvoker:
     def __init__(
-        self, client: Any, *, attempts: int = timing.CONTROL_CALL.attempts, sleep: Callable[[float], None] | None = None
+        self,
+        client: Any,
+        *,
+        attempts: int = budgets.CONTROL_CALL.attempts,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._client = client  # one attempt per call (clients.client(..., retried=False))
         self._attempts = attempts
@@ -130,7 +134,7 @@ class AsyncInvoker:
                 sleep=self._sleep,
             )
         except ClientError as exc:
-            raise translate(exc, endpoint_name) from exc
+            raise async_invoke_error(exc, endpoint_name) from exc
         except BotoCoreError as exc:  # no connection could be made: SageMaker never had it
             raise RetryableError(f"InvokeEndpointAsync did not reach SageMaker: {exc}") from exc
         return AsyncSubmission(response.get("OutputLocation"), response.get("FailureLocation"))
@@ -145,7 +149,7 @@ def endpoint_missing(message: str) -> bool:
     return lowered.startswith("endpoint ") and "not found" in lowered
 
 
-def translate(exc: ClientError, endpoint_name: str) -> Exception:
+def async_invoke_error(exc: ClientError, endpoint_name: str) -> Exception:
     """Classified once (README "Which errors fail a file"): the request's own fault → FAILED now;
     everything operational (a missing endpoint, access denied, throttling, 5xx) → retried, alarmed
     through the router DLQ, and closed "not routed" by the sweeper only after the redelivery window."""
@@ -195,7 +199,7 @@ class SyncInvoker:
         self,
         client: Any,
         *,
-        attempts: int = timing.SCORER_INVOKE.attempts,
+        attempts: int = budgets.SCORER_INVOKE.attempts,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._client = client  # one attempt per call (clients.client(..., retried=False))
@@ -214,7 +218,7 @@ class SyncInvoker:
                 sleep=self._sleep,
             )
         except ClientError as exc:
-            raise translate_sync(exc, endpoint_name) from exc
+            raise sync_invoke_error(exc, endpoint_name) from exc
         except BotoCoreError as exc:  # no connection could be made: the model never had it
             raise RetryableError(f"InvokeEndpoint did not reach SageMaker: {exc}", {"endpoint": endpoint_name}) from exc
         return SyncResult(
@@ -247,7 +251,7 @@ def original_status(error_response: Mapping[str, Any]) -> int | None:
         return None
 
 
-def translate_sync(exc: ClientError, endpoint_name: str) -> Exception:
+def sync_invoke_error(exc: ClientError, endpoint_name: str) -> Exception:
     """``ModelError`` with a 4xx from the container → the file FAILED (the model refused this input);
     the container's 5xx (the model answered: no result exists to duplicate), or still throttled / not
     ready after :func:`send_once` → retried through the queue, never FAILED on the first try."""

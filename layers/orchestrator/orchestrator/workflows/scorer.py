@@ -26,18 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator import timeutil
-from orchestrator.announce import Announcer
+from orchestrator.aws.announce import Announcer
+from orchestrator.aws.sagemaker_runtime import SyncInvoker
+from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core import timestamps
+from orchestrator.core.routing import MODE_PARAMETERS, Mode
+from orchestrator.core.status import Status
 from orchestrator.errors import AmbiguousInvocationError, BadEventError, InvocationRejectedError, RetryableError
-from orchestrator.observability import Recorder, logger
-from orchestrator.routing import MODE_PARAMETERS, Mode
-from orchestrator.sagemaker import SyncInvoker
+from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import ScorerSettings
-from orchestrator.status import Status
-from orchestrator.tracker import Tracker
 
 if TYPE_CHECKING:
-    from orchestrator.modes import ClaimedFile
+    from orchestrator.modes.interface import ClaimedFile
 
 _ABSENT = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 
@@ -92,16 +92,16 @@ class Handoff:
         sqs: Any,
         queue_url: str,
         endpoints: dict[str, str],
-        tracker: Tracker,
+        tracker: TrackerTable,
         deadline_seconds: int,
-        recorder: Recorder | None = None,
+        recorder: MetricsEmitter | None = None,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.endpoints = endpoints
         self.tracker = tracker
         self.deadline_seconds = deadline_seconds
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event, decision = file.request_id, file.event, file.decision
@@ -120,20 +120,20 @@ class Handoff:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
             raise RetryableError(f"handing the file to the scorer failed: {code}", {"key": event.key}) from exc
         moment = self.tracker.now()
-        now = timeutil.iso(moment)
+        now = timestamps.iso(moment)
         confirmed = self.tracker.confirm(
             request_id,
             Status.SUBMITTED,
             {
                 "submitted_at": now,
-                "deadline_at": timeutil.iso(moment + timedelta(seconds=self.deadline_seconds)),
+                "deadline_at": timestamps.iso(moment + timedelta(seconds=self.deadline_seconds)),
                 "endpoint_name": self.endpoints.get(decision.mode.value),
             },
         )
         if not confirmed:  # the scorer overtook the confirmation: the tracker already has it
             logger.info("the scorer started before confirmation; keeping its status")
         self.recorder.count("RequestsRouted", mode=decision.mode.value)
-        self.recorder.timing("QueueTime", timeutil.millis_between(event.event_time, now), mode=decision.mode.value)
+        self.recorder.timing("QueueTime", timestamps.millis_between(event.event_time, now), mode=decision.mode.value)
 
 
 class Scorer:
@@ -141,18 +141,18 @@ class Scorer:
         self,
         settings: ScorerSettings,
         *,
-        tracker: Tracker,
+        tracker: TrackerTable,
         invoker: SyncInvoker,
         s3: Any,
         announcer: Announcer,
-        recorder: Recorder | None = None,
+        recorder: MetricsEmitter | None = None,
     ) -> None:
         self.settings = settings
         self.tracker = tracker
         self.invoker = invoker
         self.s3 = s3
         self.announcer = announcer
-        self.recorder = recorder or Recorder()
+        self.recorder = recorder or MetricsEmitter()
 
     def handle_body(self, body: str) -> None:
         request = ScoreRequest.parse(body)
@@ -161,7 +161,7 @@ class Scorer:
         started = self.tracker.now()
         claim = self.tracker.start_scoring(
             request.requestId,
-            {"endpoint_name": endpoint, "sagemaker_received_at": timeutil.iso(started)},
+            {"endpoint_name": endpoint, "sagemaker_received_at": timestamps.iso(started)},
             self.settings.claim_timeout_seconds,
             self.settings.deadlines.submitted_sync,
         )
@@ -224,7 +224,7 @@ class Scorer:
         """The previous scorer died holding its claim, perhaps after the model call: its result object
         (written before any announcement) says SUCCEEDED; without one the answer is lost, and calling
         the model again could score the file twice."""
-        from orchestrator import result_objects  # a crash's aftermath only: not on the cold-start path
+        from orchestrator.aws import result_objects  # a crash's aftermath only: not on the cold-start path
 
         location = f"s3://{request.bucket}/{output_key(self.settings.output_prefix, request.mode, request.requestId)}"
         if result_objects.exists(self.s3, location):
