@@ -1,85 +1,69 @@
-"""Facts about the product that sio relies on, copied from the Lambda layer so that ``pip install .``
-needs no layer. ``tests/unit/test_sio_product.py`` holds every one equal to the layer's
-(``orchestrator.core.identity``, ``status``, ``deadlines``, ``routing``, ``settings``), so a change there
-fails a test here instead of silently drifting.
+"""The product facts sio relies on, taken from the Lambda layer's pure core (``orchestrator.core``).
+
+``pip install .`` ships that core beside sio (pyproject.toml: the package ``orchestrator.core`` and the
+exception module it raises), so sio and the functions read one definition of each fact: statuses,
+the tracker's indexes and shards, request ids, payload and time limits, content types, routing.
+This module only adapts them to what sio handles (plain strings, sio's errors).
 """
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import PurePosixPath
+from orchestrator.core import deadlines, identity, limits, routing
+from orchestrator.core.status import TERMINAL as _TERMINAL
+from orchestrator.core.status import Status
+from orchestrator.errors import BadEventError, ConfigError
 
-# ---------------------------------------------------------------- statuses (orchestrator.core.status)
-STATUSES = ("RECEIVED", "SCHEDULED", "SUBMITTED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED")
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED"})
-IN_FLIGHT = ("RECEIVED", "SCHEDULED", "SUBMITTED", "IN_PROGRESS")
-NOT_SUCCEEDED = TERMINAL - {"SUCCEEDED"}
+from sio.errors import SioError
 
-# ---------------------------------------------------------------- tracker indexes (template.yaml, deadlines)
-BY_OBJECT_INDEX = "ByObject"  # object_uri + created_at: every version of an S3 object
-IN_FLIGHT_INDEX = "InFlight"  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
-OUTCOME_INDEX = "ByOutcome"  # outcome (<STATUS>#<shard>) + status_since: only unsuccessful outcomes
-UNSUCCESSFUL = ("FAILED", "EXPIRED", "STOPPED", "SKIPPED")
-SHARDS = 16
+# ---------------------------------------------------------------- statuses
+STATUSES = tuple(status.value for status in Status)
+TERMINAL = frozenset(status.value for status in _TERMINAL)
+IN_FLIGHT = tuple(status.value for status in deadlines.IN_FLIGHT)
+UNSUCCESSFUL = tuple(status.value for status in deadlines.UNSUCCESSFUL)
+NOT_SUCCEEDED = frozenset(UNSUCCESSFUL)
 
+# ---------------------------------------------------------------- tracker indexes (template.yaml)
+BY_OBJECT_INDEX = "ByObject"  # object_uri + created_at: every version of an S3 object (only sio queries it)
+IN_FLIGHT_INDEX = deadlines.INDEX  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
+OUTCOME_INDEX = deadlines.OUTCOME_INDEX  # outcome (<STATUS>#<shard>) + status_since: unsuccessful outcomes
+SHARDS = deadlines.SHARDS
+inflight_partitions = deadlines.partitions  # every partition value of one status, in either index
+outcome_partitions = deadlines.partitions
 
-def inflight_partitions(status: str) -> list[str]:
-    """Every partition value of one in-flight status in the ``InFlight`` index."""
-    return [f"{status}#{n:02d}" for n in range(SHARDS)]
-
-
-def outcome_partitions(status: str) -> list[str]:
-    """Every partition value of one unsuccessful status in the ``ByOutcome`` index."""
-    return [f"{status}#{n:02d}" for n in range(SHARDS)]
-
-
-# ---------------------------------------------------------------- identity (orchestrator.core.identity)
-REQUEST_ID_LENGTH = 32
+# ---------------------------------------------------------------- identity
+REQUEST_ID_LENGTH = identity.REQUEST_ID_LENGTH
+looks_like_request_id = identity.looks_like_request_id
 
 
 def request_id(bucket: str, key: str, version_id: str | None, sequencer: str | None = None) -> str:
-    """The tracker key of one object version: the hash the router derives from its notification."""
-    if version_id:
-        revision = f"v:{version_id}"
-    elif sequencer:
-        revision = f"s:{sequencer}"
-    else:
-        raise ValueError("neither a version id nor a sequencer: the request id cannot be derived")
-    return hashlib.sha256("\0".join((bucket, key, revision)).encode("utf-8")).hexdigest()[:REQUEST_ID_LENGTH]
+    """The tracker key of one object version, as the router derives it; ValueError without a version
+    or sequencer (an unversioned bucket's object read back without its notification)."""
+    try:
+        return identity.request_id(bucket, key, version_id, sequencer)
+    except BadEventError as exc:
+        raise ValueError(str(exc)) from None
 
 
-def looks_like_request_id(text: str) -> bool:
-    return len(text) == REQUEST_ID_LENGTH and all(c in "0123456789abcdef" for c in text)
+# ---------------------------------------------------------------- limits and modes
+REALTIME_MAX_BYTES = limits.REALTIME_MAX_BYTES
+SERVERLESS_MAX_BYTES = limits.SERVERLESS_MAX_BYTES
+ASYNC_MAX_BYTES = limits.ASYNC_MAX_BYTES
+SYNC_MAX_SECONDS = limits.SYNC_MAX_SECONDS
+ASYNC_MAX_SECONDS = limits.ASYNC_MAX_SECONDS
+DEFAULT_CONTENT_TYPES = limits.DEFAULT_CONTENT_TYPES
+MODES = tuple(mode.value for mode in routing.Mode)
 
 
-# ------------------------------------------------ limits (orchestrator.settings, docs/architecture.md §7.4)
-REALTIME_MAX_BYTES = 6_291_456
-SERVERLESS_MAX_BYTES = 4 * 1024 * 1024
-ASYNC_MAX_BYTES = 1_073_741_824
-SYNC_MAX_SECONDS = 60  # a real-time or serverless container must answer within 60 s
-ASYNC_MAX_SECONDS = 3600  # InvocationTimeoutSeconds ≤ 3600
-DEFAULT_CONTENT_TYPES = "csv=text/csv,json=application/json,jsonl=application/jsonlines,txt=text/plain"
-MODES = ("realtime", "serverless", "async", "batch", "nightly")
-
-
-# ---------------------------------------------------------------- what the router skips (orchestrator.core.routing)
+def parse_content_types(raw: str | None) -> dict[str, str]:
+    """The stack's ``ContentTypes`` (its default when empty), parsed as the router parses it."""
+    try:
+        return routing.parse_content_types(raw or DEFAULT_CONTENT_TYPES, "ContentTypes")
+    except ConfigError as exc:
+        raise SioError(f"the stack's {exc}: the router refuses it too") from None
 
 
 def skip_reason(key: str, size: int, content_types: dict[str, str]) -> str | None:
     """Why the router will SKIP this file whatever the routing rules say (empty, or an extension
     ContentTypes does not map), or None. Said by ``sio submit`` before the file is sent."""
-    if size <= 0:
-        return "empty object (0 bytes): nothing to score"
-    suffix = PurePosixPath(key).suffix
-    if suffix.lower().lstrip(".") not in content_types:
-        return f"unsupported file extension {suffix or '(none)'!r}; supported: {', '.join(sorted(content_types))}"
-    return None
-
-
-def parse_content_types(raw: str) -> dict[str, str]:
-    """``csv=text/csv,json=application/json`` → ``{"csv": "text/csv", …}`` (the ContentTypes parameter)."""
-    mapping = {}
-    for entry in filter(None, (part.strip() for part in raw.split(","))):
-        ext, _, content_type = entry.partition("=")
-        mapping[ext.strip().lower().lstrip(".")] = content_type.strip()
-    return mapping
+    decision = routing.decide(routing.FileFacts(key, size), routing.RoutingPolicy(content_types))
+    return decision.reason if decision.rule in ("empty object", "content type") else None

@@ -2,10 +2,10 @@
 parameters in, a :class:`Plan` out.
 
 - **Which modes the stack has**: a mode is configured when its template parameter is set
-  (:data:`MODE_PARAMETERS`, the router's own table).
-- **Where each sample goes**: the routing the router applies (the ``RoutingRules`` parameter, then the
-  default table; a copy of ``orchestrator.core.routing.decide`` that ``tests/unit/test_sio_selftest.py``
-  holds equal to the layer's), tried on the places sio can put a file: under the prefix of every
+  (``MODE_PARAMETERS``, the router's own table).
+- **Where each sample goes**: the router's own routing (``orchestrator.core.routing``, shipped with
+  sio: the ``RoutingRules`` parameter, then the default table, decided by ``decide``), tried on the
+  places sio can put a file: under the prefix of every
   rule that names the mode, under the input prefix, with a size just inside a rule's bounds (up to
   :data:`SAMPLE_MAX_BYTES`), and with ``x-amz-meta-inference-mode`` when the stack reads metadata.
   The first place the rules send to the mode is used; a mode no place reaches is *not testable*,
@@ -26,25 +26,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
 
-from sio.errors import SioError
-from sio.product import (
-    ASYNC_MAX_BYTES,
-    MODES,
-    REALTIME_MAX_BYTES,
-    SERVERLESS_MAX_BYTES,
-    parse_content_types,
-)
+from orchestrator.core import routing as product_routing
+from orchestrator.core.routing import MODE_PARAMETERS, FileFacts, Mode, RoutingPolicy, Rule
+from orchestrator.errors import ConfigError
 
-# The template parameter that switches each mode on (orchestrator.core.routing.MODE_PARAMETERS).
-MODE_PARAMETERS = {
-    "realtime": "RealtimeEndpointName",
-    "serverless": "ServerlessEndpointName",
-    "async": "AsyncEndpointName",
-    "batch": "TransformModelName",
-    "nightly": "TransformModelName",
-}
-LIMITS = {"realtime": REALTIME_MAX_BYTES, "serverless": SERVERLESS_MAX_BYTES, "async": ASYNC_MAX_BYTES}
-ANY_REQUESTED = "*"
+from sio.errors import SioError
+from sio.product import MODES, parse_content_types
+
+# The template parameter that switches each mode on (the router's table), by mode name.
+PARAMETER_OF = {mode.value: name for mode, name in MODE_PARAMETERS.items()}
+
 METADATA_KEY = "inference-mode"  # x-amz-meta-inference-mode
 FOLDER = "sio-selftest/"  # samples go to <prefix>sio-selftest/<run id>/<mode>.<ext>
 # A sample may be padded up to this size to fall inside a rule's size bounds (e.g. just over the
@@ -60,130 +51,59 @@ NIGHT_EVENT_SOURCE = "sio-selftest"  # the event's scheduleArn: who sent it, in 
 
 
 @dataclass(frozen=True)
-class Rule:
-    mode: str | None  # None: the mode the object asks for
-    prefix: str = ""
-    min_bytes: int | None = None
-    max_bytes: int | None = None
-    requested: str | None = None
-    if_configured: bool = False
-    name: str = ""
-    spill_to: str | None = None  # a rule that sends files elsewhere when its mode is saturated
-
-    def matches(self, key: str, size: int, requested: str | None) -> bool:
-        if self.prefix and not key.startswith(self.prefix):
-            return False
-        if self.min_bytes is not None and size < self.min_bytes:
-            return False
-        if self.max_bytes is not None and size > self.max_bytes:
-            return False
-        if self.requested is not None:
-            asked = (requested or "").strip().lower()
-            if not asked or (self.requested != ANY_REQUESTED and asked != self.requested):
-                return False
-        return True
-
-
-@dataclass(frozen=True)
 class Routing:
-    """The stack's routing, as far as a sample's key, size and requested mode decide it."""
+    """The stack's routing (the router's own ``RoutingPolicy``), and which keys reach the router."""
 
     input_prefix: str
-    configured: frozenset[str]
-    rules: tuple[Rule, ...] = ()  # RoutingRules
-    nightly_prefix: str = ""
-    batch_prefix: str = ""
+    policy: RoutingPolicy
     reads_metadata: bool = False
-    requestable: frozenset[str] = frozenset({"async", "nightly"})
+
+    @property
+    def configured(self) -> frozenset[str]:
+        return frozenset(mode.value for mode in self.policy.available_modes)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self.policy.rules
+
+    @property
+    def requestable(self) -> frozenset[str]:
+        return frozenset(mode.value for mode in self.policy.requestable_modes)
 
     def all_rules(self) -> tuple[Rule, ...]:
-        return self.rules + default_rules(self.nightly_prefix, self.batch_prefix)
+        return self.policy.all_rules()
 
     def route(self, key: str, size: int, requested: str | None = None) -> tuple[str | None, str]:
-        """The mode the router gives this file (None: SKIPPED) and the rule, or why it skips."""
-        if size <= 0:
-            return None, "empty object"
+        """The mode the router gives this file (None: SKIPPED) and the rule, or why it skips. A spill
+        rule's file is placed by its own mode: it spills only while the scorer queue is backlogged."""
         asked = requested if self.reads_metadata else None
-        for rule in self.all_rules():
-            if not rule.matches(key, size, asked):
-                continue
-            mode = rule.mode
-            if mode is None:
-                wanted = (asked or "").strip().lower()
-                if wanted not in MODES:
-                    return None, f"[{rule.name}] x-amz-meta-inference-mode {asked!r} is not a mode"
-                if wanted not in self.requestable:
-                    return None, f"[{rule.name}] {wanted} is not in RequestableModes"
-                mode = wanted
-            if mode not in self.configured:
-                if rule.if_configured:
-                    continue
-                return None, f"[{rule.name}] {mode} is not configured ({MODE_PARAMETERS[mode]} is empty)"
-            limit = LIMITS.get(mode)
-            if limit is not None and size > limit:
-                return None, f"[{rule.name}] {size} B is over the {mode} limit ({limit} B)"
-            return mode, rule.name
-        return None, "no routing rule matched"
+        decision = product_routing.decide(FileFacts(key, size, requested_mode=asked), self.policy)
+        if decision.mode is None:
+            return None, decision.reason
+        return decision.mode.value, decision.rule
 
 
-def default_rules(nightly_prefix: str, batch_prefix: str) -> tuple[Rule, ...]:
-    """The default table (README "Which mode a file gets"), after the stack's own rules."""
-    rules = [Rule(None, requested=ANY_REQUESTED, name="default: requested")]
-    if nightly_prefix:
-        rules.append(Rule("nightly", prefix=nightly_prefix, name="default: nightly prefix"))
-    if batch_prefix:
-        rules.append(Rule("batch", prefix=batch_prefix, name="default: batch prefix"))
-    for mode in ("realtime", "serverless"):
-        rules.append(Rule(mode, max_bytes=LIMITS[mode], if_configured=True, name=f"default: {mode}"))
-    rules.append(Rule("async", max_bytes=ASYNC_MAX_BYTES, name="default: async"))
-    rules.append(Rule("batch", name="default: batch"))
-    return tuple(rules)
-
-
-def parse_rules(raw: str) -> tuple[Rule, ...]:
-    """The stack's ``RoutingRules``. The router validated them at cold start; fields sio does not
-    route by (a spill bound, …) are kept only as far as the plan needs to mention them."""
-    if not raw.strip():
-        return ()
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise SioError(f"the stack's RoutingRules is not valid JSON ({exc}): the router refuses it too") from None
-    if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
-        raise SioError("the stack's RoutingRules is not a JSON list of rule objects: the router refuses it too")
-    rules = []
-    for index, entry in enumerate(data):
-        spill = entry.get("spillTo")
-        rules.append(
-            Rule(
-                mode=entry.get("mode"),
-                prefix=str(entry.get("prefix") or ""),
-                min_bytes=entry.get("minBytes"),
-                max_bytes=entry.get("maxBytes"),
-                requested=entry.get("requested"),
-                if_configured=bool(entry.get("ifConfigured", False)),
-                name=str(entry.get("name") or f"RoutingRules[{index}]"),
-                spill_to=str(spill) if spill else None,
-            )
-        )
-    return tuple(rules)
-
-
-def configured_modes(parameters: Mapping[str, str]) -> frozenset[str]:
+def configured_modes(parameters: Mapping[str, str]) -> frozenset[Mode]:
     return frozenset(mode for mode, name in MODE_PARAMETERS.items() if parameters.get(name, "").strip())
 
 
 def routing_of(parameters: Mapping[str, str], input_prefix: str) -> Routing:
-    requestable = parameters.get("RequestableModes", "async,nightly")
-    return Routing(
-        input_prefix=input_prefix,
-        configured=configured_modes(parameters),
-        rules=parse_rules(parameters.get("RoutingRules", "")),
-        nightly_prefix=parameters.get("NightlyPrefix", ""),
-        batch_prefix=parameters.get("BatchPrefix", ""),
-        reads_metadata=parameters.get("ReadObjectMetadata", "false").strip().lower() == "true",
-        requestable=frozenset(m.strip().lower() for m in requestable.split(",") if m.strip()),
-    )
+    """The router's policy from the stack's parameters, parsed by the router's own parsers."""
+    try:
+        policy = RoutingPolicy(
+            content_types=parse_content_types(parameters.get("ContentTypes")),
+            available_modes=configured_modes(parameters),
+            nightly_prefix=parameters.get("NightlyPrefix", ""),
+            batch_prefix=parameters.get("BatchPrefix", ""),
+            rules=product_routing.parse_rules(parameters.get("RoutingRules", "")),
+            requestable_modes=product_routing.parse_requestable_modes(
+                parameters.get("RequestableModes", "async,nightly")
+            ),
+        )
+    except ConfigError as exc:
+        raise SioError(f"the stack's {exc}: the router refuses it too") from None
+    reads_metadata = parameters.get("ReadObjectMetadata", "false").strip().lower() == "true"
+    return Routing(input_prefix, policy, reads_metadata)
 
 
 # ---------------------------------------------------------------- samples
@@ -261,22 +181,20 @@ def plan(
     """Where each mode's sample goes. ``modes`` (``--mode``) narrows the run; a mode named there that
     the stack lacks, or that no place reaches, is a usage error (:class:`SioError`, exit 2)."""
     routing = routing_of(parameters, input_prefix)
-    content_types = parse_content_types(parameters.get("ContentTypes") or "") or parse_content_types(
-        "csv=text/csv,json=application/json,jsonl=application/jsonlines,txt=text/plain"
-    )
+    content_types = routing.policy.content_types
     if sample.suffix.lstrip(".") not in content_types:
         raise SioError(
             f"the sample {sample.name!r} has an extension the stack does not score (ContentTypes: "
             f"{', '.join(sorted(content_types))}): the router would SKIP it"
         )
     configured = tuple(m for m in MODES if m in routing.configured)
-    not_configured = {m: MODE_PARAMETERS[m] for m in MODES if m not in routing.configured}
+    not_configured = {m: PARAMETER_OF[m] for m in MODES if m not in routing.configured}
     for mode in modes:
         if mode not in routing.configured:
             raise SioError(
-                f"the stack has no {mode} mode: its parameter {MODE_PARAMETERS[mode]} is empty "
+                f"the stack has no {mode} mode: its parameter {PARAMETER_OF[mode]} is empty "
                 f"(configured: {', '.join(configured)})",
-                {"mode": mode, "parameter": MODE_PARAMETERS[mode]},
+                {"mode": mode, "parameter": PARAMETER_OF[mode]},
             )
     placements: list[Placement] = []
     untestable: list[Untestable] = []
@@ -318,9 +236,11 @@ def _under(prefix: str, routing: Routing) -> bool:
 
 def _notes(routing: Routing, rule_name: str) -> tuple[str, ...]:
     rule = next((r for r in routing.rules if r.name == rule_name), None)
-    if rule is None or not rule.spill_to:
+    if rule is None or rule.spill_to is None:
         return ()
-    return (f"rule {rule_name!r} spills to {rule.spill_to} when its queue is backlogged: then the sample goes there",)
+    return (
+        f"rule {rule_name!r} spills to {rule.spill_to.value} when its queue is backlogged: then the sample goes there",
+    )
 
 
 def _why_not(routing: Routing, mode: str, run_id: str, sample: Sample) -> str:

@@ -20,7 +20,6 @@ from sio.selftest_plan import (
     MODE_PARAMETERS,
     SAMPLE_MAX_BYTES,
     Sample,
-    default_rules,
     night_event,
     plan,
 )
@@ -195,15 +194,6 @@ def test_a_padded_sample_is_still_scored_row_by_row_by_the_demo_model() -> None:
     scores, _ = predict(body, "text/csv", "text/csv")
     assert len(scores.splitlines()) == 3 * (len(body) // len(BUILTIN.body))
     assert Sample("own.csv", b"1,2\n", builtin=False).sized(5000) == b"1,2\n"
-
-
-def test_mode_parameters_and_default_rules_are_the_routers() -> None:
-    assert {mode.value: name for mode, name in routing.MODE_PARAMETERS.items()} == MODE_PARAMETERS
-    layer = routing.default_rules(RoutingPolicy({}, nightly_prefix="n/", batch_prefix="b/"))
-    mine = default_rules("n/", "b/")
-    assert [(r.name, r.mode.value if r.mode else None, r.prefix, r.max_bytes, r.if_configured) for r in layer] == [
-        (r.name, r.mode, r.prefix, r.max_bytes, r.if_configured) for r in mine
-    ]
 
 
 def _schedule_input() -> dict[str, Any]:

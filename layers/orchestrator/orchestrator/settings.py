@@ -11,12 +11,20 @@ from orchestrator.core import budgets
 from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.core.limits import (  # re-exported: the limits a user's settings are checked against
     ASYNC_MAX_BYTES,
+    ASYNC_MAX_SECONDS,
     DEFAULT_CONTENT_TYPES,
     DEFAULT_REQUESTABLE_MODES,
     REALTIME_MAX_BYTES,
     SERVERLESS_MAX_BYTES,
 )
-from orchestrator.core.routing import Mode, Rule, check_requestable, parse_rules
+from orchestrator.core.routing import (  # re-exported: the parsers settings apply to the environment
+    Mode,
+    Rule,
+    check_requestable,
+    parse_content_types,
+    parse_requestable_modes,
+    parse_rules,
+)
 from orchestrator.errors import ConfigError
 
 __all__ = [
@@ -25,6 +33,8 @@ __all__ = [
     "DEFAULT_REQUESTABLE_MODES",
     "REALTIME_MAX_BYTES",
     "SERVERLESS_MAX_BYTES",
+    "parse_content_types",
+    "parse_requestable_modes",
 ]
 
 # Spill rules read the scorer queue's backlog at most this often per router environment (seconds).
@@ -77,37 +87,6 @@ def output_outside_input(output_prefix: str, input_prefix: str) -> str:
     return output_prefix
 
 
-def parse_content_types(raw: str, name: str = "CONTENT_TYPES") -> dict[str, str]:
-    """``"csv=text/csv,json=application/json"`` → ``{"csv": "text/csv", ...}`` (extensions lower-case)."""
-    mapping: dict[str, str] = {}
-    for entry in filter(None, (part.strip() for part in raw.split(","))):
-        ext, sep, content_type = entry.partition("=")
-        ext = ext.strip().lower().lstrip(".")
-        content_type = content_type.strip()
-        if not sep or not ext or "/" not in content_type:
-            raise ConfigError(
-                f"{name} entry {entry!r} must look like 'csv=text/csv'", {"variable": name, "entry": entry}
-            )
-        mapping[ext] = content_type
-    if not mapping:
-        raise ConfigError(f"{name} maps no extension to a content type", {"variable": name})
-    return mapping
-
-
-def parse_requestable_modes(raw: str) -> frozenset[Mode]:
-    """REQUESTABLE_MODES: ``"async,nightly"`` → those modes; empty → none may be requested."""
-    names = [part.strip().lower() for part in raw.split(",") if part.strip()]
-    known = [mode.value for mode in Mode]
-    for name in names:
-        if name not in known:
-            raise ConfigError(
-                f"REQUESTABLE_MODES (template parameter RequestableModes) names {name!r}, which is not a mode; "
-                f"modes: {', '.join(known)}",
-                {"variable": "REQUESTABLE_MODES", "parameter": "RequestableModes"},
-            )
-    return frozenset(Mode(name) for name in names)
-
-
 @dataclass(frozen=True)
 class TrackerSettings:
     table_name: str
@@ -128,7 +107,7 @@ def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
     return DeadlineSettings(
         request_ttl_seconds=_integer(env, "REQUEST_TTL_SECONDS", defaults.request_ttl_seconds, 60, 21600),
         invocation_timeout_seconds=_integer(
-            env, "INVOCATION_TIMEOUT_SECONDS", defaults.invocation_timeout_seconds, 1, 3600
+            env, "INVOCATION_TIMEOUT_SECONDS", defaults.invocation_timeout_seconds, 1, ASYNC_MAX_SECONDS
         ),
         transform_max_runtime_seconds=_integer(
             env, "TRANSFORM_MAX_RUNTIME_SECONDS", defaults.transform_max_runtime_seconds, 600, 2592000
@@ -217,7 +196,7 @@ class RouterSettings:
             success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
             error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
             async_endpoint_name=_required(env, "ASYNC_ENDPOINT_NAME"),
-            invocation_timeout_seconds=_integer(env, "INVOCATION_TIMEOUT_SECONDS", 900, 1, 3600),
+            invocation_timeout_seconds=_integer(env, "INVOCATION_TIMEOUT_SECONDS", 900, 1, ASYNC_MAX_SECONDS),
             request_ttl_seconds=_integer(env, "REQUEST_TTL_SECONDS", 21600, 60, 21600),
             content_types=parse_content_types(env.get("CONTENT_TYPES") or DEFAULT_CONTENT_TYPES),
             read_object_metadata=_boolean(env, "READ_OBJECT_METADATA", False),

@@ -32,6 +32,11 @@ def request_id(bucket: str, key: str, version_id: str | None, sequencer: str | N
     return digest[:REQUEST_ID_LENGTH]
 
 
+def looks_like_request_id(text: str) -> bool:
+    """Whether ``text`` has the shape of a request id (``sio`` tells an id from an S3 key by it)."""
+    return len(text) == REQUEST_ID_LENGTH and all(c in "0123456789abcdef" for c in text)
+
+
 def job_name(prefix: str, identity: str) -> str:
     """A transform job name for ``identity``; ``ResourceInUse`` on it means "already started"."""
     name = f"{prefix}-{identity}"

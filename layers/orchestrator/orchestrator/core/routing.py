@@ -435,6 +435,38 @@ def _spill_fields(index: int, entry: dict[str, Any], mode: Mode | None) -> tuple
     return target, bound
 
 
+def parse_content_types(raw: str, name: str = "CONTENT_TYPES") -> dict[str, str]:
+    """CONTENT_TYPES (template parameter ContentTypes): ``"csv=text/csv,json=application/json"`` →
+    ``{"csv": "text/csv", ...}`` (extensions lower-case)."""
+    mapping: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        ext, sep, content_type = entry.partition("=")
+        ext = ext.strip().lower().lstrip(".")
+        content_type = content_type.strip()
+        if not sep or not ext or "/" not in content_type:
+            raise ConfigError(
+                f"{name} entry {entry!r} must look like 'csv=text/csv'", {"variable": name, "entry": entry}
+            )
+        mapping[ext] = content_type
+    if not mapping:
+        raise ConfigError(f"{name} maps no extension to a content type", {"variable": name})
+    return mapping
+
+
+def parse_requestable_modes(raw: str) -> frozenset[Mode]:
+    """REQUESTABLE_MODES: ``"async,nightly"`` → those modes; empty → none may be requested."""
+    names = [part.strip().lower() for part in raw.split(",") if part.strip()]
+    known = [mode.value for mode in Mode]
+    for name in names:
+        if name not in known:
+            raise ConfigError(
+                f"REQUESTABLE_MODES (template parameter RequestableModes) names {name!r}, which is not a mode; "
+                f"modes: {', '.join(known)}",
+                {"variable": "REQUESTABLE_MODES", "parameter": "RequestableModes"},
+            )
+    return frozenset(Mode(name) for name in names)
+
+
 def check_requestable(rules: Sequence[Rule], requestable: frozenset[Mode]) -> None:
     """A rule honouring requests for one mode (``requested`` without ``mode``) that RequestableModes
     leaves out could only skip files: refused at cold start, naming both settings."""
