@@ -34,6 +34,7 @@ from sio.cli import cli
 
 from local.aws import free_port, wait_for_http
 from tests.bench.common import ROOT, Row
+from tests.support.aws import create_tracker_table
 
 SECTION = "sio"
 SMALL_FILES = 1000
@@ -158,24 +159,7 @@ def _empty(s3: Any) -> None:
 def _status_calls(session: Any, endpoint: str, env: dict[str, str]) -> Row:
     """`sio status KEY` for a key with 10,000 versions: AWS calls made, against the bound."""
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-    dynamodb.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": "S"} for name in ("request_id", "object_uri", "created_at")
-        ],
-        KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "ByObject",
-                "KeySchema": [
-                    {"AttributeName": "object_uri", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},  # as template.yaml declares it
-            }
-        ],
-    )
+    create_tracker_table(dynamodb, TABLE)  # the template's keys and indexes (ByObject is KEYS_ONLY)
     key = "incoming/bench/hot.csv"
     uri = f"s3://{BUCKET}/{key}"
     items = []
