@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
+
+from orchestrator.aws import tracker_reads
 
 from sio.errors import SioError
 from sio.product import (
@@ -37,7 +38,7 @@ from sio.product import (
 )
 
 PAGE_SIZE = 1000
-BATCH_GET_MAX = 100
+BATCH_GET_MAX = tracker_reads.BATCH_GET_MAX
 
 
 class NoIndexError(SioError):
@@ -56,10 +57,7 @@ def plain(value: Any) -> Any:
 
 
 def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    deserializer = TypeDeserializer()
-    return {name: plain(deserializer.deserialize(value)) for name, value in item.items()}
+    return {name: plain(value) for name, value in tracker_reads.item_of(item).items()}
 
 
 class TrackerReader:
@@ -71,29 +69,23 @@ class TrackerReader:
     # ------------------------------------------------------------ by key
 
     def get(self, request_id: str) -> dict[str, Any] | None:
-        response = self.client.get_item(
-            TableName=self.table, Key={"request_id": {"S": request_id}}, ConsistentRead=True
-        )
-        item = response.get("Item")
-        return None if item is None else _deserialize(item)
+        item = tracker_reads.get_item(self.client, self.table, request_id)
+        return None if item is None else plain(item)
 
     def get_many(self, request_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The items of these requests that exist, by request id (``BatchGetItem``, 100 keys a call)."""
         found: dict[str, dict[str, Any]] = {}
         unique = list(dict.fromkeys(request_ids))
         for start in range(0, len(unique), BATCH_GET_MAX):
-            request: dict[str, Any] = {
-                self.table: {"Keys": [{"request_id": {"S": rid}} for rid in unique[start : start + BATCH_GET_MAX]]}
-            }
-            for attempt in range(8):
-                response = self.client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table, []):
-                    plain_item = _deserialize(item)
-                    found[str(plain_item["request_id"])] = plain_item
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
+            items, complete = tracker_reads.batch_get(self.client, self.table, unique[start : start + BATCH_GET_MAX])
+            if not complete:
+                raise SioError(
+                    f"DynamoDB left keys of {self.table} unprocessed {tracker_reads.UNPROCESSED_ATTEMPTS} times in a "
+                    "row (throttled): try again in a moment",
+                    {"table": self.table},
+                )
+            for item in items:
+                found[str(item["request_id"])] = plain(item)
         return found
 
     # ------------------------------------------------------------ by object
@@ -256,15 +248,9 @@ class TrackerReader:
         self, params: dict[str, Any], *, first_page_size: int, page_size: int | None = None
     ) -> Iterator[dict[str, Any]]:
         """Query pages until the last one: the first of at most ``first_page_size`` items."""
-        params = {**params, "Limit": first_page_size}
-        while True:
-            page = self.client.query(**params)
-            yield page
-            last = page.get("LastEvaluatedKey")
-            if not last:
-                return
-            params["ExclusiveStartKey"] = last
-            params["Limit"] = page_size or self.page_size
+        return tracker_reads.query_pages(
+            self.client, params, first_page_size=first_page_size, page_size=page_size or self.page_size
+        )
 
 
 def scan_since(client: Any, table: str, since: str, attributes: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -279,10 +265,6 @@ def scan_since(client: Any, table: str, since: str, attributes: Sequence[str]) -
         "FilterExpression": "#a0 >= :since",
         "ExpressionAttributeValues": {":since": {"S": since}},
     }
-    while True:
-        page = client.scan(**params)
+    for page in tracker_reads.scan_pages(client, params):
         for item in page.get("Items", []):
             yield _deserialize(item)
-        if not page.get("LastEvaluatedKey"):
-            return
-        params["ExclusiveStartKey"] = page["LastEvaluatedKey"]

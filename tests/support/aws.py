@@ -8,15 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer
+from orchestrator.aws import tracker_reads
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 # The bucket the events/ samples name.
 INPUT_BUCKET = f"sagemaker-inference-orchestrator-input-{ACCOUNT}-{REGION}"
 ENDPOINT_NAME = "demo-async-endpoint"
-
-_deserialize = TypeDeserializer().deserialize
 
 
 @dataclass(frozen=True)
@@ -110,10 +108,8 @@ def bodies(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def get_item(dynamodb: Any, table: str, request_id: str) -> dict[str, Any] | None:
-    item = dynamodb.get_item(TableName=table, Key={"request_id": {"S": request_id}}, ConsistentRead=True).get("Item")
-    return None if item is None else {k: _deserialize(v) for k, v in item.items()}
+    return tracker_reads.get_item(dynamodb, table, request_id)
 
 
 def all_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:
-    items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
-    return [{k: _deserialize(v) for k, v in item.items()} for item in items]
+    return list(tracker_reads.scan_items(dynamodb, table))

@@ -1,8 +1,9 @@
-"""What `pip install .` ships: sio, and from the Lambda layer exactly its pure core (pyproject.toml).
+"""What `pip install .` ships: sio, and from the Lambda layer exactly its pure core and its tracker reads.
 
 sio takes the product's facts (statuses, limits, routing) from ``orchestrator.core`` instead of copies,
-so the distribution must carry that core, and nothing else of the layer (the adapters and workflows
-need Powertools, which sio does not install)."""
+and reads the table through ``orchestrator.aws.tracker_reads`` like the functions, so the distribution
+carries those, and nothing else of the layer (the other adapters and the workflows need Powertools,
+which sio does not install)."""
 
 from __future__ import annotations
 
@@ -36,12 +37,14 @@ def _wheel(tmp_path: Path) -> Path:
     return wheel
 
 
-def test_the_distribution_ships_sio_and_only_the_layers_pure_core(tmp_path: Path) -> None:
+def test_the_distribution_ships_sio_the_layers_pure_core_and_its_tracker_reads(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(_wheel(tmp_path)).namelist())
     layer = {name for name in names if name.startswith("orchestrator/")}
     assert layer == {
         "orchestrator/__init__.py",
         "orchestrator/errors.py",
+        "orchestrator/aws/__init__.py",
+        "orchestrator/aws/tracker_reads.py",
         *(f"orchestrator/core/{path.name}" for path in CORE.glob("*.py")),
     }
     assert {"sio/cli.py", "sio/product.py", "sio/selftest_plan.py", "sio/prices/us-east-1.json"} <= names

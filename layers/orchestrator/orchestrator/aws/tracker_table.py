@@ -12,20 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
+from orchestrator.aws import tracker_reads
 from orchestrator.core import deadlines, timestamps
 from orchestrator.core.status import Status, rank
 from orchestrator.errors import RetryableError, UnknownRequestError
 
 INFLIGHT_INDEX = deadlines.INDEX  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
-BATCH_GET_MAX = 100  # keys per BatchGetItem call
+BATCH_GET_MAX = tracker_reads.BATCH_GET_MAX  # keys per BatchGetItem call
 QUERY_PAGE_SIZE = 1000  # items per Query page
-_UNPROCESSED_ATTEMPTS = 8
+_UNPROCESSED_ATTEMPTS = tracker_reads.UNPROCESSED_ATTEMPTS
 
 _serialize = TypeSerializer().serialize
-_deserialize = TypeDeserializer().deserialize
 
 
 def _to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def _to_item(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _from_item(item: dict[str, Any] | None) -> dict[str, Any] | None:
-    return None if item is None else {name: _deserialize(value) for name, value in item.items()}
+    return None if item is None else tracker_reads.item_of(item)
 
 
 def _conditional_failure(exc: ClientError) -> bool:
@@ -347,15 +347,10 @@ class TrackerTable:
                 "ExpressionAttributeValues": {":p": {"S": value}},
                 "Select": "COUNT",
             }
-            while True:
-                try:
-                    page = self._client.query(**params)
-                except ClientError as exc:
-                    raise _translate(exc, "count", value) from exc
-                total += int(page.get("Count", 0))
-                if "LastEvaluatedKey" not in page:
-                    break
-                params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            try:
+                total += sum(int(page.get("Count", 0)) for page in tracker_reads.query_pages(self._client, params))
+            except ClientError as exc:
+                raise _translate(exc, "count", value) from exc
         return total
 
     def _query_index(
@@ -386,45 +381,31 @@ class TrackerTable:
             names["#since"] = "status_since"
             values[":since"] = {"S": filter_since}
             params["FilterExpression"] = "#since <= :since"
+        pages = tracker_reads.query_pages(self._client, params)
         while True:
             try:
-                page = self._client.query(**params)
+                page = next(pages, None)
             except ClientError as exc:
                 raise _translate(exc, "query", partition_value) from exc
-            items, last_key = page.get("Items", []), page.get("LastEvaluatedKey")
+            if page is None:
+                return
+            items = page.get("Items", [])
             del page
             for item in items:
-                yield _from_item(item) or {}
+                yield tracker_reads.item_of(item)
             del items  # one page in memory at a time: release it before fetching the next
-            if last_key is None:
-                return
-            params["ExclusiveStartKey"] = last_key
 
     def get_many(self, request_ids: Sequence[str], attributes: Sequence[str]) -> list[dict[str, Any]]:
         """The items of up to 100 requests (BatchGetItem), in no particular order; missing ones left out."""
-        unique = list(dict.fromkeys(request_ids))
-        if len(unique) > BATCH_GET_MAX:
-            raise ValueError(f"at most {BATCH_GET_MAX} keys per call, got {len(unique)}")
-        names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(["request_id", *attributes]))}
-        request: dict[str, Any] = {
-            self.table_name: {
-                "Keys": [{"request_id": {"S": request_id}} for request_id in unique],
-                "ProjectionExpression": ", ".join(names),
-                "ExpressionAttributeNames": names,
-            }
-        }
-        found: list[dict[str, Any]] = []
-        for attempt in range(_UNPROCESSED_ATTEMPTS):
-            try:
-                response = self._client.batch_get_item(RequestItems=request)
-            except ClientError as exc:
-                raise _translate(exc, "batch get", unique[0] if unique else "") from exc
-            found.extend(_from_item(item) or {} for item in response.get("Responses", {}).get(self.table_name, []))
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-            time.sleep(min(0.05 * 2**attempt, 1.0))  # DynamoDB asks for backoff before the rest
-        raise RetryableError(f"tracker batch get left keys unprocessed {_UNPROCESSED_ATTEMPTS} times")
+        try:
+            found, complete = tracker_reads.batch_get(
+                self._client, self.table_name, request_ids, attributes=attributes, sleep=time.sleep
+            )
+        except ClientError as exc:
+            raise _translate(exc, "batch get", request_ids[0] if request_ids else "") from exc
+        if not complete:
+            raise RetryableError(f"tracker batch get left keys unprocessed {_UNPROCESSED_ATTEMPTS} times")
+        return found
 
     def submit_to_job(
         self,
