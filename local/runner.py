@@ -19,7 +19,7 @@
   ``/`` in keys. Real S3 sends both for a versioned bucket, so notifications bound for the router
   are completed here (from the bucket's versions) before the function sees them.
 
-Each function runs in its own process (``local.function_host``) with the environment the template
+Each function runs in its own process (``local.triggers.function_host``) with the environment the template
 gives it, plus the local endpoints. ``python -m local.runner --state local/.state/<stack>``.
 """
 
@@ -46,10 +46,10 @@ from urllib.parse import quote_plus, unquote_plus
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.aws import TEST_CREDENTIALS, client_factory
-from local.scaling_player import ScalingPlayer, plan_of
-from local.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSpec, StackState
-from local.template import REPO
+from local.aws.clients import TEST_CREDENTIALS, client_factory
+from local.aws.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSpec, StackState
+from local.aws.template import REPO
+from local.scaling.player import ScalingPlayer, plan_of
 
 POLL_WAIT_SECONDS = 1  # long-poll slices; short so that the runner stops promptly
 # Within a batching window's last second (SQS waits whole seconds): how long between two looks.
@@ -106,7 +106,7 @@ class FunctionHost:
         # What the process itself prints when it dies (an import error at init): kept to be reported.
         stderr = (directory / "logs" / f"{self.spec.logical_id}.stderr.log").open("a", encoding="utf-8")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local.function_host", "--spec", str(spec_file), "--log", str(log)],
+            [sys.executable, "-m", "local.triggers.function_host", "--spec", str(spec_file), "--log", str(log)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -564,7 +564,7 @@ def run_schedule(state: StackState, schedule_id: str | None = None, quiet: bool 
                 [
                     sys.executable,
                     "-m",
-                    "local.function_host",
+                    "local.triggers.function_host",
                     "--spec",
                     str(spec_file),
                     "--log",

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.aws import HOST, TEST_CREDENTIALS, check_port_free, client_factory, free_port, wait_for_http
-from local.resources import ALARMS_NOT_EVALUATED, Builder, Overrides, endpoint_config
-from local.state import StackState
-from local.template import REPO, TEMPLATE, Template
+from local.aws.clients import HOST, TEST_CREDENTIALS, check_port_free, client_factory, free_port, wait_for_http
+from local.aws.resources import ALARMS_NOT_EVALUATED, Builder, Overrides, endpoint_config
+from local.aws.state import StackState
+from local.aws.template import REPO, TEMPLATE, Template
 
 # Parameter values of the local stack, for the parameters template.yaml declares: the endpoint the
 # stand-in serves, and the model transform jobs use (the demo model, whatever the name).
@@ -173,7 +173,7 @@ class LocalStack:
         try:
             self._spawn("moto", ["local.aws", "--port", str(self.config.aws_port)])
             if self.config.model_url is None:
-                self._spawn("model", ["local.model_server", "--port", str(self.config.model_port)])
+                self._spawn("model", ["local.model.server", "--port", str(self.config.model_port)])
             template = Template.load(
                 stack_name=self.config.stack_name,
                 region=self.config.region,

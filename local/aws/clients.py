@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
-    from local import moto_patches
+    from local.aws import moto_patches
 
     moto_patches.apply()
     if not args.verbose:  # a line per request cost the server a tenth of its time under a drop of files

@@ -89,7 +89,7 @@ class StackState:
     standin_config: dict[str, Any] = field(default_factory=dict)
     state_dir: str = ""
     # Created endpoints' SageMaker resources and their scaling (targets, policies, scaling alarms),
-    # resolved; local/endpoints.py and the runner's autoscaler read them.
+    # resolved; local/scaling/created_endpoints.py and the runner's autoscaler read them.
     sagemaker: list[dict[str, Any]] = field(default_factory=list)
     scaling: list[dict[str, Any]] = field(default_factory=list)
     scaling_clock_factor: float = 60.0

@@ -1,0 +1,5 @@
+import sys
+
+from local.aws.clients import main
+
+sys.exit(main())
