@@ -1,5 +1,5 @@
 import sys
 
-from local.aws.clients import main
+from local.aws.moto_server import main
 
 sys.exit(main())

@@ -21,7 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local.aws.clients import HOST, check_port_free
+from local.loopback import HOST, check_port_free
 from local.model import demo_model
 
 

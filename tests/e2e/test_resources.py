@@ -94,7 +94,7 @@ def test_functions_get_the_template_environment_and_only_the_local_endpoints(sta
 
 
 def test_a_port_in_use_is_named_in_the_error(stack: LocalStack) -> None:
-    from local.aws.clients import PortInUseError, check_port_free
+    from local.loopback import PortInUseError, check_port_free
 
     with pytest.raises(PortInUseError, match=f"port {stack.config.aws_port} .*LOCAL_AWS_PORT"):
         check_port_free(stack.config.aws_port, "LOCAL_AWS_PORT")
