@@ -246,7 +246,7 @@ class LocalStack:
 
     def run_schedule(self, schedule_id: str | None = None) -> dict[str, Any]:
         """Run a schedule now and return its function's response (``ok``, ``result`` or the error)."""
-        from local.runner import run_schedule
+        from local.triggers.schedules import run_schedule
 
         return run_schedule(self.state, schedule_id, quiet=not self.config.verbose)
 

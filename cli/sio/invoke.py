@@ -4,7 +4,7 @@
 On a deployed stack: Lambda's ``Invoke``. On the local stack there is no Lambda service (moto's
 cannot run our functions): the function runs the way the local runner runs it, in a fresh
 ``local.triggers.function_host`` process with the environment the template gives it plus the local endpoints
-(``local.runner.local_environment``, imported read-only from the repository). That needs the
+(``local.triggers.environments.local_environment``, imported read-only from the repository). That needs the
 repository and its environment (``.venv``): a standalone ``pip install .`` can reach a local stack's
 AWS APIs but cannot run its functions.
 """
@@ -89,7 +89,7 @@ def invoke_local(stack: Stack, name: str, event: Any) -> Invocation:
         sys.path.insert(0, str(repo))
     try:
         from local.aws.state import StackState  # type: ignore[attr-defined,unused-ignore]
-        from local.runner import local_environment  # type: ignore[attr-defined,unused-ignore]
+        from local.triggers.environments import local_environment  # type: ignore[attr-defined,unused-ignore]
     except ImportError as exc:
         raise SioError(
             f"running the local stack's functions needs the repository's environment ({exc}): use the sio of "

@@ -427,7 +427,7 @@ class Builder:
                 # the runner invokes the function with each event it holds.
                 sqs = self.client("sqs")
                 spec = self.functions[function]
-                # Long enough for every attempt of one asynchronous invocation (see local.runner).
+                # Long enough for every attempt of one asynchronous invocation (see local/triggers/async_invocation.py).
                 visibility = min(43200, spec.timeout * (spec.max_retry_attempts + 1) + 30)
                 url = sqs.create_queue(
                     QueueName=f"{name}-{target['Id']}-target"[:80],

@@ -64,7 +64,7 @@ class ScheduleSpec:
 
     @property
     def is_rate(self) -> bool:
-        """``rate(…)`` schedules run by themselves on the local stack's compressed clock (local.runner);
+        """``rate(…)`` schedules run by themselves on the local stack's compressed clock (local/triggers/schedules.py);
         ``cron(…)`` ones (a time of day) run on demand."""
         return self.expression.startswith("rate(")
 

@@ -77,7 +77,7 @@ def test_the_tracker_table_has_its_indexes_and_ttl(stack: LocalStack) -> None:
 
 
 def test_functions_get_the_template_environment_and_only_the_local_endpoints(stack: LocalStack) -> None:
-    from local.runner import local_environment
+    from local.triggers.environments import local_environment
 
     router = stack.state.functions["RouterFunction"]
     assert router.environment["TRACKER_TABLE"] == stack.table

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from local.aws.state import EventSourceMapping
-from local.runner import POLL_WAIT_SECONDS, WINDOW_RECHECK_SECONDS, QueuePoller, window_wait
+from local.triggers.sqs_pollers import POLL_WAIT_SECONDS, WINDOW_RECHECK_SECONDS, QueuePoller, window_wait
 from tests.support.hooks import CallCounter
 
 WINDOW = 2.0
