@@ -35,6 +35,7 @@ from local.aws.resources import ALARMS_NOT_EVALUATED, Builder, Overrides, endpoi
 from local.aws.state import StackState
 from local.aws.template import REPO, TEMPLATE, Template
 from local.loopback import HOST, check_port_free, free_port, wait_for_http
+from local.tracker_scan import scan_items
 
 # Parameter values of the local stack, for the parameters template.yaml declares: the endpoint the
 # stand-in serves, and the model transform jobs use (the demo model, whatever the name).
@@ -493,8 +494,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(describe(stack), flush=True)
     print("\nWatching the tracker table (file, mode, status):", flush=True)
-    from local.observe import tracker_items
-
     seen: dict[str, str] = {}
     alarm_states = {str(a["logical_id"]): str(a["state"]) for a in stack.alarms()}
     try:
@@ -504,7 +503,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"local stack: {name} exited ({process.returncode}); see {stack.log_path(name)}")
                     stop.set()
             with contextlib.suppress(Exception):  # the stack may be stopping
-                for item in sorted(tracker_items(stack), key=lambda i: str(i.get("created_at"))):
+                items = scan_items(stack.client("dynamodb"), stack.table)
+                for item in sorted(items, key=lambda i: str(i.get("created_at"))):
                     request, status = str(item["request_id"]), str(item.get("status"))
                     if seen.get(request) != status:
                         seen[request] = status
