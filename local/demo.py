@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from local.aws.template import REPO
 from local.observe import Subscriber, tracker_items
-from local.scaling_timeline import ScalingWatch
+from local.scaling.timeline import ScalingWatch
 from local.stack import ENDPOINT_PARAMETERS, LocalStack, StackConfig, alarm_lines
-from local.template import REPO
 
 SAMPLES = REPO / "local" / "samples"
 TERMINAL = ("SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED")

@@ -12,23 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from local.stack import LocalStack
-
-_deserialize = TypeDeserializer().deserialize
+from local.tracker_scan import scan_items
 
 
 def tracker_items(stack: LocalStack) -> list[dict[str, Any]]:
-    dynamodb = stack.client("dynamodb")
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": stack.table, "ConsistentRead": True}
-    while True:
-        page = dynamodb.scan(**kwargs)
-        items += [{k: _deserialize(v) for k, v in item.items()} for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return scan_items(stack.client("dynamodb"), stack.table)
 
 
 def items_by_key(stack: LocalStack) -> dict[str, list[dict[str, Any]]]:

@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.aws import HOST, TEST_CREDENTIALS, check_port_free, client_factory, free_port, wait_for_http
-from local.resources import ALARMS_NOT_EVALUATED, Builder, Overrides, endpoint_config
-from local.state import StackState
-from local.template import REPO, TEMPLATE, Template
+from local.aws.clients import TEST_CREDENTIALS, client_factory
+from local.aws.resources import ALARMS_NOT_EVALUATED, Builder, Overrides, endpoint_config
+from local.aws.state import StackState
+from local.aws.template import REPO, TEMPLATE, Template
+from local.loopback import HOST, check_port_free, free_port, wait_for_http
+from local.tracker_scan import scan_items
 
 # Parameter values of the local stack, for the parameters template.yaml declares: the endpoint the
 # stand-in serves, and the model transform jobs use (the demo model, whatever the name).
@@ -173,7 +175,7 @@ class LocalStack:
         try:
             self._spawn("moto", ["local.aws", "--port", str(self.config.aws_port)])
             if self.config.model_url is None:
-                self._spawn("model", ["local.model_server", "--port", str(self.config.model_port)])
+                self._spawn("model", ["local.model.server", "--port", str(self.config.model_port)])
             template = Template.load(
                 stack_name=self.config.stack_name,
                 region=self.config.region,
@@ -245,7 +247,7 @@ class LocalStack:
 
     def run_schedule(self, schedule_id: str | None = None) -> dict[str, Any]:
         """Run a schedule now and return its function's response (``ok``, ``result`` or the error)."""
-        from local.runner import run_schedule
+        from local.triggers.schedules import run_schedule
 
         return run_schedule(self.state, schedule_id, quiet=not self.config.verbose)
 
@@ -492,8 +494,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(describe(stack), flush=True)
     print("\nWatching the tracker table (file, mode, status):", flush=True)
-    from local.observe import tracker_items
-
     seen: dict[str, str] = {}
     alarm_states = {str(a["logical_id"]): str(a["state"]) for a in stack.alarms()}
     try:
@@ -503,7 +503,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"local stack: {name} exited ({process.returncode}); see {stack.log_path(name)}")
                     stop.set()
             with contextlib.suppress(Exception):  # the stack may be stopping
-                for item in sorted(tracker_items(stack), key=lambda i: str(i.get("created_at"))):
+                items = scan_items(stack.client("dynamodb"), stack.table)
+                for item in sorted(items, key=lambda i: str(i.get("created_at"))):
                     request, status = str(item["request_id"]), str(item.get("status"))
                     if seen.get(request) != status:
                         seen[request] = status

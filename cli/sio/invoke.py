@@ -3,8 +3,8 @@
 
 On a deployed stack: Lambda's ``Invoke``. On the local stack there is no Lambda service (moto's
 cannot run our functions): the function runs the way the local runner runs it, in a fresh
-``local.function_host`` process with the environment the template gives it plus the local endpoints
-(``local.runner.local_environment``, imported read-only from the repository). That needs the
+``local.triggers.function_host`` process with the environment the template gives it plus the local endpoints
+(``local.triggers.environments.local_environment``, imported read-only from the repository). That needs the
 repository and its environment (``.venv``): a standalone ``pip install .`` can reach a local stack's
 AWS APIs but cannot run its functions.
 """
@@ -74,7 +74,7 @@ def invoke(stack: Stack, output: str, event: Any) -> Invocation:
 def _repository(spec: dict[str, Any]) -> Path:
     """The repository the local stack runs from: the function's code is ``<repo>/functions/<fn>``."""
     for folder in Path(spec["code_dir"]).resolve().parents:
-        if (folder / "local" / "function_host.py").exists():
+        if (folder / "local" / "triggers" / "function_host.py").exists():
             return folder
     raise SioError(f"cannot find the repository of the local stack's function code ({spec['code_dir']})")
 
@@ -88,8 +88,8 @@ def invoke_local(stack: Stack, name: str, event: Any) -> Invocation:
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
     try:
-        from local.runner import local_environment  # type: ignore[attr-defined,unused-ignore]
-        from local.state import StackState  # type: ignore[attr-defined,unused-ignore]
+        from local.aws.state import StackState  # type: ignore[attr-defined,unused-ignore]
+        from local.triggers.environments import local_environment  # type: ignore[attr-defined,unused-ignore]
     except ImportError as exc:
         raise SioError(
             f"running the local stack's functions needs the repository's environment ({exc}): use the sio of "
@@ -105,7 +105,7 @@ def invoke_local(stack: Stack, name: str, event: Any) -> Invocation:
         spec_file, event_file = Path(scratch) / "spec.json", Path(scratch) / "event.json"
         spec_file.write_text(json.dumps(document), encoding="utf-8")
         event_file.write_text(json.dumps(event), encoding="utf-8")
-        command = [sys.executable, "-m", "local.function_host", "--spec", str(spec_file), "--log", str(log)]
+        command = [sys.executable, "-m", "local.triggers.function_host", "--spec", str(spec_file), "--log", str(log)]
         try:
             completed = subprocess.run(
                 [*command, "--event", str(event_file)],

@@ -29,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.endpoint_capacity import Capacity
+from local.scaling.endpoint_capacity import Capacity
 from local.standin.core import S3_URI, StandInCore, iso_ms, join_s3, split_s3
 from local.standin.errors import ApiError, validation_error
 from local.standin.model import call_model

@@ -8,7 +8,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from local.aws import client_factory
+from local.aws.clients import client_factory
 
 MB = 1024 * 1024
 S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$")

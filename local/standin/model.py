@@ -6,7 +6,7 @@ import http.client
 import urllib.parse
 from dataclasses import dataclass
 
-from local.aws import HOST
+from local.loopback import HOST
 
 
 @dataclass

@@ -19,7 +19,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local.aws import HOST, check_port_free
+from local.loopback import HOST, check_port_free
 from local.standin.async_endpoints import DropRule
 from local.standin.errors import ApiError
 from local.standin.service import StandIn

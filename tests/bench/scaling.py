@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from local.observe import tracker_items, wait_for
-from local.scaling_timeline import ScalingWatch
+from local.scaling.timeline import ScalingWatch
 from local.stack import ENDPOINT_PARAMETERS, LocalStack, StackConfig
 from tests.bench.common import Row
 

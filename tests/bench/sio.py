@@ -32,7 +32,7 @@ from click.testing import CliRunner
 from sio import stack as sio_stack
 from sio.cli import cli
 
-from local.aws import free_port, wait_for_http
+from local.loopback import free_port, wait_for_http
 from tests.bench.common import ROOT, Row
 from tests.support.aws import create_tracker_table
 

@@ -25,8 +25,8 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from local.aws.resources import Overrides
 from local.observe import Received, Subscriber, tracker_items, wait_for
-from local.resources import Overrides
 from local.stack import LocalStack, StackConfig
 
 TERMINAL = {"SUCCEEDED", "FAILED", "EXPIRED", "STOPPED", "SKIPPED"}

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from local.resources import CREATORS, OUT_OF_SCOPE, PLAYED, Builder, coverage
+from local.aws.resources import CREATORS, OUT_OF_SCOPE, PLAYED, Builder, coverage
+from local.aws.template import Template
 from local.stack import LOCAL_PARAMETERS, LocalStack
-from local.template import Template
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def test_every_resource_type_of_the_template_is_created_played_or_declared_out_o
     unhandled = sorted(kind for kind, how in coverage(template).items() if how is None)
     assert unhandled == [], (
         f"template.yaml has resource types the local stack does not know: {unhandled}. Create them in "
-        "local/resources.py (CREATORS), or declare them in PLAYED or OUT_OF_SCOPE with the reason."
+        "local/aws/resources.py (CREATORS), or declare them in PLAYED or OUT_OF_SCOPE with the reason."
     )
 
 
@@ -77,7 +77,7 @@ def test_the_tracker_table_has_its_indexes_and_ttl(stack: LocalStack) -> None:
 
 
 def test_functions_get_the_template_environment_and_only_the_local_endpoints(stack: LocalStack) -> None:
-    from local.runner import local_environment
+    from local.triggers.environments import local_environment
 
     router = stack.state.functions["RouterFunction"]
     assert router.environment["TRACKER_TABLE"] == stack.table
@@ -94,7 +94,7 @@ def test_functions_get_the_template_environment_and_only_the_local_endpoints(sta
 
 
 def test_a_port_in_use_is_named_in_the_error(stack: LocalStack) -> None:
-    from local.aws import PortInUseError, check_port_free
+    from local.loopback import PortInUseError, check_port_free
 
     with pytest.raises(PortInUseError, match=f"port {stack.config.aws_port} .*LOCAL_AWS_PORT"):
         check_port_free(stack.config.aws_port, "LOCAL_AWS_PORT")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from local.runner import FunctionHost
 from local.stack import LocalStack
+from local.triggers.environments import FunctionHost
 
 
 def test_a_function_that_cannot_import_reports_the_import_error(stack: LocalStack, tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 import pytest
 from orchestrator.core import timestamps
 
+from local.aws.resources import Overrides
 from local.observe import Subscriber, tracker_items, wait_for
-from local.resources import Overrides
 from local.stack import LocalStack
 from tests.e2e.conftest import E2E_OVERRIDES, TERMINAL, Flow, csv_rows, e2e_config
 

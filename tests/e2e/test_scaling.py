@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from local.observe import Subscriber, wait_for
-from local.scaling_player import journal
+from local.scaling.player import journal
 from local.stack import ENDPOINT_PARAMETERS, LocalStack
 from tests.e2e.conftest import WAIT, Flow, csv_rows, e2e_config
 

@@ -24,7 +24,7 @@ from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.status import Status
 from sio.cli import cli
 
-from local.demo_model import predict
+from local.model.demo_model import predict
 from local.stack import LocalStack
 from tests.e2e.conftest import WAIT, Flow, csv_rows
 

@@ -24,8 +24,8 @@ from collections.abc import Iterator
 import pytest
 from orchestrator.core import timestamps
 
+from local.aws.resources import Overrides
 from local.observe import Subscriber
-from local.resources import Overrides
 from local.stack import LOCAL_ROUTING_RULES, LocalStack
 from tests.e2e.conftest import Flow, csv_rows, e2e_config
 from tests.e2e.test_scale_model import BURST, BURST_OVERRIDES, BURST_PARAMETERS, _terminal

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from local.aws.resources import EVENT_ENVELOPE_TRANSFORMER
 from local.observe import wait_for
-from local.resources import EVENT_ENVELOPE_TRANSFORMER
 from local.stack import LocalStack
 from tests.e2e.conftest import WAIT, Flow, csv_rows
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from orchestrator.aws.tracker_table import TrackerTable
 
+from local.aws.template import REPO
 from local.stack import describe
-from local.template import REPO
 from tests.e2e.conftest import E2E_PARAMETERS, SWEEP_SECONDS, WAIT, Flow, LostNotifications
 
 PRODUCT = "sagemaker-inference-orchestrator"

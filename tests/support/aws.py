@@ -40,7 +40,7 @@ class Stack:
 @functools.cache
 def tracker_table_properties() -> dict[str, Any]:
     """The tracker table as template.yaml declares it (its keys, indexes and TTL are plain values)."""
-    from local.template import load_yaml
+    from local.aws.template import load_yaml
 
     properties: dict[str, Any] = load_yaml()["Resources"]["TrackerTable"]["Properties"]
     return properties

@@ -1,4 +1,4 @@
-"""Application Auto Scaling and its alarms on a virtual clock (pure: local.autoscaling).
+"""Application Auto Scaling and its alarms on a virtual clock (pure: local.scaling.autoscaling).
 
 The resources are shaped like template.yaml's asynchronous endpoint scaling: a step policy brings the
 variant up from zero on HasBacklogWithoutCapacity, target tracking on the backlog per instance does
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local.autoscaling import (
+from local.scaling.autoscaling import (
     AlarmState,
     Autoscaler,
     MetricKey,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local.endpoints import EndpointError, created_endpoints
+from local.scaling.created_endpoints import EndpointError, created_endpoints
 
 ASYNC_CONFIG = {
     "type": "AWS::SageMaker::EndpointConfig",

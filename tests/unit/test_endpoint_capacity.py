@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local.endpoint_capacity import Capacity
+from local.scaling.endpoint_capacity import Capacity
 
 
 def capacity(instances: int = 0, startup: float = 4.0) -> Capacity:

@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from local.aws import atomic_dynamodb
+from local.aws.moto_server import atomic_dynamodb
 
 
 class SlowApp:

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
 
-from local import moto_patches
+from local.aws import moto_patches
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.runner import POLL_WAIT_SECONDS, WINDOW_RECHECK_SECONDS, QueuePoller, window_wait
-from local.state import EventSourceMapping
+from local.aws.state import EventSourceMapping
+from local.triggers.sqs_pollers import POLL_WAIT_SECONDS, WINDOW_RECHECK_SECONDS, QueuePoller, window_wait
 from tests.support.hooks import CallCounter
 
 WINDOW = 2.0

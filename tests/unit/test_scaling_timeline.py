@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.scaling_timeline import ScalingWatch
+from local.scaling.timeline import ScalingWatch
 
 
 class FakeStack:

@@ -25,9 +25,9 @@ from sio.selftest_plan import (
 )
 from sio.selftest_report import FAILED, NOT_TESTED, PASSED, TIMED_OUT, Cleanup, Report, Row
 
-from local.demo_model import predict
+from local.aws.template import load_yaml
+from local.model.demo_model import predict
 from local.stack import LOCAL_PARAMETERS
-from local.template import load_yaml
 
 BASE = {
     "InputPrefix": "incoming/",

@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.endpoints import DEFAULT_STARTUP_SECONDS, created_endpoints
-from local.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSpec, StackState
-from local.template import Resource, Template, TemplateError, code_path
+from local.aws.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSpec, StackState
+from local.aws.template import Resource, Template, TemplateError, code_path
+from local.scaling.created_endpoints import DEFAULT_STARTUP_SECONDS, created_endpoints
 
 PLAYED: dict[str, str] = {
     "AWS::Lambda::Function": "runs in a local process per function, started by the trigger runner",
@@ -35,12 +35,20 @@ PLAYED: dict[str, str] = {
     ),
     "AWS::Lambda::LayerVersion": "its source directory goes on the function's sys.path, as /opt/python does",
     "AWS::Lambda::EventInvokeConfig": "its retry count and on-failure destination are honoured by the runner",
-    "AWS::CloudFormation::Stack": "its template's resources are created as the parent's are (local/endpoints.py)",
+    "AWS::CloudFormation::Stack": (
+        "its template's resources are created as the parent's are (local/scaling/created_endpoints.py)"
+    ),
     "AWS::SageMaker::Model": "served by the SageMaker stand-in, which runs the local model whatever the image",
-    "AWS::SageMaker::EndpointConfig": "configures the SageMaker stand-in's endpoint (local/endpoints.py)",
+    "AWS::SageMaker::EndpointConfig": (
+        "configures the SageMaker stand-in's endpoint (local/scaling/created_endpoints.py)"
+    ),
     "AWS::SageMaker::Endpoint": "served by the SageMaker stand-in, with the instances its config and scaling give",
-    "AWS::ApplicationAutoScaling::ScalableTarget": "played by the trigger runner's autoscaler (local/autoscaling.py)",
-    "AWS::ApplicationAutoScaling::ScalingPolicy": "played by the trigger runner's autoscaler (local/autoscaling.py)",
+    "AWS::ApplicationAutoScaling::ScalableTarget": (
+        "played by the trigger runner's autoscaler (local/scaling/autoscaling.py)"
+    ),
+    "AWS::ApplicationAutoScaling::ScalingPolicy": (
+        "played by the trigger runner's autoscaler (local/scaling/autoscaling.py)"
+    ),
 }
 
 OUT_OF_SCOPE: dict[str, str] = {
@@ -132,7 +140,7 @@ class Builder:
         self.info: dict[str, dict[str, str]] = {}
         self._invoke_configs: list[Resource] = []
         # Created SageMaker and Application Auto Scaling resources (also a nested stack's), resolved:
-        # the stand-in's endpoints and the autoscaler's plan are made from them (local/endpoints.py).
+        # the stand-in's endpoints and the autoscaler's plan are made from them (local/scaling/created_endpoints.py).
         self.sagemaker: list[dict[str, Any]] = []
         self.scaling: list[dict[str, Any]] = []
 
@@ -164,7 +172,7 @@ class Builder:
             raise ResourceError(
                 f"{self.t.path.name} has resource types the local stack neither creates nor declares out of scope: "
                 + ", ".join(unknown)
-                + " (add them to local/resources.py)"
+                + " (add them to local/aws/resources.py)"
             )
         for resource in self.t.resources():
             props = {**resource.properties, **self.overrides.properties.get(resource.logical_id, {})}
@@ -419,7 +427,7 @@ class Builder:
                 # the runner invokes the function with each event it holds.
                 sqs = self.client("sqs")
                 spec = self.functions[function]
-                # Long enough for every attempt of one asynchronous invocation (see local.runner).
+                # Long enough for every attempt of one asynchronous invocation (see local/triggers/async_invocation.py).
                 visibility = min(43200, spec.timeout * (spec.max_retry_attempts + 1) + 30)
                 url = sqs.create_queue(
                     QueueName=f"{name}-{target['Id']}-target"[:80],
@@ -745,7 +753,7 @@ SYNC_ENDPOINT_DEFAULTS: dict[str, dict[str, Any]] = {
 
 def endpoint_config(state: StackState, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The SageMaker stand-in's configuration. Endpoints the stack creates (CreateAsyncEndpoint …) are
-    served as their created EndpointConfig declares (local/endpoints.py). An endpoint brought by the
+    served as their created EndpointConfig declares (local/scaling/created_endpoints.py). An endpoint brought by the
     user is the one the ``AsyncEndpointName`` parameter names, configured as the template's outputs
     document it (the output whose value lists ``OutputConfig.S3OutputPath=…`` and the topics)."""
     overrides = dict(overrides or {})

@@ -2,7 +2,7 @@
 
 ``GET /ping`` answers 200 when the model is loaded; ``POST /invocations`` scores the body with its
 ``Content-Type`` and answers in the ``Accept`` type. Malformed input gets a 400 with a JSON reason.
-``python -m local.model_server --port 8080`` (SageMaker's port). A user's own container answering
+``python -m local.model.server --port 8080`` (SageMaker's port). A user's own container answering
 the same two paths can replace it (``LOCAL_MODEL_URL``).
 
 Paths under ``/_local/`` are for the local stack's tests only (they are not part of the contract):
@@ -21,8 +21,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local import demo_model
-from local.aws import HOST, check_port_free
+from local.loopback import HOST, check_port_free
+from local.model import demo_model
 
 
 class Faults:

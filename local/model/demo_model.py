@@ -1,6 +1,6 @@
 """The demo model: a fixed logistic regression over the numeric fields of each CSV row.
 
-Pure scoring, no I/O: ``local/model_server.py`` serves it over SageMaker's container contract.
+Pure scoring, no I/O: ``local/model/server.py`` serves it over SageMaker's container contract.
 Malformed input raises ``BadInput``, which the server answers with a 400, so the error path of the
 product is exercised by a real model response.
 """

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from local.scaling_player import journal
+from local.scaling.player import journal
 
 MINUTES_A_DAY = 24 * 60
 

@@ -1,6 +1,6 @@
 """One Lambda function in a process of its own, as a warm Lambda execution environment.
 
-The runner starts ``python -m local.function_host --spec spec.json`` and talks JSON lines over the
+The runner starts ``python -m local.triggers.function_host --spec spec.json`` and talks JSON lines over the
 host's stdin and a dedicated pipe (fd 1 of the protocol is duplicated before the handler is
 imported; the handler's own stdout, where Powertools logs and EMF metrics go, is sent to the
 function's log file). The environment is the function's, resolved from template.yaml, set before

@@ -1,7 +1,7 @@
 """The endpoints the stack creates (nested application Endpoints), as the SageMaker stand-in serves them.
 
 The builder records each created ``AWS::SageMaker::*`` resource and each scaling resource, resolved
-(local/resources.py). From them this module makes the stand-in's endpoint settings: an async endpoint
+(local/aws/resources.py). From them this module makes the stand-in's endpoint settings: an async endpoint
 from its ``AsyncInferenceConfig`` (output and failure paths, topics, MaxConcurrentInvocationsPerInstance)
 with instances that start at the scalable target's MinCapacity, as after an idle quarter-hour in AWS;
 a serverless one from its ``ServerlessConfig``; a real-time one from its variant. It also refuses what
@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local.autoscaling import endpoint_variant
+from local.scaling.autoscaling import endpoint_variant
 
 # The instance start-up delay the stand-in plays, in virtual seconds (AWS: minutes). With the scaling
 # alarm's lag (it needs one good period after the instance serves, read a period late) it ends one period

@@ -64,7 +64,7 @@ class ScheduleSpec:
 
     @property
     def is_rate(self) -> bool:
-        """``rate(…)`` schedules run by themselves on the local stack's compressed clock (local.runner);
+        """``rate(…)`` schedules run by themselves on the local stack's compressed clock (local/triggers/schedules.py);
         ``cron(…)`` ones (a time of day) run on demand."""
         return self.expression.startswith("rate(")
 
@@ -89,7 +89,7 @@ class StackState:
     standin_config: dict[str, Any] = field(default_factory=dict)
     state_dir: str = ""
     # Created endpoints' SageMaker resources and their scaling (targets, policies, scaling alarms),
-    # resolved; local/endpoints.py and the runner's autoscaler read them.
+    # resolved; local/scaling/created_endpoints.py and the runner's autoscaler read them.
     sagemaker: list[dict[str, Any]] = field(default_factory=list)
     scaling: list[dict[str, Any]] = field(default_factory=list)
     scaling_clock_factor: float = 60.0

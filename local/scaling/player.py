@@ -3,7 +3,7 @@
 Every scaling period (60 s in the template) divided by the clock factor (``LOCAL_SCALING_CLOCK_FACTOR``,
 60 by default: one virtual minute per real second), the player reads the period's metrics from
 CloudWatch (moto), where the SageMaker stand-in publishes them, feeds them to the pure evaluator
-(local/autoscaling.py: the template's alarm, step policy and target tracking, with their periods,
+(local/scaling/autoscaling.py: the template's alarm, step policy and target tracking, with their periods,
 datapoints, target values and cooldowns in virtual seconds), and applies each decision as Application
 Auto Scaling does: ``UpdateEndpointWeightsAndCapacities`` on the stand-in. Alarm state changes are set
 on the alarms in moto. Everything that happens is appended to ``<state dir>/scaling.jsonl``.
@@ -22,9 +22,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.autoscaling import Autoscaler, MetricKey, ScalingPlan, ScalingResource, endpoint_variant
-from local.aws import client_factory
-from local.state import StackState
+from local.aws.clients import client_factory
+from local.aws.state import StackState
+from local.scaling.autoscaling import Autoscaler, MetricKey, ScalingPlan, ScalingResource, endpoint_variant
 
 
 def plan_of(state: StackState) -> ScalingPlan | None:
@@ -133,7 +133,7 @@ class ScalingPlayer:
         # Target tracking's own alarms exist only in the evaluator: moto answers ResourceNotFound.
         with contextlib.suppress(BotoCoreError, ClientError):
             self.client("cloudwatch").set_alarm_state(
-                AlarmName=name, StateValue=state, StateReason="local autoscaler (local/scaling_player.py)"
+                AlarmName=name, StateValue=state, StateReason="local autoscaler (local/scaling/player.py)"
             )
 
     def _record(self, kind: str, virtual: float, **fields: Any) -> None:

@@ -1,0 +1,5 @@
+import sys
+
+from local.aws.moto_server import main
+
+sys.exit(main())

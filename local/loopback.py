@@ -1,0 +1,55 @@
+"""Loopback helpers every local process shares: the host they listen on, checking that a port is free
+(with an error that names it), a free port, and waiting for a server to answer."""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+HOST = "127.0.0.1"
+
+
+class PortInUseError(RuntimeError):
+    pass
+
+
+def check_port_free(port: int, what: str) -> None:
+    """Raise ``PortInUseError`` naming ``what`` (e.g. ``LOCAL_AWS_PORT``) when ``port`` is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers themselves do: connections of a previous run in TIME-WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+            probe.listen(1)
+        except OSError as exc:
+            raise PortInUseError(
+                f"port {port} on {HOST} ({what}) is already in use: stop what listens there "
+                f"(e.g. a stack left running: `ss -ltnp 'sport = :{port}'`) or choose another port with {what}=…"
+            ) from exc
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_http(url: str, timeout: float, process: Any = None) -> None:
+    """Until ``url`` answers (any HTTP status) or ``timeout`` passes; fails early if ``process`` exits."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with status {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError as exc:
+            last = exc
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")
