@@ -12,12 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.aws.tracker_reads import scan_items
+
 from local.stack import LocalStack
-from local.tracker_scan import scan_items
 
 
 def tracker_items(stack: LocalStack) -> list[dict[str, Any]]:
-    return scan_items(stack.client("dynamodb"), stack.table)
+    return list(scan_items(stack.client("dynamodb"), stack.table))
 
 
 def items_by_key(stack: LocalStack) -> dict[str, list[dict[str, Any]]]:

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from orchestrator.aws.tracker_reads import scan_items
+
 from local.aws.clients import TEST_CREDENTIALS, client_factory
 from local.aws.resources import ALARMS_NOT_EVALUATED, Builder, Overrides, endpoint_config
 from local.aws.state import StackState
 from local.aws.template import REPO, TEMPLATE, Template
 from local.loopback import HOST, check_port_free, free_port, wait_for_http
-from local.tracker_scan import scan_items
 
 # Parameter values of the local stack, for the parameters template.yaml declares: the endpoint the
 # stand-in serves, and the model transform jobs use (the demo model, whatever the name).
