@@ -204,3 +204,64 @@ def inline_nested(cfn: dict[str, Any], stack: str, nested: dict[str, Any]) -> di
     view["Resources"] = read_outputs(view["Resources"])
     view["Outputs"] = read_outputs(view["Outputs"])
     return view
+
+
+# Every function reads these (Globals): what a deadline is computed from.
+DEADLINE_ENV = {
+    "CLAIM_TIMEOUT_SECONDS", "REQUEST_TTL_SECONDS",
+    "INVOCATION_TIMEOUT_SECONDS", "TRANSFORM_MAX_RUNTIME_SECONDS", "NIGHTLY_INTERVAL_SECONDS",
+    "NIGHTLY_RETRY_WINDOW_SECONDS", "DEADLINE_GRACE_SECONDS",
+    "QUEUE_RETENTION_SECONDS",
+}  # fmt: skip
+
+
+def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
+    return cfn["Resources"][name]["Properties"]
+
+
+def env(cfn: dict[str, Any], function: str) -> dict[str, Any]:
+    return props(cfn, function)["Environment"]["Variables"]
+
+
+def role_of(cfn: dict[str, Any], function: str) -> str:
+    return props(cfn, function)["Role"]["Fn::GetAtt"][0]
+
+
+def accepts(parameter: dict, value: str) -> bool:
+    """CloudFormation's own checks: AllowedValues, AllowedPattern (whole string), MinValue/MaxValue."""
+    if "AllowedValues" in parameter and value not in [str(v) for v in parameter["AllowedValues"]]:
+        return False
+    if "AllowedPattern" in parameter and not re.fullmatch(parameter["AllowedPattern"], value):
+        return False
+    if parameter["Type"] == "Number":
+        number = float(value)
+        return parameter.get("MinValue", number) <= number <= parameter.get("MaxValue", number)
+    return True
+
+
+def dead_letter_queues(cfn: dict[str, Any]) -> set[str]:
+    """Queues that hold what failed elsewhere: a queue's redrive target, a schedule's or a rule's
+    dead-letter queue, a function's on-failure destination."""
+    redrives = {
+        name
+        for queue in of_type(cfn, "AWS::SQS::Queue").values()
+        if "RedrivePolicy" in queue["Properties"]
+        for name in references(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+    }
+    schedules = {
+        name
+        for schedule in of_type(cfn, "AWS::Scheduler::Schedule").values()
+        for name in references(schedule["Properties"]["Target"].get("DeadLetterConfig", {}))
+    }
+    rules = {
+        name
+        for rule in of_type(cfn, "AWS::Events::Rule").values()
+        for target in rule["Properties"]["Targets"]
+        for name in references(target.get("DeadLetterConfig", {}))
+    }
+    destinations = {
+        name
+        for config in of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+        for name in references(config["Properties"].get("DestinationConfig", {}).get("OnFailure", {}))
+    }
+    return redrives | schedules | rules | destinations

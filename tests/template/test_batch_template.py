@@ -13,18 +13,20 @@ import pytest
 from orchestrator.aws import handoff
 
 from tests.template.cfn import (
+    DEADLINE_ENV,
+    accepts,
     actions,
     as_list,
     of_type,
+    props,
     references,
     rejected_by,
+    role_of,
     role_statements,
     schedule_of,
     statements,
     text,
 )
-from tests.template.test_parameters import accepts
-from tests.template.test_translated_template import DEADLINE_ENV
 
 NIGHTLY, BATCH_RESULT, ROUTER = "NightlyFunction", "BatchResultFunction", "RouterFunction"
 TRANSFORM_ENV = {
@@ -45,14 +47,6 @@ POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "PO
 JOB_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:transform-job/${TransformJobPrefix}-"
 TRANSFORM_ACTIONS = {"sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob"}
 NIGHTLY_ARTIFACTS = "${InputBucket.Arn}/${OutputPrefix}batch/${TransformJobPrefix}-nightly-*"
-
-
-def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
-    return cfn["Resources"][name]["Properties"]
-
-
-def role_of(cfn: dict[str, Any], function: str) -> str:
-    return props(cfn, function)["Role"]["Fn::GetAtt"][0]
 
 
 def granted(cfn: dict[str, Any], function: str, prefix: str) -> list[tuple[list[str], str]]:

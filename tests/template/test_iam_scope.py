@@ -14,12 +14,9 @@ from orchestrator.aws import manifest
 from orchestrator.core import identity, nights
 from orchestrator.core.routing import Mode
 
-from tests.template.cfn import actions, as_list, of_type, role_statements, statements, text
-from tests.template.conftest import PARAMETERS
-from tests.template.test_endpoints_template import CREATE_ASYNC, EXISTING_MODEL, REGION, nested_template, stacks
-from tests.template.test_parameters import accepts
-
-__all__ = ["nested_template", "stacks"]  # fixtures shared with the endpoints tests
+from tests.template.cfn import accepts, actions, as_list, of_type, role_statements, statements, text
+from tests.template.deployed import CREATE_ASYNC, EXISTING_MODEL, REGION
+from tests.template.stack import PARAMETERS
 
 ACCOUNT = PARAMETERS["AWS::AccountId"]
 PREFIX, OUTPUT_PREFIX = "sio", "results/"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
-from tests.template.conftest import MONITORING, ROOT, TEMPLATE, run_tool
-from tests.template.test_endpoints_template import NESTED
+from tests.template.deployed import NESTED
+from tests.template.stack import MONITORING, ROOT, TEMPLATE, run_tool
 
 # The parent (SAM) and the nested applications it deploys (plain CloudFormation).
 TEMPLATES = pytest.mark.parametrize(

@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 from orchestrator.core.routing import Mode
 
-from tests.template.cfn import as_list, of_type, references, statements
-from tests.template.conftest import PARAMETERS, ROOT
-from tests.template.test_parameters import accepts
-from tests.template.test_translated_template import dead_letter_queues
+from tests.template.cfn import accepts, as_list, dead_letter_queues, of_type, references, statements
+from tests.template.stack import PARAMETERS, ROOT
 
 PACKAGE = ROOT / "layers" / "orchestrator" / "orchestrator"
 NAMESPACE = "SageMakerInferenceOrchestrator"

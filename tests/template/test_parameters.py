@@ -7,21 +7,10 @@ import tomllib
 
 import pytest
 
-from tests.template.conftest import ROOT
+from tests.template.cfn import accepts
+from tests.template.stack import ROOT
 
 LONGEST_REGION = "ap-southeast-5"  # 14 characters, as long as any commercial region name
-
-
-def accepts(parameter: dict, value: str) -> bool:
-    """CloudFormation's own checks: AllowedValues, AllowedPattern (whole string), MinValue/MaxValue."""
-    if "AllowedValues" in parameter and value not in [str(v) for v in parameter["AllowedValues"]]:
-        return False
-    if "AllowedPattern" in parameter and not re.fullmatch(parameter["AllowedPattern"], value):
-        return False
-    if parameter["Type"] == "Number":
-        number = float(value)
-        return parameter.get("MinValue", number) <= number <= parameter.get("MaxValue", number)
-    return True
 
 
 def test_every_constrained_parameter_explains_its_constraint(source_template):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from tests.template.conftest import ROOT, run_tool
+from tests.template.stack import ROOT, run_tool
 
 BUILD_INPUTS = ("template.yaml", "functions", "layers", "endpoints", "monitoring")
 

@@ -6,8 +6,7 @@ from typing import Any
 
 from orchestrator.core import budgets, deadlines
 
-from tests.template.cfn import actions, number, references, role_statements, text
-from tests.template.test_translated_template import env, props, role_of
+from tests.template.cfn import actions, env, number, props, references, role_of, role_statements, text
 
 SCORER = "ScorerFunction"
 BUCKET_ARN = "arn:${AWS::Partition}:s3:::${AWS::StackName}-${AWS::AccountId}-${AWS::Region}"

@@ -13,11 +13,16 @@ import pytest
 from orchestrator.core import budgets, deadlines
 
 from tests.template.cfn import (
+    DEADLINE_ENV,
     actions,
     as_list,
+    dead_letter_queues,
+    env,
     number,
     of_type,
+    props,
     references,
+    role_of,
     role_statements,
     schedule_of,
     statements,
@@ -43,13 +48,6 @@ PREFIX_OBJECTS = re.compile(
     r"|/\$\{TransformJobPrefix\}-(nightly-)?\*(/output/\*|/handoff\.json)?$"
 )
 
-# Every function reads these (Globals): what a deadline is computed from.
-DEADLINE_ENV = {
-    "CLAIM_TIMEOUT_SECONDS", "REQUEST_TTL_SECONDS",
-    "INVOCATION_TIMEOUT_SECONDS", "TRANSFORM_MAX_RUNTIME_SECONDS", "NIGHTLY_INTERVAL_SECONDS",
-    "NIGHTLY_RETRY_WINDOW_SECONDS", "DEADLINE_GRACE_SECONDS",
-    "QUEUE_RETENTION_SECONDS",
-}  # fmt: skip
 ROUTER_ENV = {
     "TRACKER_TABLE", "SUCCESS_TOPIC_ARN", "ERROR_TOPIC_ARN", "ASYNC_ENDPOINT_NAME",
     "CONTENT_TYPES", "READ_OBJECT_METADATA", "REQUESTABLE_MODES", "INPUT_BUCKET",
@@ -68,51 +66,11 @@ TRACKER_ENV = {
 POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} | DEADLINE_ENV
 
 
-def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
-    return cfn["Resources"][name]["Properties"]
-
-
-def env(cfn: dict[str, Any], function: str) -> dict[str, Any]:
-    return props(cfn, function)["Environment"]["Variables"]
-
-
-def role_of(cfn: dict[str, Any], function: str) -> str:
-    return props(cfn, function)["Role"]["Fn::GetAtt"][0]
-
-
 def consumer_of(cfn: dict[str, Any], queue: str) -> str | None:
     for mapping in of_type(cfn, "AWS::Lambda::EventSourceMapping").values():
         if references(mapping["Properties"]["EventSourceArn"]) == {queue}:
             return mapping["Properties"]["FunctionName"]["Ref"]
     return None
-
-
-def dead_letter_queues(cfn: dict[str, Any]) -> set[str]:
-    """Queues that hold what failed elsewhere: a queue's redrive target, a schedule's or a rule's
-    dead-letter queue, a function's on-failure destination."""
-    redrives = {
-        name
-        for queue in of_type(cfn, "AWS::SQS::Queue").values()
-        if "RedrivePolicy" in queue["Properties"]
-        for name in references(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-    }
-    schedules = {
-        name
-        for schedule in of_type(cfn, "AWS::Scheduler::Schedule").values()
-        for name in references(schedule["Properties"]["Target"].get("DeadLetterConfig", {}))
-    }
-    rules = {
-        name
-        for rule in of_type(cfn, "AWS::Events::Rule").values()
-        for target in rule["Properties"]["Targets"]
-        for name in references(target.get("DeadLetterConfig", {}))
-    }
-    destinations = {
-        name
-        for config in of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
-        for name in references(config["Properties"].get("DestinationConfig", {}).get("OnFailure", {}))
-    }
-    return redrives | schedules | rules | destinations
 
 
 def queue_policy_statements(cfn: dict[str, Any], queue: str) -> list[dict[str, Any]]:

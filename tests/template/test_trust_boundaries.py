@@ -8,9 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.template.cfn import actions, as_list, of_type, references, role_statements, statements, text
-from tests.template.test_batch_template import rejected_by
-from tests.template.test_parameters import accepts
+from tests.template.cfn import (
+    accepts,
+    actions,
+    as_list,
+    of_type,
+    references,
+    rejected_by,
+    role_statements,
+    statements,
+    text,
+)
 
 RESULT_TOPICS = [{"Ref": "SuccessTopic"}, {"Ref": "ErrorTopic"}]
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-model:7"

@@ -1,7 +1,7 @@
 """Shared package of the SageMaker Inference Orchestrator, deployed as the Lambda layer.
 
 Folders are layers; each imports only the ones below it (pyproject.toml [tool.importlinter], checked
-by ``make lint``; docs/architecture.md §10):
+by ``make lint``; docs/architecture.md §9):
 
 - ``wiring``      the composition root: settings and clients in, one workflow per function out
 - ``workflows/``  what each function does: ``router``, ``scorer``, ``tracker`` (result messages),
