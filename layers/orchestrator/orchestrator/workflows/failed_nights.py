@@ -43,15 +43,15 @@ from orchestrator.core.status import Status
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.modes.night_jobs import NightJobs, is_current
 from orchestrator.observability import logger
+from orchestrator.workflows.state_change import Pair, StateChange, failure_reason
 
 if TYPE_CHECKING:
-    from orchestrator.workflows.batch_results import BatchResults, StateChange
+    from orchestrator.workflows.batch_results import BatchResults
 
 # Stop looking up outputs this long before the Lambda timeout: the segment read so far still has its
 # retry jobs started and its files marked (marking itself stops at night_jobs.SAFETY_MARGIN_MS).
 VERIFY_MARGIN_MS = 120_000
 
-Pair = tuple[dict[str, Any], int]  # a tracker item of a nightly job and its sequence in that job
 RemainingMillis = Callable[[], int]
 Settle = Callable[..., None]
 
@@ -218,7 +218,7 @@ class FailedNight:
             self.settle(Status.FAILED, list(remainder.read()))
             return self._save(state.advanced(end))
         if self.split_round > nights.MAX_SPLIT_ROUNDS:  # only a manifest not split by this product gets here
-            reason = self.results.failure_reason(self.change, Status.FAILED)
+            reason = failure_reason(self.change, Status.FAILED)
             reason += f" (not isolated within {nights.MAX_SPLIT_ROUNDS} rounds of retry jobs)"
             self.settle(Status.FAILED, list(remainder.read()), reason=reason)
             return self._save(state.advanced(end))
