@@ -15,7 +15,8 @@ move to retry jobs of the night (orchestrator.core.nights: names, rounds) holdin
 a new job name and deadline, until a file that fails alone in its job is FAILED with that job's
 reason. A job that was Stopped (a person's decision) is not retried: its files without output are
 STOPPED, and a re-run takes them. Both are verified in segments that start their retry jobs and
-record their progress as they go, whatever the night's size (orchestrator.workflows.failed_nights).
+record their progress as they go, whatever the night's size (orchestrator.workflows.failed_nights;
+the splitting into retry jobs: orchestrator.workflows.retry_jobs).
 
 A *hand-off* (orchestrator.aws.handoff: the sweeper's, for a job whose event was lost, or this
 function's own, to continue a night in a new invocation) names a nightly job only; its state is read
@@ -101,7 +102,7 @@ class BatchResults:
 
     @property
     def jobs(self) -> TransformJobs:
-        """SageMaker, for retry jobs only: made on first use (most events never need it)."""
+        """SageMaker, for hand-offs and retry jobs only: made on first use (most events never need it)."""
         if self._jobs is None:
             from orchestrator.aws import clients
 
@@ -222,9 +223,21 @@ class BatchResults:
                         self._check_time(change, totals, remaining_ms)
                         settle(Status.SUCCEEDED, self.waiting(change, chunk, totals))
                 else:
-                    totals |= {"withOutput": 0, "retried": 0, "retryJobs": 0}
                     night = FailedNight(
-                        self, change, status, pool=pool, totals=totals, settle=settle, remaining_ms=remaining_ms
+                        change,
+                        status,
+                        settings=self.settings,
+                        tracker=self.tracker,
+                        jobs=lambda: self.jobs,
+                        s3=self.s3,
+                        recorder=self.recorder,
+                        workers=self.workers,
+                        handoff=self.handoff,
+                        pool=pool,
+                        totals=totals,
+                        waiting=partial(self.waiting, change, totals=totals),
+                        settle=settle,
+                        remaining_ms=remaining_ms,
                     )
                     night.run(entries)
         finally:  # what was done counts, even when a retry has to finish the job
