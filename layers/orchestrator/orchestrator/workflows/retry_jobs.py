@@ -23,7 +23,6 @@ from orchestrator.aws import manifest
 from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
 from orchestrator.aws.transform_jobs import TransformJobs, retry_request
 from orchestrator.core import nights, timestamps
-from orchestrator.core.routing import Mode
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.modes.night_jobs import NightJobs, is_current
 from orchestrator.observability import MetricsEmitter, logger
@@ -80,6 +79,13 @@ def artifacts_of(manifest_uri: str, job_name: str) -> tuple[str, str]:
             {"job": job_name, "manifest": manifest_uri},
         )
     return match[1], match[2]
+
+
+def own_manifest(job_name: str, manifest_uri: str | None) -> str:
+    """The manifest of a retry job that exists already, if this stack wrote it (else ConfigError)."""
+    existing = manifest_uri or ""
+    artifacts_of(existing, job_name)
+    return existing
 
 
 class RetryJobs:
@@ -164,22 +170,18 @@ class RetryJobs:
                 def request_for(manifest_uri: str, output_path: str, name: str = name) -> dict[str, Any]:
                     return retry_request(described, name=name, manifest_uri=manifest_uri, output_path=output_path)
 
-                started = night_jobs.start(
+                launched = night_jobs.launch(
                     spool,
                     name=name,
+                    night=night.night,
                     output_prefix=output_prefix,
                     folder=nights.run_folder(uuid.uuid4().hex[:12], self.round),
                     request_for=request_for,
+                    # started already (a duplicate event, or this plan before): the same files
+                    own_manifest=own_manifest,
+                    remaining_ms=self.remaining_ms,
                 )
-                if started.created:
-                    self.recorder.count("TransformJobsStarted", mode=Mode.NIGHTLY.value)
-                    entries: Iterable[manifest.RosterEntry] = spool.entries()
-                else:  # started already (a duplicate event, or this plan before): the same files
-                    existing = started.manifest_uri or ""
-                    artifacts_of(existing, name)
-                    entries = manifest.read_entries(self.s3, manifest.roster_uri(existing))
-                output = manifest.output_path(bucket, output_prefix, name)
-                self.totals["retried"] += night_jobs.mark(name, night.night, output, entries, self.remaining_ms)
+                self.totals["retried"] += launched.marked
                 self.totals["retryJobs"] += 1
                 names.append(name)
         return names
