@@ -135,7 +135,7 @@ def test_the_rule_delivers_the_products_hand_offs_and_sagemakers_events_of_this_
     import boto3
     from moto import mock_aws
     from orchestrator.aws.handoff import JobHandOff, is_handoff
-    from orchestrator.workflows.batch_results import DETAIL_TYPE as STATE_CHANGE
+    from orchestrator.workflows.state_change import DETAIL_TYPE as STATE_CHANGE
 
     [rule] = of_type(cfn, "AWS::Events::Rule").values()
     pattern = json.dumps(rule["Properties"]["EventPattern"]).replace('{"Fn::Sub": "${TransformJobPrefix}-"}', '"sio-"')

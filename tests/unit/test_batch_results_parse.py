@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from orchestrator.errors import BadEventError
-from orchestrator.workflows.batch_results import belongs, is_nightly, parse_state_change, request_of
+from orchestrator.workflows.state_change import belongs, is_nightly, parse_state_change, request_of
 
 from tests.support.events import load_event
 

@@ -5,8 +5,9 @@ by ``make lint``; docs/architecture.md §9):
 
 - ``wiring``      the composition root: settings and clients in, one workflow per function out
 - ``workflows/``  what each function does: ``router``, ``scorer``, ``tracker`` (result messages),
-                  ``batch_results`` (with ``failed_nights``), ``nightly``, ``sweeper``; ``genuine``
-                  is the tracker's check that a result matches its request
+                  ``batch_results`` (with ``state_change``, the event it reads, ``failed_nights``
+                  and its splitting of poison files, ``retry_jobs``), ``nightly``, ``sweeper``;
+                  ``genuine`` is the tracker's check that a result matches its request
 - ``modes/``      one interface for every inference mode (``interface``) and the job-starting modes
                   (``file_jobs`` for batch, ``night_jobs`` for the nightly batch and its retries)
 - ``aws/``        adapters with injected clients: the tracker table, SageMaker runtime, transform

@@ -1,9 +1,11 @@
 """Starting a job of the nightly batch and marking its files: the nightly function's night and re-run
-jobs and the batch-result function's retry jobs go through this one path.
+jobs and the batch-result function's retry jobs go through this one path (``NightJobs.launch``).
 
 Start, then mark. The manifest and the roster (``<id> <seq>`` per file, manifest.RosterEntry) are
 uploaded from the spool, the job is created, then each file still where the roster found it is
 marked SUBMITTED with the job's name, its sequence, the night, its output location and a deadline.
+A job of that name that exists already (``ResourceInUse``: a concurrent run, a duplicate event, an
+earlier attempt) is taken over: its files are marked from its own roster, never from this spool.
 A job may finish before its marking: its result applies to a file not yet marked for it
 (``pending``), and the marking that comes after finds the file moved on and writes nothing.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import batched
 from typing import Any
@@ -64,6 +67,12 @@ def pending(item: Mapping[str, Any], job_name: str, seq: int) -> bool:
     return takeable(item, seq)
 
 
+@dataclass(frozen=True)
+class Launched:
+    started: JobStarted  # created here, or the existing job taken over
+    marked: int  # files marked SUBMITTED for it by this call
+
+
 class NightJobs:
     def __init__(
         self,
@@ -100,6 +109,50 @@ class NightJobs:
         manifest_uri = f"s3://{spool.bucket}/{prefix}{manifest.MANIFEST_NAME}"
         output_path = manifest.output_path(spool.bucket, output_prefix, name)
         return self.jobs.start(request_for(manifest_uri, output_path))
+
+    def launch(
+        self,
+        spool: manifest.Spool,
+        *,
+        name: str,
+        night: str,
+        output_prefix: str,
+        folder: str,
+        request_for: Callable[[str, str], dict[str, Any]],
+        own_manifest: Callable[[str, str | None], str],
+        remaining_ms: RemainingMillis | None = None,
+        on_started: Callable[[JobStarted], None] | None = None,
+    ) -> Launched:
+        """Spool → start or take over → mark: job ``name`` started from the spool (:meth:`start`) and
+        its files marked; a job of that name that exists already is taken over (:meth:`take_over`).
+        ``own_manifest(name, manifest_uri)`` returns the existing job's manifest if this stack wrote it
+        (else raises ConfigError); ``on_started`` is the caller's word on the start, said first."""
+        started = self.start(spool, name=name, output_prefix=output_prefix, folder=folder, request_for=request_for)
+        if on_started is not None:
+            on_started(started)
+        output_path = manifest.output_path(spool.bucket, output_prefix, name)
+        if started.created:
+            self.recorder.count("TransformJobsStarted", mode=Mode.NIGHTLY.value)
+            marked = self.mark(name, night, output_path, spool.entries(), remaining_ms)
+        else:
+            existing = own_manifest(name, started.manifest_uri)
+            marked = self.take_over(
+                existing, name=name, night=night, output_path=output_path, remaining_ms=remaining_ms
+            )
+        return Launched(started, marked)
+
+    def take_over(
+        self,
+        manifest_uri: str,
+        *,
+        name: str,
+        night: str,
+        output_path: str,
+        remaining_ms: RemainingMillis | None = None,
+    ) -> int:
+        """Marks the files of job ``name``, started already, from the roster next to its manifest."""
+        entries = manifest.read_entries(self.s3, manifest.roster_uri(manifest_uri))
+        return self.mark(name, night, output_path, entries, remaining_ms)
 
     def mark(
         self,

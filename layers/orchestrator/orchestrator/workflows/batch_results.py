@@ -15,7 +15,8 @@ move to retry jobs of the night (orchestrator.core.nights: names, rounds) holdin
 a new job name and deadline, until a file that fails alone in its job is FAILED with that job's
 reason. A job that was Stopped (a person's decision) is not retried: its files without output are
 STOPPED, and a re-run takes them. Both are verified in segments that start their retry jobs and
-record their progress as they go, whatever the night's size (orchestrator.workflows.failed_nights).
+record their progress as they go, whatever the night's size (orchestrator.workflows.failed_nights;
+the splitting into retry jobs: orchestrator.workflows.retry_jobs).
 
 A *hand-off* (orchestrator.aws.handoff: the sweeper's, for a job whose event was lost, or this
 function's own, to continue a night in a new invocation) names a nightly job only; its state is read
@@ -34,8 +35,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from itertools import batched
 from typing import Any
@@ -45,7 +44,7 @@ from orchestrator.aws.announce import STATUS_METRIC
 from orchestrator.aws.handoff import JobHandOff, is_handoff
 from orchestrator.aws.notifications import PUBLISH_BATCH_MAX, Publisher
 from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
-from orchestrator.aws.transform_jobs import TransformJobs, manifest_of
+from orchestrator.aws.transform_jobs import TransformJobs
 from orchestrator.core import timestamps
 from orchestrator.core.messages import build_result
 from orchestrator.core.routing import Mode
@@ -54,90 +53,26 @@ from orchestrator.errors import BadEventError, RetryableError
 from orchestrator.modes.night_jobs import pending
 from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import BatchResultSettings
-from orchestrator.workflows.failed_nights import FailedNight, Pair
+from orchestrator.workflows.failed_nights import FailedNight
+from orchestrator.workflows.state_change import (
+    OUTCOMES,
+    Pair,
+    StateChange,
+    belongs,
+    failure_reason,
+    is_nightly,
+    parse_state_change,
+    request_of,
+    state_change_event,
+)
 
-DETAIL_TYPE = "SageMaker Transform Job State Change"
-# TransformJobStatus → the tracker status of every file of the job.
-OUTCOMES = {"Completed": Status.SUCCEEDED, "Failed": Status.FAILED, "Stopped": Status.STOPPED}
 SAFETY_MARGIN_MS = 60_000
 WORKERS = 8
 _ITEM_FIELDS = ("status", "job_name", "key", "object_uri", "content_type", "mode")
 _NIGHT_FIELDS = (*_ITEM_FIELDS, "job_seq")
-_REQUEST_ID_HEX = frozenset("0123456789abcdef")
 _TERMINAL_VALUES = frozenset(status.value for status in TERMINAL)
 
 RemainingMillis = Callable[[], int]
-
-
-@dataclass(frozen=True)
-class StateChange:
-    job_name: str
-    status: str  # TransformJobStatus: InProgress | Completed | Failed | Stopping | Stopped
-    failure_reason: str | None
-    output_path: str | None
-    manifest_uri: str | None
-    created: str | None  # ISO-8601, whatever form the event used
-    started: str | None
-    ended: str | None
-    event_time: str
-    # The job's parameters as the event (or DescribeTransformJob, for the sweeper) carries them: a
-    # retry job repeats them.
-    detail: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-
-def _stamp(value: Any, field: str) -> str | None:
-    if value is None or value == "":
-        return None
-    try:
-        return timestamps.iso(timestamps.parse(value))
-    except (TypeError, ValueError) as exc:
-        raise BadEventError(f"{field} {value!r} is neither ISO-8601 nor epoch milliseconds") from exc
-
-
-def parse_state_change(event: Any) -> StateChange:
-    """The fields the product uses; ``BadEventError`` says what is missing."""
-    detail = event.get("detail") if isinstance(event, dict) else None
-    if not isinstance(detail, dict):
-        raise BadEventError("event has no 'detail' object", {"detail-type": _detail_type(event)})
-    name, status = detail.get("TransformJobName"), detail.get("TransformJobStatus")
-    if not isinstance(name, str) or not name or not isinstance(status, str) or not status:
-        raise BadEventError(
-            "transform state change without TransformJobName and TransformJobStatus", {"fields": sorted(detail)}
-        )
-    event_time = _stamp(event.get("time"), "time") or timestamps.iso(timestamps.now())
-    return StateChange(
-        job_name=name,
-        status=status,
-        failure_reason=detail.get("FailureReason") or None,
-        output_path=(detail.get("TransformOutput") or {}).get("S3OutputPath"),
-        manifest_uri=manifest_of(detail),
-        created=_stamp(detail.get("CreationTime"), "CreationTime"),
-        started=_stamp(detail.get("TransformStartTime"), "TransformStartTime"),
-        ended=_stamp(detail.get("TransformEndTime"), "TransformEndTime"),
-        event_time=event_time,
-        detail=detail,
-    )
-
-
-def _detail_type(event: Any) -> Any:
-    return event.get("detail-type") if isinstance(event, dict) else None
-
-
-def request_of(job_name: str, prefix: str) -> str | None:
-    """The request id a per-file job is named from (``<prefix>-<32 hex>``), else None."""
-    rest = job_name.removeprefix(f"{prefix}-")
-    if rest != job_name and len(rest) == 32 and set(rest) <= _REQUEST_ID_HEX:
-        return rest
-    return None
-
-
-def is_nightly(job_name: str, prefix: str) -> bool:
-    return job_name.startswith(f"{prefix}-nightly-")
-
-
-def belongs(item: dict[str, Any], job_name: str) -> bool:
-    """The file is this job's: it names the job, or no job yet (marking not done, confirm not done)."""
-    return item.get("job_name") in (None, job_name)
 
 
 class BatchResults:
@@ -167,7 +102,7 @@ class BatchResults:
 
     @property
     def jobs(self) -> TransformJobs:
-        """SageMaker, for retry jobs only: made on first use (most events never need it)."""
+        """SageMaker, for hand-offs and retry jobs only: made on first use (most events never need it)."""
         if self._jobs is None:
             from orchestrator.aws import clients
 
@@ -288,9 +223,21 @@ class BatchResults:
                         self._check_time(change, totals, remaining_ms)
                         settle(Status.SUCCEEDED, self.waiting(change, chunk, totals))
                 else:
-                    totals |= {"withOutput": 0, "retried": 0, "retryJobs": 0}
                     night = FailedNight(
-                        self, change, status, pool=pool, totals=totals, settle=settle, remaining_ms=remaining_ms
+                        change,
+                        status,
+                        settings=self.settings,
+                        tracker=self.tracker,
+                        jobs=lambda: self.jobs,
+                        s3=self.s3,
+                        recorder=self.recorder,
+                        workers=self.workers,
+                        handoff=self.handoff,
+                        pool=pool,
+                        totals=totals,
+                        waiting=partial(self.waiting, change, totals=totals),
+                        settle=settle,
+                        remaining_ms=remaining_ms,
                     )
                     night.run(entries)
         finally:  # what was done counts, even when a retry has to finish the job
@@ -385,16 +332,9 @@ class BatchResults:
             content_type=item.get("content_type"),
             mode=item.get("mode"),
             output_location=output,
-            failure_reason=None if success else reason or self.failure_reason(change, status),
+            failure_reason=None if success else reason or failure_reason(change, status),
             extra={"jobName": change.job_name},
         )
-
-    def failure_reason(self, change: StateChange, status: Status) -> str:
-        if change.failure_reason:
-            return change.failure_reason
-        if status is Status.STOPPED:
-            return f"transform job {change.job_name} was stopped"
-        return f"transform job {change.job_name} failed without a reason"
 
     @staticmethod
     def _fields(message: dict[str, Any]) -> dict[str, Any]:
@@ -404,27 +344,3 @@ class BatchResults:
             "sagemaker_received_at": message["receivedTime"],
             "completed_at": message["eventTime"],
         }
-
-
-def state_change_event(description: dict[str, Any], moment: datetime, resolved_by: str = "sweeper") -> dict[str, Any]:
-    """The EventBridge event SageMaker would have sent, from ``DescribeTransformJob`` (the event's
-    ``detail`` carries the same fields)."""
-    detail = {k: _plain(v) for k, v in description.items() if k not in ("ResponseMetadata", "_swept")}
-    return {
-        "version": "0",
-        "source": "aws.sagemaker",
-        "detail-type": DETAIL_TYPE,
-        "time": timestamps.iso(moment),
-        "resolvedBy": resolved_by,
-        "detail": detail,
-    }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return timestamps.iso(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

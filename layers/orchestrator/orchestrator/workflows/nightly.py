@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import batched
@@ -45,7 +45,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from orchestrator.aws import manifest
 from orchestrator.aws.announce import Announcer
 from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
-from orchestrator.aws.transform_jobs import FINISHED, TransformJobs, job_request, manifest_of
+from orchestrator.aws.transform_jobs import FINISHED, JobStarted, TransformJobs, job_request, manifest_of
 from orchestrator.core import nights, timestamps
 from orchestrator.core.routing import Mode
 from orchestrator.core.status import TERMINAL, Status
@@ -255,8 +255,13 @@ class Nightly:
             manifest_uri = self._own_manifest(night.job_name, manifest_of(existing))
             status = existing.get("TransformJobStatus")
             logger.info("transform job already started: finishing its marking", extra={"status": status})
-            roster = manifest.read_entries(self.s3, manifest.roster_uri(manifest_uri))
-            marked = self._mark(night, roster, remaining_ms)
+            marked = self.night_jobs.take_over(
+                manifest_uri,
+                name=night.job_name,
+                night=night.date,
+                output_path=manifest.output_path(self.bucket, self.settings.output_prefix, night.job_name),
+                remaining_ms=remaining_ms,
+            )
             return self._summary(night, night.job_name, files=None, marked=marked, created=False)
         with manifest.Spool(self.bucket) as spool:
             collected = self._collect_rerun(night, spool) if night.rerun else self._collect_night(night, spool)
@@ -277,25 +282,31 @@ class Nightly:
                     content_type=content_type,
                 )
 
+            def on_started(started: JobStarted) -> None:
+                if started.created:
+                    logger.info("transform job started", extra={"files": spool.count, "content_type": content_type})
+                else:  # a concurrent run won: the files of the job that exists are marked, from its roster
+                    logger.info("transform job already started by another run", extra={"status": started.status})
+
             # One folder per attempt: a concurrent duplicate never overwrites the manifest a job reads.
-            started = self.night_jobs.start(
+            launched = self.night_jobs.launch(
                 spool,
                 name=night.job_name,
+                night=night.date,
                 output_prefix=self.settings.output_prefix,
                 folder=uuid.uuid4().hex[:12],
                 request_for=request_for,
+                own_manifest=self._own_manifest,
+                remaining_ms=remaining_ms,
+                on_started=on_started,
             )
-            if started.created:
-                logger.info("transform job started", extra={"files": spool.count, "content_type": content_type})
-                self.recorder.count("TransformJobsStarted", mode=Mode.NIGHTLY.value)
-                entries: Iterable[manifest.RosterEntry] = spool.entries()
-            else:  # a concurrent run won: mark the files of the job that exists, from its roster
-                logger.info("transform job already started by another run", extra={"status": started.status})
-                winner = self._own_manifest(night.job_name, started.manifest_uri)
-                entries = manifest.read_entries(self.s3, manifest.roster_uri(winner))
-            marked = self._mark(night, entries, remaining_ms)
             return self._summary(
-                night, night.job_name, files=spool.count, marked=marked, created=started.created, collected=collected
+                night,
+                night.job_name,
+                files=spool.count,
+                marked=launched.marked,
+                created=launched.started.created,
+                collected=collected,
             )
 
     # ---------------------------------------------------------------- the night's files
@@ -418,12 +429,6 @@ class Nightly:
                 {"job": job_name, "manifest": manifest_uri},
             )
         return manifest_uri
-
-    # ---------------------------------------------------------------- mark
-
-    def _mark(self, night: Night, entries: Iterable[manifest.RosterEntry], remaining_ms: RemainingMillis | None) -> int:
-        output = manifest.output_path(self.bucket, self.settings.output_prefix, night.job_name)
-        return self.night_jobs.mark(night.job_name, night.date, output, entries, remaining_ms)
 
     def _waiting(self, night: Night, collected: _Collected) -> dict[str, Any]:
         summary = self._summary(night, None, files=0, marked=0, created=False, log=False)

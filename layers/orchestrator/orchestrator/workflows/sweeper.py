@@ -44,7 +44,8 @@ from orchestrator.core.status import Status
 from orchestrator.errors import ConfigError, OrchestratorError
 from orchestrator.observability import MetricsEmitter, logger
 from orchestrator.settings import SweeperSettings
-from orchestrator.workflows.batch_results import BatchResults, is_nightly, state_change_event
+from orchestrator.workflows.batch_results import BatchResults
+from orchestrator.workflows.state_change import is_nightly, state_change_event
 
 # Stop starting items this long before the Lambda timeout; the next run continues.
 SAFETY_MARGIN_MS = 30_000
