@@ -6,7 +6,7 @@ the endpoint config's S3OutputPath (S3FailurePath), and the notification (docs/a
 configured topic; a request whose RequestTTLSeconds passes while queued ends ``Expired``. A fault
 switch (``DropRule``) loses chosen notifications.
 
-An endpoint created from the template has instances (local/endpoint_capacity.py): at zero, requests wait
+An endpoint created from the template has instances (local/scaling/endpoint_capacity.py): at zero, requests wait
 in its queue (and expire by their TTL); each instance processes MaxConcurrentInvocationsPerInstance at a
 time and serves only after a start-up delay. The stand-in publishes the endpoint's AWS/SageMaker metrics
 (ApproximateBacklogSize, ApproximateBacklogSizePerInstance, HasBacklogWithoutCapacity,
@@ -32,7 +32,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from local.scaling.endpoint_capacity import Capacity
 from local.standin.core import S3_URI, StandInCore, iso_ms, join_s3, split_s3
 from local.standin.errors import ApiError, validation_error
-from local.standin.model import call_model
 
 INFERENCE_ID = re.compile(r"^\S[\x20-\x7e]*$")
 
@@ -40,13 +39,13 @@ INFERENCE_ID = re.compile(r"^\S[\x20-\x7e]*$")
 @dataclass
 class AsyncRequest:
     inference_id: str
-    endpoint: str
+    endpoint_name: str
     input_location: str
     content_type: str | None
     accept: str | None
     custom_attributes: str | None
-    ttl_seconds: int
-    timeout_seconds: int
+    request_ttl_seconds: int
+    invocation_timeout_seconds: int
     received: datetime
     output_location: str
     failure_location: str | None
@@ -127,8 +126,8 @@ class Endpoint:
 class AsyncEndpoints(StandInCore):
     """The stand-in's asynchronous endpoints (a part of ``StandIn``): their queues and workers."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__(config)
+    def __init__(self, config: dict[str, Any], **options: Any) -> None:
+        super().__init__(config, **options)
         self.endpoints = {
             name: Endpoint(
                 name,
@@ -184,17 +183,17 @@ class AsyncEndpoints(StandInCore):
         timeout = self._bounded(
             headers, "x-amzn-sagemaker-invocationtimeoutseconds", "invocationTimeoutSeconds", 900, 1, 3600
         )
-        token = str(uuid.uuid4())
+        token = self.output_name(inference_id)
         failure_location = join_s3(endpoint.failure_path, f"{token}-error.out") if endpoint.failure_path else None
         request = AsyncRequest(
             inference_id=inference_id,
-            endpoint=name,
+            endpoint_name=name,
             input_location=input_location,
             content_type=headers.get("x-amzn-sagemaker-content-type"),
             accept=headers.get("x-amzn-sagemaker-accept"),
             custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
-            ttl_seconds=ttl,
-            timeout_seconds=timeout,
+            request_ttl_seconds=ttl,
+            invocation_timeout_seconds=timeout,
             received=self.clock.now(),
             output_location=join_s3(endpoint.output_path, f"{token}.out"),
             failure_location=failure_location,
@@ -245,16 +244,33 @@ class AsyncEndpoints(StandInCore):
                 request = endpoint.queue.popleft()
                 endpoint.busy += 1
             try:
-                if self._expired(request):
-                    self._expire(request)
-                else:
-                    self._process(endpoint, request)
+                self._run(endpoint, request)
             except Exception:  # noqa: BLE001 - a stand-in bug must not kill the worker
                 traceback.print_exc()
             finally:
                 with self.lock:
                     endpoint.busy -= 1
                     self.lock.notify_all()
+
+    def _run(self, endpoint: Endpoint, request: AsyncRequest) -> None:
+        if self._expired(request):
+            self._expire(request)
+        else:
+            self._process(endpoint, request)
+
+    def process_queued(self) -> int:
+        """Process every queued request now, in the caller's thread, as the workers would (for a
+        stand-in built without them); the number processed."""
+        processed = 0
+        for endpoint in self.endpoints.values():
+            while True:
+                with self.lock:
+                    if not endpoint.queue:
+                        break
+                    request = endpoint.queue.popleft()
+                self._run(endpoint, request)
+                processed += 1
+        return processed
 
     def _metrics(self) -> None:
         """Publish what AWS/SageMaker reports for an async endpoint, per created endpoint
@@ -298,7 +314,7 @@ class AsyncEndpoints(StandInCore):
 
     def _expired(self, request: AsyncRequest) -> bool:
         waited = self.clock.now() - request.received + timedelta(seconds=request.aged_seconds)
-        return waited > timedelta(seconds=request.ttl_seconds)
+        return waited > timedelta(seconds=request.request_ttl_seconds)
 
     def _expire(self, request: AsyncRequest) -> None:
         self._notify(
@@ -323,11 +339,12 @@ class AsyncEndpoints(StandInCore):
             )
             return
         try:
-            result = call_model(endpoint.model_url, body, request.content_type, request.accept, request.timeout_seconds)
-        except OSError as exc:
-            reason = (
-                f"ModelError: Model did not respond within the invocation timeout ({request.timeout_seconds} s): {exc}"
+            result = self.model(
+                endpoint.model_url, body, request.content_type, request.accept, request.invocation_timeout_seconds
             )
+        except OSError as exc:
+            seconds = request.invocation_timeout_seconds
+            reason = f"ModelError: Model did not respond within the invocation timeout ({seconds} s): {exc}"
             self._fail(request, reason, json.dumps({"message": reason}).encode(), "application/json")
             return
         if result.status < 300:
@@ -358,7 +375,7 @@ class AsyncEndpoints(StandInCore):
         self, request: AsyncRequest, status: str, *, response: dict[str, Any], failure_reason: str | None = None
     ) -> None:
         """Publish the notification (docs/architecture.md §7.2): the same fields, in the same order, as SageMaker's."""
-        endpoint = self.endpoints[request.endpoint]
+        endpoint = self.endpoints[request.endpoint_name]
         message: dict[str, Any] = {
             "awsRegion": self.region,
             "eventTime": iso_ms(self.clock.now()),
@@ -374,7 +391,7 @@ class AsyncEndpoints(StandInCore):
             parameters["contentType"] = request.content_type
         if request.custom_attributes:
             parameters["customAttributes"] = request.custom_attributes
-        parameters["endpointName"] = request.endpoint
+        parameters["endpointName"] = request.endpoint_name
         parameters["inputLocation"] = request.input_location
         message["requestParameters"] = parameters
         message["responseParameters"] = response
@@ -388,7 +405,7 @@ class AsyncEndpoints(StandInCore):
             self._publish(topic, message)
         self._log(
             "InvokeEndpointAsync",
-            endpoint=request.endpoint,
+            endpoint=request.endpoint_name,
             inferenceId=request.inference_id,
             status=status,
             message=message,
@@ -419,7 +436,7 @@ class AsyncEndpoints(StandInCore):
 
 
 def _capacity(spec: dict[str, Any] | None) -> Capacity | None:
-    """An endpoint's instances from its stand-in config (local/endpoints.py writes it), or None."""
+    """An endpoint's instances from its stand-in config (local/scaling/created_endpoints.py writes it), or None."""
     if not spec:
         return None
     return Capacity(

@@ -1,9 +1,13 @@
-"""The model, over SageMaker's container contract (``POST /invocations``)."""
+"""The model, over SageMaker's container contract (``POST /invocations``).
+
+``Model`` is what the stand-in calls: ``call_model`` over HTTP in the local stack; the integration tests
+and benches give it a function of their own (deterministic answers, injected model errors)."""
 
 from __future__ import annotations
 
 import http.client
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from local.loopback import HOST
@@ -14,6 +18,10 @@ class ModelResponse:
     status: int
     body: bytes
     content_type: str
+
+
+# (model URL, body, content type, accept, timeout in seconds) → the container's answer; OSError: none.
+Model = Callable[[str, bytes, str | None, str | None, float], ModelResponse]
 
 
 def call_model(url: str, body: bytes, content_type: str | None, accept: str | None, timeout: float) -> ModelResponse:

@@ -14,7 +14,6 @@ import json
 import re
 import sys
 import traceback
-import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,9 +22,7 @@ from local.loopback import HOST, check_port_free
 from local.standin.async_endpoints import DropRule
 from local.standin.errors import ApiError
 from local.standin.service import StandIn
-
-_ASYNC_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
-_REALTIME_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+from local.standin.wire import Answer, answer, error_answer, is_sagemaker_request
 
 
 class StandInHandler(BaseHTTPRequestHandler):
@@ -36,23 +33,16 @@ class StandInHandler(BaseHTTPRequestHandler):
         if self.server.verbose:
             sys.stderr.write("standin: " + format % args + "\n")
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        for name, value in (headers or {}).items():
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self._write(Answer(status, body, {"Content-Type": content_type, "x-amzn-RequestId": str(uuid.uuid4())}))
+
+    def _write(self, answer: Answer) -> None:
+        self.send_response(answer.status)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
-
-    def _error(self, error: ApiError, json_protocol: bool) -> None:
-        if json_protocol:
-            payload = {"__type": error.code, "Message": error.message, **error.extra}
-            self._send(error.status, json.dumps(payload).encode(), "application/x-amz-json-1.1")
-        else:
-            payload = {"Message": error.message, **error.extra}
-            self._send(error.status, json.dumps(payload).encode(), "application/json", {"x-amzn-ErrorType": error.code})
+        self.wfile.write(answer.body)
 
     def do_GET(self) -> None:
         standin = self.server.standin
@@ -76,27 +66,16 @@ class StandInHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         # http.server reads header bytes as Latin-1; botocore sends UTF-8 (e.g. an InputLocation with é).
         headers = {k.lower(): _utf8(v) for k, v in self.headers.items()}
-        target = headers.get("x-amz-target", "")
-        json_protocol = target.startswith("SageMaker.")
+        if is_sagemaker_request(self.path, headers):
+            self._write(answer(self.server.standin, self.path, headers, body))
+            return
         try:
-            if json_protocol:
-                result = self.server.standin.control(target.split(".", 1)[1], json.loads(body or b"{}"))
-                self._send(200, json.dumps(result, default=str).encode(), "application/x-amz-json-1.1")
-            elif match := _ASYNC_PATH.match(urllib.parse.unquote(self.path)):
-                result, extra = self.server.standin.invoke_async(match.group(1), headers)
-                self._send(202, json.dumps(result).encode(), "application/json", extra)
-            elif match := _REALTIME_PATH.match(urllib.parse.unquote(self.path)):
-                response, extra = self.server.standin.invoke(match.group(1), body, headers)
-                self._send(200, response.body, response.content_type or "application/octet-stream", extra)
-            elif self.path.startswith("/_local/"):
-                self._control(self.path, json.loads(body or b"{}"))
-            else:
-                raise ApiError(404, "UnknownOperationException", f"{self.path} is not served by the stand-in")
+            self._control(self.path, json.loads(body or b"{}"))
         except ApiError as error:
-            self._error(error, json_protocol)
+            self._write(error_answer(error, json_protocol=False))
         except Exception as exc:  # noqa: BLE001 - answered as the service's InternalFailure
             traceback.print_exc()
-            self._error(ApiError(500, "InternalFailure", str(exc)), json_protocol)
+            self._write(error_answer(ApiError(500, "InternalFailure", str(exc)), json_protocol=False))
 
     def _control(self, path: str, request: dict[str, Any]) -> None:
         standin = self.server.standin

@@ -15,9 +15,14 @@ from local.standin.transform_jobs import TransformJobs
 
 
 class StandIn(AsyncEndpoints, SyncEndpoints, TransformJobs):
-    def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__(config)
-        self._start_workers()
+    """``options``: the in-process injections of ``StandInCore``. ``workers=False``: accepted async
+    requests stay queued (the integration tests play SageMaker's results themselves, or call
+    ``process_queued``); no reaper, no metrics."""
+
+    def __init__(self, config: dict[str, Any], *, workers: bool = True, **options: Any) -> None:
+        super().__init__(config, **options)
+        if workers:
+            self._start_workers()
 
     # ------------------------------------------------------------ control plane (JSON 1.1)
 

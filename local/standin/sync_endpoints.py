@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from local.standin.core import MB, StandInCore
 from local.standin.errors import ApiError, validation_error
-from local.standin.model import ModelResponse, call_model
+from local.standin.model import ModelResponse
 
 if TYPE_CHECKING:
     from local.standin.async_endpoints import Endpoint
@@ -39,8 +39,8 @@ class SyncEndpoint:
 class SyncEndpoints(StandInCore):
     """The stand-in's synchronous endpoints (a part of ``StandIn``)."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__(config)
+    def __init__(self, config: dict[str, Any], **options: Any) -> None:
+        super().__init__(config, **options)
         self.sync_endpoints = {
             name: SyncEndpoint(
                 name,
@@ -68,7 +68,7 @@ class SyncEndpoints(StandInCore):
         try:
             if cold:
                 time.sleep(sync.cold_start_seconds)  # type: ignore[union-attr]  # provisioning a container
-            response = call_model(endpoint.model_url, body, headers.get("content-type"), headers.get("accept"), 60)
+            response = self.model(endpoint.model_url, body, headers.get("content-type"), headers.get("accept"), 60)
         except OSError as exc:
             raise ApiError(424, "ModelError", f"Model did not respond: {exc}", {"OriginalStatusCode": 0}) from exc
         finally:

@@ -20,7 +20,6 @@ from botocore.exceptions import ClientError
 
 from local.standin.core import MB, S3_URI, StandInCore, iso_ms, split_s3
 from local.standin.errors import ApiError, validation_exception
-from local.standin.model import call_model
 
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 MODEL_NAME = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")
@@ -31,8 +30,8 @@ DETAIL_TYPE = "SageMaker Transform Job State Change"
 class TransformJobs(StandInCore):
     """The stand-in's transform jobs (a part of ``StandIn``)."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__(config)
+    def __init__(self, config: dict[str, Any], **options: Any) -> None:
+        super().__init__(config, **options)
         self.models: dict[str, str] = config.get("models", {})  # transform jobs: ModelName → URL ({} = any)
         self.jobs: dict[str, dict[str, Any]] = {}
         self.job_stop: dict[str, threading.Event] = {}
@@ -298,7 +297,7 @@ class TransformJobs(StandInCore):
         last = ""
         for _attempt in range(retries + 1):
             try:
-                response = call_model(url, payload, content_type, accept, timeout)
+                response = self.model(url, payload, content_type, accept, timeout)
             except OSError as exc:
                 last = f"ModelError: The model did not respond for {uri} ({exc}). See job logs for more information."
                 continue

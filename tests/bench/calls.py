@@ -114,11 +114,12 @@ def run(options: argparse.Namespace) -> list[Row]:
             boto3.setup_default_session()  # wiring's clients come from this session
             # SageMaker's answer (moto's is canned): the output location the sample notification names,
             # which the tracker checks against the one the router kept (orchestrator/workflows/genuine.py).
-            from tests.support.hooks import AsyncEndpointStandIn, Interceptor
+            from tests.support.hooks import Interceptor
+            from tests.support.sagemaker import async_endpoint
 
-            results = "s3://sagemaker-inference-orchestrator-input-123456789012-us-east-1/results/"
-            standin = AsyncEndpointStandIn(results + "async/", results + "async-failures/")
-            Interceptor().attach(boto3.DEFAULT_SESSION.events).respond("sagemaker-runtime.InvokeEndpointAsync", standin)
+            async_endpoint("sagemaker-inference-orchestrator-input-123456789012-us-east-1").attach(
+                Interceptor().attach(boto3.DEFAULT_SESSION.events)
+            )
             wiring.router.cache_clear()
             wiring.outcome_recorder.cache_clear()
             try:
@@ -139,7 +140,8 @@ def _run_sync() -> list[Row]:
     from moto import mock_aws
     from orchestrator import wiring
 
-    from tests.support.hooks import Interceptor, SyncEndpointStandIn
+    from tests.support.hooks import Interceptor
+    from tests.support.sagemaker import sync_endpoints
 
     with patched_environ(function_env()), mock_aws():
         setup = boto3.Session(region_name=REGION)
@@ -158,8 +160,7 @@ def _run_sync() -> list[Row]:
         with patched_environ(env):
             boto3.setup_default_session()
             session = boto3.DEFAULT_SESSION
-            endpoint = SyncEndpointStandIn()
-            Interceptor().attach(session.events).respond("sagemaker-runtime.InvokeEndpoint", endpoint)
+            endpoint = sync_endpoints().attach(Interceptor().attach(session.events))
             for cached in (wiring.router, wiring.scorer):
                 cached.cache_clear()
             try:

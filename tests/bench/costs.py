@@ -81,9 +81,10 @@ def measure() -> dict[str, Any]:
     from tests.support import aws as stack_support
     from tests.support.aws import drain
     from tests.support.events import sqs_event, tracker_record
-    from tests.support.hooks import AsyncEndpointStandIn, Interceptor, SyncEndpointStandIn
+    from tests.support.hooks import Interceptor
     from tests.support.index_units import WRITE_UNIT, WriteLog, indexes, item_size, write_units
     from tests.support.lambda_runtime import invoker
+    from tests.support.sagemaker import async_endpoint, sync_endpoints
     from tests.support.transform import TransformStandIn, batch_env
 
     track = invoker("tracker")
@@ -110,15 +111,8 @@ def measure() -> dict[str, Any]:
                 assert boto3.DEFAULT_SESSION is not None
                 probe = _Probe().attach(boto3.DEFAULT_SESSION.events)
                 interceptor = Interceptor().attach(boto3.DEFAULT_SESSION.events)
-                interceptor.respond(
-                    "sagemaker-runtime.InvokeEndpointAsync",
-                    AsyncEndpointStandIn(
-                        output_path=f"s3://{stack.bucket}/results/async/",
-                        failure_path=f"s3://{stack.bucket}/results/async-failures/",
-                    ),
-                )
-                sync_endpoint = SyncEndpointStandIn()
-                interceptor.respond("sagemaker-runtime.InvokeEndpoint", sync_endpoint)
+                async_endpoint(stack.bucket).attach(interceptor)
+                sync_endpoint = sync_endpoints().attach(interceptor)
                 transform = TransformStandIn(setup.client("s3")).attach(interceptor)
                 caches = (wiring.router, wiring.outcome_recorder, wiring.scorer, wiring.nightly, wiring.batch_results)
                 for cached in caches:

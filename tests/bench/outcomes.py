@@ -48,7 +48,8 @@ def _write_units() -> list[Row]:
     from orchestrator.core import deadlines
 
     from tests.support import aws as stack_support
-    from tests.support.hooks import AsyncEndpointStandIn, Interceptor, SyncEndpointStandIn
+    from tests.support.hooks import Interceptor
+    from tests.support.sagemaker import async_endpoint, sync_endpoints
 
     outcomes = Index.declared(stack_support.tracker_table_properties(), deadlines.OUTCOME_INDEX)
     with patched_environ(function_env()), mock_aws():
@@ -64,13 +65,8 @@ def _write_units() -> list[Row]:
                 boto3.setup_default_session()  # the functions' clients come from this session
                 assert boto3.DEFAULT_SESSION is not None
                 interceptor = Interceptor().attach(boto3.DEFAULT_SESSION.events)
-                async_endpoint = AsyncEndpointStandIn(
-                    output_path=f"s3://{stack.bucket}/results/async/",
-                    failure_path=f"s3://{stack.bucket}/results/async-failures/",
-                )
-                sync_endpoint = SyncEndpointStandIn()
-                interceptor.respond("sagemaker-runtime.InvokeEndpointAsync", async_endpoint)
-                interceptor.respond("sagemaker-runtime.InvokeEndpoint", sync_endpoint)
+                async_endpoint(stack.bucket).attach(interceptor)
+                sync_endpoint = sync_endpoints().attach(interceptor)
                 for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
                     cached.cache_clear()
                 try:

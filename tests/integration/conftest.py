@@ -23,8 +23,9 @@ from orchestrator.aws.tracker_table import TrackerTable
 from tests.support import aws as stack_support
 from tests.support.clock import FakeClock
 from tests.support.events import s3_put_record
-from tests.support.hooks import AsyncEndpointStandIn, CallCounter, Interceptor
+from tests.support.hooks import CallCounter, Interceptor
 from tests.support.lambda_runtime import invoker
+from tests.support.sagemaker import SageMakerStandIn, async_endpoint
 
 
 @pytest.fixture(autouse=True)
@@ -78,12 +79,9 @@ def interceptor(function_session: boto3.Session) -> Interceptor:
 
 
 @pytest.fixture
-def sagemaker(interceptor: Interceptor, stack: stack_support.Stack) -> AsyncEndpointStandIn:
-    stand_in = AsyncEndpointStandIn(
-        output_path=f"s3://{stack.bucket}/results/async/", failure_path=f"s3://{stack.bucket}/results/async-failures/"
-    )
-    interceptor.respond("sagemaker-runtime.InvokeEndpointAsync", stand_in)
-    return stand_in
+def sagemaker(interceptor: Interceptor, stack: stack_support.Stack) -> SageMakerStandIn:
+    topics = {"success_topic": stack.success_topic_arn, "error_topic": stack.error_topic_arn}
+    return async_endpoint(stack.bucket, stack_support.ENDPOINT_NAME, **topics).attach(interceptor)
 
 
 @pytest.fixture

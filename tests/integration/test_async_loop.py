@@ -154,3 +154,31 @@ def test_a_failure_reason_carries_the_models_own_words_from_the_failure_body(
     assert final["status"] == "FAILED"
     assert final["failure_reason"].startswith("ClientError: Received client error (400) from model.")
     assert final["failure_reason"].endswith("Model said: feature 'age' must be a number, got 'forty'")
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["answered", "refused"])
+def test_sagemakers_own_run_of_the_request_closes_the_file(
+    refused, submitted, sagemaker, calls, deliver_to_tracker, item, aws, stack, monkeypatch
+):
+    """SageMaker runs the request it took (the local stack's stand-in, in process): the model's answer
+    lands at the output location the router kept, or its refusal at the failure location, and the
+    notification SageMaker publishes closes the file. SageMaker's reads and writes are not the
+    product's calls: none is counted."""
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)  # as the template sets it for the tracker
+    if refused:
+        sagemaker.model_error = (400, "feature 'age' must be a number")
+    calls.reset()
+    assert sagemaker.process_queued() == 1
+    assert calls.calls == []
+
+    assert failed_ids(deliver_to_tracker()) == []
+    final = item(submitted["request_id"])
+    location = submitted["failure_location" if refused else "output_location"]
+    bucket, key = location.removeprefix("s3://").split("/", 1)
+    written = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    if refused:
+        assert (final["status"], final["failure_location"]) == ("FAILED", location)
+        assert written == b"feature 'age' must be a number"
+        assert final["failure_reason"].endswith("Model said: feature 'age' must be a number")
+    else:
+        assert (final["status"], final["output_location"], written) == ("SUCCEEDED", location, b"0.97\n")

@@ -8,8 +8,9 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from orchestrator.settings import RouterSettings
 
 from tests.support.events import load_event, sqs_event, with_body
-from tests.support.hooks import AsyncRequest, SimulatedCrash
+from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids
+from tests.support.sagemaker import AsyncRequest, input_location
 
 KEY = "incoming/customers/2026-11-28.csv"
 INVOKE = "sagemaker-runtime.InvokeEndpointAsync"
@@ -21,7 +22,7 @@ def _claim_timeout() -> int:
 
 def _only_for(key: str):
     """Fault predicate: the InvokeEndpointAsync request for this key."""
-    return lambda request: AsyncRequest.from_http(request).input_location.endswith("/" + key)
+    return lambda request: input_location(request).endswith("/" + key)
 
 
 def test_same_event_delivered_three_times_invokes_once(route, upload, items, sagemaker):

@@ -21,9 +21,10 @@ from sio.tracker import TrackerReader
 
 from tests.support.aws import tracker_table_properties
 from tests.support.events import body_of, load_event, sagemaker_notification, sqs_event, tracker_record, with_body
-from tests.support.hooks import SimulatedCrash, SyncEndpointStandIn
+from tests.support.hooks import SimulatedCrash
 from tests.support.index_units import Index, WriteLog, changes
 from tests.support.lambda_runtime import failed_ids, invoker
+from tests.support.sagemaker import SageMakerStandIn, sync_endpoints
 from tests.support.transform import TransformStandIn, batch_env
 
 OUTCOMES = Index.declared(tracker_table_properties(), deadlines.OUTCOME_INDEX)
@@ -60,14 +61,12 @@ def listed(dynamodb, stack) -> Callable[..., list[str]]:
 
 
 @pytest.fixture
-def realtime(stack, sqs, interceptor, calls, clock, monkeypatch) -> tuple[str, SyncEndpointStandIn]:
+def realtime(stack, sqs, interceptor, calls, clock, monkeypatch) -> tuple[str, SageMakerStandIn]:
     """The real-time mode configured (its scorer queue and endpoint; the stand-in answers)."""
     url = sqs.create_queue(QueueName="scorer-queue")["QueueUrl"]
     monkeypatch.setenv("SCORER_QUEUE_URL", url)
     monkeypatch.setenv("REALTIME_ENDPOINT_NAME", "demo-realtime-endpoint")
-    endpoint = SyncEndpointStandIn()
-    interceptor.respond("sagemaker-runtime.InvokeEndpoint", endpoint)
-    return url, endpoint
+    return url, sync_endpoints().attach(interceptor)
 
 
 def _routed(route, upload, item_for_key, key: str = KEY) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.settings import ScorerSettings
 
 from tests.support.events import sqs_event
-from tests.support.hooks import SimulatedCrash, SyncEndpointStandIn
+from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids, invoker
+from tests.support.sagemaker import SageMakerStandIn, sync_endpoints
 
 REALTIME = "demo-realtime-endpoint"
 SERVERLESS = "demo-serverless-endpoint"
@@ -60,10 +61,8 @@ def scorer_queue(stack, sqs, monkeypatch) -> str:
 
 
 @pytest.fixture
-def endpoint(interceptor, stack) -> SyncEndpointStandIn:
-    stand_in = SyncEndpointStandIn()
-    interceptor.respond("sagemaker-runtime.InvokeEndpoint", stand_in)
-    return stand_in
+def endpoint(interceptor, stack) -> SageMakerStandIn:
+    return sync_endpoints().attach(interceptor)
 
 
 @pytest.fixture
