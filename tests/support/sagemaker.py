@@ -107,10 +107,12 @@ class SageMakerStandIn:
         answer: bytes = b"0.97\n",
         content_type: str = "text/csv",
         bad: Callable[[bytes], bool] | None = None,
+        clients: Callable[[str], Any] | None = None,
     ) -> None:
         """``async_endpoints``: name → the local stack's endpoint config (``output_path``,
         ``failure_path``, ``success_topic``, ``error_topic``); ``sync_endpoints``: name → kind
-        (``realtime`` or ``serverless``); ``transform_jobs``: answer the transform-job calls."""
+        (``realtime`` or ``serverless``); ``transform_jobs``: answer the transform-job calls; ``clients``:
+        the stand-in's own (``service → client``; default: a session of its own, in moto)."""
         self.answer = answer
         self.content_type = content_type
         self.model_error: tuple[int, str] | None = None  # (the container's status, its message)
@@ -135,11 +137,10 @@ class SageMakerStandIn:
             "endpoints": {name: dict(spec) for name, spec in self._outputs.items()},
             "sync_endpoints": {name: {"kind": kind} for name, kind in self._sync.items()},
         }
-        session = boto3.Session(region_name=REGION)
         self.standin = StandIn(
             config,
             workers=False,
-            clients=cache(session.client),
+            clients=clients or cache(boto3.Session(region_name=REGION).client),
             model=self._model,
             output_name=lambda inference_id: inference_id,
         )
@@ -303,9 +304,9 @@ def sync_endpoints() -> SageMakerStandIn:
     )
 
 
-def transform_jobs() -> SageMakerStandIn:
+def transform_jobs(clients: Callable[[str], Any] | None = None) -> SageMakerStandIn:
     """The transform jobs, their model scoring every record ``0.5`` and refusing a ``malformed`` payload."""
-    return SageMakerStandIn(transform_jobs=True, answer=b"0.5\n", bad=malformed)
+    return SageMakerStandIn(transform_jobs=True, answer=b"0.5\n", bad=malformed, clients=clients)
 
 
 def input_location(request: AWSPreparedRequest) -> str:
