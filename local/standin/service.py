@@ -17,10 +17,12 @@ from local.standin.transform_jobs import TransformJobs
 class StandIn(AsyncEndpoints, SyncEndpoints, TransformJobs):
     """``options``: the in-process injections of ``StandInCore``. ``workers=False``: accepted async
     requests stay queued (the integration tests play SageMaker's results themselves, or call
-    ``process_queued``); no reaper, no metrics."""
+    ``process_queued``); no reaper, no metrics; transform jobs wait for ``run_transform_job`` or
+    ``end_transform_job``."""
 
     def __init__(self, config: dict[str, Any], *, workers: bool = True, **options: Any) -> None:
         super().__init__(config, **options)
+        self.job_threads = workers
         if workers:
             self._start_workers()
 

@@ -4,6 +4,11 @@
 Transform jobs read ``S3Prefix`` or ``ManifestFile`` input, split it by line, write
 ``<S3OutputPath>/<relative key>.out``, fail if one object fails, and emit state-change events
 (docs/architecture.md §7.3) through EventBridge.
+
+In the local stack each job runs on a thread of its own once created. In process (``StandIn(...,
+workers=False)``, tests/support/sagemaker.py) a job stays ``InProgress`` until the caller runs it
+(``run_transform_job``, in the caller's thread) or ends it as it chooses (``end_transform_job``), so a
+test decides when, in which order and how each job ends.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 import sys
 import threading
 import traceback
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +46,11 @@ class TransformJobs(StandInCore):
         # ones do for minutes while their instances start (so a test can let the caller finish first).
         self.transforms_running = threading.Event()
         self.transforms_running.set()
+        self.job_threads = True  # False: a created job waits for run_transform_job (StandIn(workers=False))
+        # True plays a job that stops at its first failed object (an instance lost mid-way): the objects
+        # after it get no output. SageMaker's default goes on with the other objects.
+        self.stop_at_first_failure = False
+        self.job_inputs: dict[str, list[tuple[str, str, str]]] = {}
 
     # ------------------------------------------------------------ control plane (JSON 1.1)
 
@@ -81,10 +92,6 @@ class TransformJobs(StandInCore):
         if int(request.get("TransformResources", {}).get("InstanceCount", 0)) < 1:
             raise validation_exception("TransformResources.InstanceCount must be at least 1")
         inputs = self._inputs(data_type, uri)
-        request = json.loads(json.dumps(request))
-        request["TransformInput"].setdefault("CompressionType", "None")
-        request["TransformInput"].setdefault("SplitType", "None")
-        arn = f"arn:aws:sagemaker:{self.region}:{self.account_id}:transform-job/{name.lower()}"
         with self.lock:
             if name in self.jobs:
                 raise ApiError(
@@ -93,23 +100,39 @@ class TransformJobs(StandInCore):
                     f"Job name must be unique within an AWS account and region, and a job with this name already "
                     f"exists ({self.jobs[name]['TransformJobArn']})",
                 )
-            now = self.clock.now()
-            job = {
-                # The defaults SageMaker fills in, as DescribeTransformJob and the events show them.
-                "MaxConcurrentTransforms": 1,
-                "MaxPayloadInMB": 6,
-                "Environment": {},
-                **{k: v for k, v in request.items() if k not in ("Tags",)},
-                "TransformJobArn": arn,
-                "TransformJobStatus": "InProgress",
-                "CreationTime": now,
-                "Tags": {tag["Key"]: tag["Value"] for tag in request.get("Tags", [])},
-            }
-            self.jobs[name] = job
-            self.job_stop[name] = threading.Event()
+            job = self._record(request, "InProgress")
+            self.job_inputs[name] = inputs
         self._emit(job)
-        threading.Thread(target=self._run_job, args=(name, inputs), name=f"job-{name}", daemon=True).start()
-        return {"TransformJobArn": arn}
+        if self.job_threads:
+            threading.Thread(target=self._run_job, args=(name, inputs), name=f"job-{name}", daemon=True).start()
+        return {"TransformJobArn": job["TransformJobArn"]}
+
+    def add_transform_job(self, request: dict[str, Any], status: str = "InProgress") -> None:
+        """A job that exists already (started before this stand-in, or by another stack): recorded as
+        given, unchecked, without an event; it never runs."""
+        with self.lock:
+            self._record(request, status)
+
+    def _record(self, request: dict[str, Any], status: str) -> dict[str, Any]:
+        """The job as DescribeTransformJob and the events show it; the caller holds the lock."""
+        request = json.loads(json.dumps(request))
+        request["TransformInput"].setdefault("CompressionType", "None")
+        request["TransformInput"].setdefault("SplitType", "None")
+        name = request["TransformJobName"]
+        job = {
+            # The defaults SageMaker fills in, as DescribeTransformJob and the events show them.
+            "MaxConcurrentTransforms": 1,
+            "MaxPayloadInMB": 6,
+            "Environment": {},
+            **{k: v for k, v in request.items() if k not in ("Tags",)},
+            "TransformJobArn": f"arn:aws:sagemaker:{self.region}:{self.account_id}:transform-job/{name.lower()}",
+            "TransformJobStatus": status,
+            "CreationTime": self.clock.now(),
+            "Tags": {tag["Key"]: tag["Value"] for tag in request.get("Tags", [])},
+        }
+        self.jobs[name] = job
+        self.job_stop[name] = threading.Event()
+        return job
 
     def describe_transform_job(self, request: dict[str, Any]) -> dict[str, Any]:
         job = self._job(request.get("TransformJobName", ""))
@@ -130,6 +153,21 @@ class TransformJobs(StandInCore):
             self.job_stop[name].set()
         self._emit(job)
         return {}
+
+    def run_transform_job(self, name: str) -> str:
+        """Run job ``name`` now, in the caller's thread, as its own thread would; its final status."""
+        self._run_job(name, self.job_inputs[name])
+        return str(self.jobs[name]["TransformJobStatus"])
+
+    def end_transform_job(self, name: str, status: str, reason: str | None = None) -> None:
+        """End job ``name`` with ``status`` (and ``reason``) without running it, and emit its event."""
+        job = self._job(name)
+        with self.lock:
+            job["TransformJobStatus"] = status
+            if reason:
+                job["FailureReason"] = reason[:1024]
+            job["TransformEndTime"] = self.clock.now()
+        self._emit(job)
 
     def list_transform_jobs(self, request: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -215,6 +253,8 @@ class TransformJobs(StandInCore):
                 except Exception as exc:  # noqa: BLE001 - the job fails with the reason, as SageMaker's would
                     traceback.print_exc()
                     failure = failure or f"InternalServerError: {exc}"
+                if failure and self.stop_at_first_failure:
+                    break
             with self.lock:
                 if self.job_stop[name].is_set():
                     job["TransformJobStatus"] = "Stopped"
@@ -314,8 +354,24 @@ class TransformJobs(StandInCore):
             )
         raise _ObjectFailed(last)
 
-    def _emit(self, job: dict[str, Any]) -> None:
-        """A "SageMaker Transform Job State Change" event (docs/architecture.md §7.3), put on the default bus."""
+    def state_change_event(self, name: str) -> dict[str, Any]:
+        """Job ``name``'s "SageMaker Transform Job State Change" event as it stands now, as EventBridge
+        delivers it to a rule's target (what the batch-result function receives)."""
+        job = self._job(name)
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": DETAIL_TYPE,
+            "source": "aws.sagemaker",
+            "account": self.account_id,
+            "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [job["TransformJobArn"]],
+            "detail": self._detail(job),
+        }
+
+    def _detail(self, job: dict[str, Any]) -> dict[str, Any]:
+        """The event's ``detail`` (docs/architecture.md §7.3): the job as DescribeTransformJob shows it."""
         with self.lock:
             detail: dict[str, Any] = {
                 "TransformJobName": job["TransformJobName"],
@@ -342,6 +398,11 @@ class TransformJobs(StandInCore):
                 if job.get(key) is not None:
                     detail[key] = iso_ms(job[key])
             detail["Tags"] = dict(job.get("Tags", {}))
+        return detail
+
+    def _emit(self, job: dict[str, Any]) -> None:
+        """The job's state-change event, put on the default bus."""
+        detail = self._detail(job)
         entry = {
             "Time": self.clock.now(),
             "Source": "aws.sagemaker",

@@ -89,13 +89,10 @@ def _short(calls: list[str]) -> str:
 
 def _create_resources(setup: Any) -> dict[str, str]:
     """The table and topics the functions write to; returns the functions' environment."""
+    from tests.support.aws import create_tracker_table
+
     env = function_env()
-    setup.client("dynamodb").create_table(
-        TableName=env["TRACKER_TABLE"],
-        KeySchema=[{"AttributeName": "request_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "request_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_tracker_table(setup.client("dynamodb"), env["TRACKER_TABLE"])  # the template's, indexes included
     sns = setup.client("sns")
     env["SUCCESS_TOPIC_ARN"] = sns.create_topic(Name="bench-success")["TopicArn"]
     env["ERROR_TOPIC_ARN"] = sns.create_topic(Name="bench-error")["TopicArn"]

@@ -84,8 +84,8 @@ def measure() -> dict[str, Any]:
     from tests.support.hooks import Interceptor
     from tests.support.index_units import WRITE_UNIT, WriteLog, indexes, item_size, write_units
     from tests.support.lambda_runtime import invoker
-    from tests.support.sagemaker import async_endpoint, sync_endpoints
-    from tests.support.transform import TransformStandIn, batch_env
+    from tests.support.sagemaker import async_endpoint, sync_endpoints, transform_jobs
+    from tests.support.transform import batch_env
 
     track = invoker("tracker")
 
@@ -113,7 +113,7 @@ def measure() -> dict[str, Any]:
                 interceptor = Interceptor().attach(boto3.DEFAULT_SESSION.events)
                 async_endpoint(stack.bucket).attach(interceptor)
                 sync_endpoint = sync_endpoints().attach(interceptor)
-                transform = TransformStandIn(setup.client("s3")).attach(interceptor)
+                transform = transform_jobs().attach(interceptor)
                 caches = (wiring.router, wiring.outcome_recorder, wiring.scorer, wiring.nightly, wiring.batch_results)
                 for cached in caches:
                     cached.cache_clear()

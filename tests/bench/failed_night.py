@@ -1,10 +1,12 @@
 """A failed 1,000,000-file night, on paper, from the per-file costs of a small failed night measured here.
 
-A 2,000-file night runs in this process against a moto server (as in the ``nightly`` section): the
-nightly handler starts its job and marks its files, every output but two is written (two poison
-files, at roster positions 10 and 1,500), and the batch-result handler gets the job's Failed event
-with ``NIGHT_SEGMENT_FILES=500``. Measured: the AWS calls per verified file by operation, moto's time
-per file, and how many output lookups came before the first retry job was created.
+A 2,000-file night runs in this process against a moto server (as in the ``nightly`` section), SageMaker's
+transform jobs answered in process by the local stack's stand-in (tests/support/sagemaker.py; its own
+reads and writes go to the server uncounted): the nightly handler starts its job and marks its files,
+every output but two is written (two poison files, at roster positions 10 and 1,500), the stand-in
+ends the job Failed and the batch-result handler gets its event, with ``NIGHT_SEGMENT_FILES=500``.
+Measured: the AWS calls per verified file by operation, moto's time per file, and how many output
+lookups came before the first retry job was created.
 
 On paper: the measured calls per file times typical in-region latencies (assumed, not measured:
 :data:`LATENCY_MS`), the lookups, publishes and writes on the function's 8 threads, give the time
@@ -24,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from tests.bench.common import REGION, Row, function_env, load_event, load_handler, patched_environ, quiet_powertools
+from tests.bench.common import REGION, Row, function_env, load_handler, patched_environ, quiet_powertools
 from tests.bench.nightly import (
     BUCKET,
     LAMBDA_ASYNC_ATTEMPTS,
@@ -82,10 +84,11 @@ def run(options: argparse.Namespace) -> list[Row]:
             boto3.setup_default_session()
             calls = Calls()
             boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-failed-night-calls")
+            transform = _transform_jobs(setup, endpoint)
             wiring.nightly.cache_clear()
             wiring.batch_results.cache_clear()
             try:
-                measured = _measure(setup, endpoint, calls)
+                measured = _measure(setup, endpoint, calls, transform)
             finally:
                 boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", unique_id="bench-failed-night-calls")
                 wiring.nightly.cache_clear()
@@ -155,17 +158,30 @@ def run(options: argparse.Namespace) -> list[Row]:
     ]
 
 
-def _measure(setup: Any, endpoint: str, calls: Calls) -> tuple[Counter[str], float, dict[str, Any], int]:
+def _transform_jobs(setup: Any, endpoint: str) -> Any:
+    """The stand-in answering the functions' transform-job calls, its own clients on the moto server."""
+    from functools import cache
+
+    from tests.support.hooks import Interceptor
+    from tests.support.sagemaker import transform_jobs
+
+    assert boto3.DEFAULT_SESSION is not None
+    standin = transform_jobs(clients=cache(lambda service: setup.client(service, endpoint_url=endpoint)))
+    return standin.attach(Interceptor().attach(boto3.DEFAULT_SESSION.events))
+
+
+def _measure(
+    setup: Any, endpoint: str, calls: Calls, transform: Any
+) -> tuple[Counter[str], float, dict[str, Any], int]:
     from orchestrator.aws import manifest
 
     dynamodb = setup.client("dynamodb", endpoint_url=endpoint)
     s3 = setup.client("s3", endpoint_url=endpoint)
-    sagemaker = setup.client("sagemaker", endpoint_url=endpoint)
     nightly = load_handler("nightly").lambda_handler
     results = load_handler("batch_result").lambda_handler
     _seed(dynamodb, FILES, NIGHT, f"{NIGHT}T01:00:00.000Z")
     job = nightly({"scheduledTime": f"{NIGHT}T02:00:00Z"}, Context())["jobName"]
-    described = sagemaker.describe_transform_job(TransformJobName=job)
+    described = transform.jobs[job].description()
     manifest_uri = described["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
     bucket, key = manifest.split_uri(manifest.roster_uri(manifest_uri))
     roster = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().split("\n")
@@ -178,16 +194,7 @@ def _measure(setup: Any, endpoint: str, calls: Calls) -> tuple[Counter[str], flo
                 manifest.output_location(output_path, f"incoming/nightly/{NIGHT}/part-{n:06d}.csv")
             )
             s3.put_object(Bucket=out_bucket, Key=out_key, Body=b"0.5\n")
-    event = load_event("transform-state-failed.json")
-    event["detail"].update(
-        {
-            "TransformJobName": job,
-            "TransformJobArn": described["TransformJobArn"],
-            "TransformInput": described["TransformInput"],
-            "TransformOutput": described["TransformOutput"],
-            "ModelName": described["ModelName"],
-        }
-    )
+    event = transform.finish(job, "Failed", "ClientError: See job logs for more information")
     calls.take()
     started = time.perf_counter()
     summary = results(event, Context())

@@ -1,6 +1,6 @@
 """Per-file batch transform: the router starts one job per file, the batch-result function records and
 announces its end. moto plays S3, DynamoDB, SNS and SQS; SageMaker is the stand-in of
-``tests/support/transform.py`` (moto accepts duplicate job names and emits no state changes)."""
+``tests/support/sagemaker.py`` (moto accepts duplicate job names and emits no state changes)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from orchestrator import wiring
 from tests.support.events import load_event, s3_put_record, sqs_event
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids, invoker
-from tests.support.transform import TransformStandIn, batch_env, read_manifest
+from tests.support.sagemaker import SageMakerStandIn, transform_jobs
+from tests.support.transform import batch_env, read_manifest
 
 BIG_KEY = "incoming/exports/2026-11-28-full.csv"
 # events/s3-put-over-1gb.json names this request; its state-change samples name its job.
@@ -32,8 +33,8 @@ def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def transform(interceptor) -> TransformStandIn:
-    return TransformStandIn().attach(interceptor)
+def transform(interceptor) -> SageMakerStandIn:
+    return transform_jobs().attach(interceptor)
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ from tests.support.events import body_of, load_event, sagemaker_notification, sq
 from tests.support.hooks import SimulatedCrash
 from tests.support.index_units import Index, WriteLog, changes
 from tests.support.lambda_runtime import failed_ids, invoker
-from tests.support.sagemaker import SageMakerStandIn, sync_endpoints
-from tests.support.transform import TransformStandIn, batch_env
+from tests.support.sagemaker import SageMakerStandIn, sync_endpoints, transform_jobs
+from tests.support.transform import batch_env
 
 OUTCOMES = Index.declared(tracker_table_properties(), deadlines.OUTCOME_INDEX)
 KEY = "incoming/customers/a.csv"
@@ -165,7 +165,7 @@ def test_a_stopped_transform_job_puts_its_file_in_the_index(
 ):
     for name, value in batch_env(stack.bucket).items():
         monkeypatch.setenv(name, value)
-    TransformStandIn().attach(interceptor)
+    transform_jobs().attach(interceptor)
     route(load_event("s3-put-over-1gb"))
     request_id = "1c54b662b65b18b120a299c6bbf58f8e"  # the sample's request; its state-change names its job
     invoker("batch_result")(load_event("transform-state-stopped"))
@@ -179,7 +179,7 @@ def test_the_older_of_two_nightly_versions_is_skipped_into_the_index(
 ):
     for name, value in batch_env(stack.bucket).items():
         monkeypatch.setenv(name, value)
-    TransformStandIn(aws.client("s3")).attach(interceptor)
+    transform_jobs().attach(interceptor)
     clock.moment = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # the evening before the sample night
     for body, uploaded in ((b"old\n", "2026-11-27T19:00:00.000Z"), (b"age\n42\n", "2026-11-27T21:30:00.000Z")):
         record = upload("incoming/nightly/a.csv", body)

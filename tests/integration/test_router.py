@@ -8,7 +8,8 @@ from orchestrator.errors import ConfigError
 
 from tests.support.events import load_event, one_message, s3_object, s3_put_record, sqs_event
 from tests.support.lambda_runtime import failed_ids
-from tests.support.transform import TransformStandIn, batch_env
+from tests.support.sagemaker import transform_jobs
+from tests.support.transform import batch_env
 
 
 def test_new_file_is_submitted_to_the_async_endpoint_with_its_output_location(route, upload, item_for_key, sagemaker):
@@ -240,7 +241,7 @@ class TestMetadataLookup:
         RequestableModes, announced, and no transform job is started."""
         for name, value in batch_env(stack.bucket).items():
             monkeypatch.setenv(name, value)
-        transform = TransformStandIn().attach(interceptor)
+        transform = transform_jobs().attach(interceptor)
         route(sqs_event(upload("incoming/a.csv", Metadata={"inference-mode": "batch"})))
 
         item = item_for_key("incoming/a.csv")
@@ -257,7 +258,7 @@ class TestMetadataLookup:
         for name, value in batch_env(stack.bucket).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("REQUESTABLE_MODES", "async,nightly,batch")
-        transform = TransformStandIn().attach(interceptor)
+        transform = transform_jobs().attach(interceptor)
         route(sqs_event(upload("incoming/a.csv", Metadata={"inference-mode": "batch"})))
 
         item = item_for_key("incoming/a.csv")

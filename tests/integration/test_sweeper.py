@@ -2,7 +2,7 @@
 
 Each fault below asserts the promise: files lost = 0 (every file terminal, announced on exactly one
 topic) and invocations per file <= 1. moto plays S3, DynamoDB, SNS and SQS; SageMaker is the
-stand-in of ``tests/support/hooks.py`` (async) and ``tests/support/transform.py`` (jobs).
+stand-in of ``tests/support/sagemaker.py`` (async endpoint and jobs).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from orchestrator.core.deadlines import DeadlineSettings
 from tests.support.events import load_event, sagemaker_notification, sqs_event, tracker_record
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
-from tests.support.transform import TransformStandIn, batch_env
+from tests.support.sagemaker import SageMakerStandIn, transform_jobs
+from tests.support.transform import batch_env
 
 KEY = "incoming/customers/a.csv"
 ASYNC_DEADLINE = DeadlineSettings().submitted_async
@@ -300,11 +301,11 @@ def test_router_starts_no_record_it_cannot_finish_and_hands_the_rest_back(route,
 
 
 @pytest.fixture
-def transform(interceptor, stack, monkeypatch) -> TransformStandIn:
+def transform(interceptor, stack, monkeypatch) -> SageMakerStandIn:
     for name, value in batch_env(stack.bucket).items():
         monkeypatch.setenv(name, value)
     wiring.batch_results.cache_clear()
-    return TransformStandIn().attach(interceptor)
+    return transform_jobs().attach(interceptor)
 
 
 def test_dead_lettered_completion_event_is_resolved_through_the_batch_result_path(

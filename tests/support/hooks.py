@@ -1,5 +1,5 @@
 """botocore event hooks: count API calls, inject faults, and hand chosen calls to a stand-in
-(tests/support/sagemaker.py, transform.py, eventbridge.py) where moto does not answer like AWS.
+(tests/support/sagemaker.py, eventbridge.py) where moto does not answer like AWS.
 
 Hooks are registered on a boto3 session's event emitter; every client created from that session
 afterwards inherits them (botocore copies the session's emitter into each new client). Retries,

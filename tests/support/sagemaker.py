@@ -1,4 +1,4 @@
-"""SageMaker's runtime in process: the local stack's stand-in (local/standin) behind the Interceptor.
+"""SageMaker in process: the local stack's stand-in (local/standin) behind the Interceptor.
 
 moto 5.2.5 answers InvokeEndpointAsync with a canned ``s3://sagemaker-output-<uuid>/response.json``
 and InvokeEndpoint with a canned body. Here the request botocore was about to send goes through the
@@ -12,6 +12,16 @@ its output and failure locations, its ``ModelError``; only the model is a functi
 - Synchronous: the model answers ``answer`` (``content_type``); ``model_error`` makes it answer
   ``(status, message)`` instead, which SageMaker turns into ``ModelError`` (HTTP 424).
 
+- Transform jobs (``transform_jobs``; moto accepts a second CreateTransformJob with a name already used,
+  marks every job ``Completed`` at once and emits no state-change event): CreateTransformJob,
+  DescribeTransformJob, StopTransformJob and ListTransformJobs go to the stand-in's
+  ``TransformJobs``. A created job stays ``InProgress`` until the test ends it (``finish``) or runs it
+  (``run``: each object of the manifest read and scored as SageMaker does, its output written to
+  ``<S3OutputPath>/<key>.out``; an object that cannot be read or that the model refuses, ``bad``, fails
+  the job with that object's reason while the others still get their output; ``abort_on_failure``
+  plays a job that stops at its first failure instead). Both return the state-change event the job
+  emits, for the batch-result function.
+
 The stand-in's own AWS calls (when it processes a request) go through a session of its own:
 SageMaker's reads, writes and notifications are not the product's calls, and the functions' call
 counters never see them.
@@ -21,7 +31,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from functools import cache
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache, partial
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import boto3
@@ -33,12 +46,55 @@ from local.standin.service import StandIn
 from local.standin.wire import Answer, answer
 from tests.support.hooks import Interceptor, response
 
-__all__ = ["AsyncRequest", "SageMakerStandIn", "async_endpoint", "input_location", "sync_endpoints"]
+__all__ = [
+    "AsyncRequest",
+    "SageMakerStandIn",
+    "TransformJob",
+    "async_endpoint",
+    "input_location",
+    "malformed",
+    "sync_endpoints",
+    "transform_jobs",
+]
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ASYNC = "sagemaker-runtime.InvokeEndpointAsync"
 SYNC = "sagemaker-runtime.InvokeEndpoint"
+CONTROL = ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob", "ListTransformJobs")
+
+
+def malformed(body: bytes) -> bool:
+    """What the transform model refuses (a client error, 400): a payload saying it is malformed."""
+    return b"malformed" in body
+
+
+@dataclass(frozen=True)
+class TransformJob:
+    """A transform job as a test inspects it."""
+
+    request: dict[str, Any]  # the CreateTransformJob parameters, as SageMaker received them
+    described: Callable[[], dict[str, Any]]
+
+    @property
+    def name(self) -> str:
+        return str(self.request["TransformJobName"])
+
+    @property
+    def manifest_uri(self) -> str:
+        return str(self.request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"])
+
+    @property
+    def output_path(self) -> str:
+        return str(self.request["TransformOutput"]["S3OutputPath"])
+
+    def description(self) -> dict[str, Any]:
+        """DescribeTransformJob's answer, its times as a boto3 client returns them."""
+        described = self.described()
+        for key in ("CreationTime", "TransformStartTime", "TransformEndTime"):
+            if key in described:
+                described[key] = datetime.fromtimestamp(described[key], UTC)
+        return described
 
 
 class SageMakerStandIn:
@@ -47,15 +103,26 @@ class SageMakerStandIn:
         *,
         async_endpoints: Mapping[str, Mapping[str, str]] | None = None,
         sync_endpoints: Mapping[str, str] | None = None,
+        transform_jobs: bool = False,
         answer: bytes = b"0.97\n",
         content_type: str = "text/csv",
+        bad: Callable[[bytes], bool] | None = None,
+        clients: Callable[[str], Any] | None = None,
     ) -> None:
         """``async_endpoints``: name → the local stack's endpoint config (``output_path``,
         ``failure_path``, ``success_topic``, ``error_topic``); ``sync_endpoints``: name → kind
-        (``realtime`` or ``serverless``)."""
+        (``realtime`` or ``serverless``); ``transform_jobs``: answer the transform-job calls; ``clients``:
+        the stand-in's own (``service → client``; default: a session of its own, in moto)."""
         self.answer = answer
         self.content_type = content_type
         self.model_error: tuple[int, str] | None = None  # (the container's status, its message)
+        self.bad = bad  # payloads the model refuses with a 400 ("malformed input")
+        self.create_attempts = 0  # CreateTransformJob calls that reached SageMaker, accepted or not
+        # Run once a transform job is created, before CreateTransformJob answers: lets a test finish the
+        # job "before" the caller marks its files (a job failing within seconds).
+        self.on_create: Callable[[TransformJob], None] | None = None
+        self._transform_jobs = transform_jobs
+        self._requests: dict[str, dict[str, Any]] = {}  # job name → its CreateTransformJob parameters
         self.accepted: list[AsyncRequest] = []  # InvokeEndpointAsync requests SageMaker took, in order
         self.calls: list[tuple[str, bytes, str]] = []  # InvokeEndpoint: (endpoint, body, content type)
         # Run once a request is taken, before the answer reaches the caller: lets a test act "while"
@@ -70,11 +137,10 @@ class SageMakerStandIn:
             "endpoints": {name: dict(spec) for name, spec in self._outputs.items()},
             "sync_endpoints": {name: {"kind": kind} for name, kind in self._sync.items()},
         }
-        session = boto3.Session(region_name=REGION)
         self.standin = StandIn(
             config,
             workers=False,
-            clients=cache(session.client),
+            clients=clients or cache(boto3.Session(region_name=REGION).client),
             model=self._model,
             output_name=lambda inference_id: inference_id,
         )
@@ -84,6 +150,9 @@ class SageMakerStandIn:
             interceptor.respond(ASYNC, self._invoke_async)
         if self._sync:
             interceptor.respond(SYNC, self._invoke)
+        if self._transform_jobs:
+            for operation in CONTROL:
+                interceptor.respond(f"sagemaker.{operation}", self._control)
         return self
 
     def process_queued(self) -> int:
@@ -98,6 +167,59 @@ class SageMakerStandIn:
 
     def _accepted(self, inference_id: str) -> AsyncRequest:
         return next(r for r in reversed(self.accepted) if r.inference_id == inference_id)
+
+    # ------------------------------------------------------------ transform jobs
+
+    @property
+    def jobs(self) -> dict[str, TransformJob]:
+        """Every transform job SageMaker holds, oldest first."""
+        return {name: self._job(name) for name in self.standin.jobs}
+
+    @property
+    def abort_on_failure(self) -> bool:
+        return self.standin.stop_at_first_failure
+
+    @abort_on_failure.setter
+    def abort_on_failure(self, value: bool) -> None:
+        self.standin.stop_at_first_failure = value
+
+    def add(self, request: dict[str, Any], status: str = "InProgress") -> TransformJob:
+        """A job that exists already (started by an earlier run, or by someone else)."""
+        self.standin.add_transform_job(request, status)
+        self._requests[request["TransformJobName"]] = request
+        return self._job(request["TransformJobName"])
+
+    def finish(self, name: str, status: str, reason: str | None = None) -> dict[str, Any]:
+        """End job ``name`` and return the state-change event SageMaker sends for it."""
+        self.standin.end_transform_job(name, status, reason)
+        return self.event(name)
+
+    def run(self, name: str) -> dict[str, Any]:
+        """Run job ``name`` as SageMaker would (see the module docstring); returns its state-change event."""
+        self.standin.run_transform_job(name)
+        return self.event(name)
+
+    def in_progress(self) -> list[str]:
+        """Jobs not finished yet, oldest first."""
+        return [name for name, job in self.standin.jobs.items() if job["TransformJobStatus"] == "InProgress"]
+
+    def run_all(self, handle: Callable[[dict[str, Any]], Any], limit: int = 200) -> list[str]:
+        """Run every job, oldest first, handing each state-change event to ``handle`` (the batch-result
+        function), until none is left (retry jobs the events start included). Returns the jobs run."""
+        ran: list[str] = []
+        while waiting := self.in_progress():
+            assert len(ran) < limit, f"more than {limit} jobs: {ran}"
+            ran.append(waiting[0])
+            handle(self.run(waiting[0]))
+        return ran
+
+    def event(self, name: str) -> dict[str, Any]:
+        """The "SageMaker Transform Job State Change" event for the job as it stands now."""
+        return self.standin.state_change_event(name)
+
+    def _job(self, name: str) -> TransformJob:
+        described = partial(self.standin.describe_transform_job, {"TransformJobName": name})
+        return TransformJob(self._requests[name], described)
 
     # ------------------------------------------------------------ the interceptor's responders
 
@@ -121,6 +243,19 @@ class SageMakerStandIn:
             self.on_invoke()
         return response(request.url, answered.status, answered.headers, answered.body)
 
+    def _control(self, request: AWSPreparedRequest) -> AWSResponse:
+        body = _body(request)
+        create = _headers(request).get("x-amz-target") == "SageMaker.CreateTransformJob"
+        if create:
+            self.create_attempts += 1
+        answered = self._answer(request, body)
+        if create and answered.status == 200:
+            params = json.loads(body)
+            self._requests[params["TransformJobName"]] = params
+            if self.on_create is not None:
+                self.on_create(self._job(params["TransformJobName"]))
+        return response(request.url, answered.status, answered.headers, answered.body)
+
     def _answer(self, request: AWSPreparedRequest, body: bytes) -> Answer:
         return answer(self.standin, urlsplit(request.url).path, _headers(request), body)
 
@@ -130,6 +265,8 @@ class SageMakerStandIn:
         if self.model_error is not None:
             status, message = self.model_error
             return ModelResponse(status, message.encode(), "text/plain")
+        if self.bad is not None and self.bad(body):
+            return ModelResponse(400, b"malformed input", "text/plain")
         return ModelResponse(200, self.answer, self.content_type)
 
 
@@ -165,6 +302,11 @@ def sync_endpoints() -> SageMakerStandIn:
     return SageMakerStandIn(
         sync_endpoints={"demo-realtime-endpoint": "realtime", "demo-serverless-endpoint": "serverless"}
     )
+
+
+def transform_jobs(clients: Callable[[str], Any] | None = None) -> SageMakerStandIn:
+    """The transform jobs, their model scoring every record ``0.5`` and refusing a ``malformed`` payload."""
+    return SageMakerStandIn(transform_jobs=True, answer=b"0.5\n", bad=malformed, clients=clients)
 
 
 def input_location(request: AWSPreparedRequest) -> str:

@@ -9,7 +9,8 @@ import pytest
 from orchestrator import wiring
 
 from tests.support.lambda_runtime import invoker
-from tests.support.transform import TransformStandIn, batch_env
+from tests.support.sagemaker import SageMakerStandIn, transform_jobs
+from tests.support.transform import batch_env
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +25,8 @@ def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def transform(interceptor, aws) -> TransformStandIn:
-    return TransformStandIn(aws.client("s3")).attach(interceptor)
+def transform(interceptor) -> SageMakerStandIn:
+    return transform_jobs().attach(interceptor)
 
 
 @pytest.fixture

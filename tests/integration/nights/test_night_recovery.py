@@ -1,6 +1,6 @@
 """A poison file never fails a night, and re-runs always converge (issue 8).
 
-moto plays S3, DynamoDB, SNS and SQS; SageMaker is the stand-in of ``tests/support/transform.py``,
+moto plays S3, DynamoDB, SNS and SQS; SageMaker is the stand-in of ``tests/support/sagemaker.py``,
 which *runs* jobs as SageMaker does: a malformed (or deleted) file fails the whole job with that
 file's reason, and the outputs of the other files are written all the same. Every test ends with
 "files lost = 0": every file of the night terminal, none left SUBMITTED or SCHEDULED.
@@ -205,7 +205,6 @@ def test_a_lost_failure_event_is_retried_the_same_way_through_the_sweepers_entry
     nightly(load_event("schedule-nightly"))
     transform.run(NIGHT)  # its event is lost
     description = transform.jobs[NIGHT].description()
-    description["CreationTime"] = datetime.fromtimestamp(description["CreationTime"], UTC)
 
     summary = finish(state_change_event(description, clock()))
 

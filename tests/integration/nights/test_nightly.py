@@ -1,6 +1,6 @@
 """The nightly batch: files under the nightly prefix wait as SCHEDULED, the schedule's event starts one
 transform job for the night, and its state change is announced per file. moto plays S3, DynamoDB,
-SNS and SQS; SageMaker is the stand-in of ``tests/support/transform.py``."""
+SNS and SQS; SageMaker is the stand-in of ``tests/support/sagemaker.py``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.support.transform import read_manifest, read_text
 
 NIGHT = "sio-nightly-2026-11-28"  # events/schedule-nightly.json: scheduledTime 2026-11-28T02:00:00Z
 EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
-MALFORMED = b"malformed,,\n\x00\n"  # the stand-in's model refuses it (tests/support/transform.py)
+MALFORMED = b"malformed,,\n\x00\n"  # the stand-in's model refuses it (tests/support/sagemaker.py)
 
 
 @pytest.fixture
