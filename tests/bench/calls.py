@@ -105,7 +105,8 @@ def _create_resources(setup: Any) -> dict[str, str]:
 def run(options: argparse.Namespace) -> list[Row]:
     import boto3
     from moto import mock_aws
-    from orchestrator import wiring
+
+    from tests.support.wiring import reset_wiring
 
     with patched_environ(function_env()), mock_aws():
         setup = boto3.Session(region_name=REGION)
@@ -120,13 +121,11 @@ def run(options: argparse.Namespace) -> list[Row]:
             async_endpoint("sagemaker-inference-orchestrator-input-123456789012-us-east-1").attach(
                 Interceptor().attach(boto3.DEFAULT_SESSION.events)
             )
-            wiring.router.cache_clear()
-            wiring.outcome_recorder.cache_clear()
+            reset_wiring()
             try:
                 rows = _run_scenarios(boto3.DEFAULT_SESSION)
             finally:
-                wiring.router.cache_clear()
-                wiring.outcome_recorder.cache_clear()
+                reset_wiring()
                 boto3.DEFAULT_SESSION = None
             rows += _final_states(setup, env["TRACKER_TABLE"])
     return rows + _run_sync()
@@ -138,10 +137,10 @@ def _run_sync() -> list[Row]:
     SageMaker does (moto's answer is canned), a ModelError 400 for the last scenario."""
     import boto3
     from moto import mock_aws
-    from orchestrator import wiring
 
     from tests.support.hooks import Interceptor
     from tests.support.sagemaker import sync_endpoints
+    from tests.support.wiring import reset_wiring
 
     with patched_environ(function_env()), mock_aws():
         setup = boto3.Session(region_name=REGION)
@@ -161,13 +160,11 @@ def _run_sync() -> list[Row]:
             boto3.setup_default_session()
             session = boto3.DEFAULT_SESSION
             endpoint = sync_endpoints().attach(Interceptor().attach(session.events))
-            for cached in (wiring.router, wiring.scorer):
-                cached.cache_clear()
+            reset_wiring()
             try:
                 return _sync_scenarios(session, s3, sqs, queue, endpoint)
             finally:
-                for cached in (wiring.router, wiring.scorer):
-                    cached.cache_clear()
+                reset_wiring()
                 boto3.DEFAULT_SESSION = None
 
 

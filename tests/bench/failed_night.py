@@ -60,10 +60,11 @@ PARALLEL = frozenset({"s3.HeadObject", "sns.PublishBatch", "dynamodb.UpdateItem"
 
 
 def run(options: argparse.Namespace) -> list[Row]:
-    from orchestrator import wiring
     from orchestrator.settings import NIGHT_SEGMENT_FILES
     from orchestrator.workflows.batch_results import WORKERS
     from orchestrator.workflows.failed_nights import VERIFY_MARGIN_MS
+
+    from tests.support.wiring import reset_wiring
 
     with moto_server() as endpoint:
         env = function_env(
@@ -82,14 +83,12 @@ def run(options: argparse.Namespace) -> list[Row]:
             boto3.setup_default_session()
             calls = Calls()
             boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-failed-night-calls")
-            wiring.nightly.cache_clear()
-            wiring.batch_results.cache_clear()
+            reset_wiring()
             try:
                 measured = _measure(setup, endpoint, calls)
             finally:
                 boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", unique_id="bench-failed-night-calls")
-                wiring.nightly.cache_clear()
-                wiring.batch_results.cache_clear()
+                reset_wiring()
                 boto3.DEFAULT_SESSION = None
     counts, elapsed, summary, first_job_after = measured
     per_file = {name: count / FILES for name, count in counts.items()}

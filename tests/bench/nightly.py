@@ -197,7 +197,7 @@ def _per_file(counts: Counter[str], files: int) -> str:
 
 
 def run(options: argparse.Namespace) -> list[Row]:
-    from orchestrator import wiring
+    from tests.support.wiring import reset_wiring
 
     sizes = SIZES
     rows: list[Row] = []
@@ -218,8 +218,7 @@ def run(options: argparse.Namespace) -> list[Row]:
             boto3.setup_default_session()
             calls = Calls()
             boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-nightly-calls")
-            wiring.nightly.cache_clear()
-            wiring.batch_results.cache_clear()
+            reset_wiring()
             nightly = load_handler("nightly").lambda_handler
             results = load_handler("batch_result").lambda_handler
             try:
@@ -268,8 +267,7 @@ def run(options: argparse.Namespace) -> list[Row]:
                 )
             finally:
                 boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", unique_id="bench-nightly-calls")
-                wiring.nightly.cache_clear()
-                wiring.batch_results.cache_clear()
+                reset_wiring()
                 boto3.DEFAULT_SESSION = None
     return rows
 

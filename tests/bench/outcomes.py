@@ -44,12 +44,12 @@ def run(options: argparse.Namespace) -> list[Row]:
 def _write_units() -> list[Row]:
     import boto3
     from moto import mock_aws
-    from orchestrator import wiring
     from orchestrator.core import deadlines
 
     from tests.support import aws as stack_support
     from tests.support.hooks import Interceptor
     from tests.support.sagemaker import async_endpoint, sync_endpoints
+    from tests.support.wiring import reset_wiring
 
     outcomes = Index.declared(stack_support.tracker_table_properties(), deadlines.OUTCOME_INDEX)
     with patched_environ(function_env()), mock_aws():
@@ -67,8 +67,7 @@ def _write_units() -> list[Row]:
                 interceptor = Interceptor().attach(boto3.DEFAULT_SESSION.events)
                 async_endpoint(stack.bucket).attach(interceptor)
                 sync_endpoint = sync_endpoints().attach(interceptor)
-                for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
-                    cached.cache_clear()
+                reset_wiring()
                 try:
                     with quiet_powertools(), warnings.catch_warnings():
                         warnings.simplefilter("ignore", UserWarning)  # Powertools: no metrics to publish
@@ -78,8 +77,7 @@ def _write_units() -> list[Row]:
                             writes = log.take()
                             rows.append(_units_row(scenario, succeeds, outcomes, writes, request_id))
                 finally:
-                    for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
-                        cached.cache_clear()
+                    reset_wiring()
                     boto3.DEFAULT_SESSION = None
     return rows
 

@@ -77,7 +77,7 @@ def _seed(dynamodb: Any, count: int, prefix: str, overdue: int, now: datetime) -
 
 
 def run(options: argparse.Namespace) -> list[Row]:
-    from orchestrator import wiring
+    from tests.support.wiring import reset_wiring
 
     rows: list[Row] = [*_partition_spread()]
     with moto_server() as endpoint:
@@ -94,7 +94,7 @@ def run(options: argparse.Namespace) -> list[Row]:
             boto3.setup_default_session()
             calls = Calls()
             boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-sweeper-calls")
-            wiring.sweeper.cache_clear()
+            reset_wiring()
             sweep = load_handler("sweeper").lambda_handler
             now = datetime.now(UTC)
             try:
@@ -141,7 +141,7 @@ def run(options: argparse.Namespace) -> list[Row]:
                 )
             finally:
                 boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", unique_id="bench-sweeper-calls")
-                wiring.sweeper.cache_clear()
+                reset_wiring()
                 boto3.DEFAULT_SESSION = None
     return rows
 

@@ -26,6 +26,7 @@ from tests.support.events import s3_put_record
 from tests.support.hooks import CallCounter, Interceptor
 from tests.support.lambda_runtime import invoker
 from tests.support.sagemaker import SageMakerStandIn, async_endpoint
+from tests.support.wiring import reset_wiring
 
 
 @pytest.fixture(autouse=True)
@@ -36,13 +37,9 @@ def _fresh_functions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Standard-mode retries still happen (and are counted); only their sleeps are skipped.
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     monkeypatch.setattr(sagemaker_adapter, "pause", lambda seconds: None)  # the invokers' own backoff
-    wiring.router.cache_clear()
-    wiring.outcome_recorder.cache_clear()
-    wiring.sweeper.cache_clear()
+    reset_wiring()
     yield
-    wiring.router.cache_clear()
-    wiring.outcome_recorder.cache_clear()
-    wiring.sweeper.cache_clear()
+    reset_wiring()
 
 
 @pytest.fixture

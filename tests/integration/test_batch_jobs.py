@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from orchestrator import wiring
 
 from tests.support.events import load_event, s3_put_record, sqs_event
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids, invoker
 from tests.support.transform import TransformStandIn, batch_env, read_manifest
+from tests.support.wiring import reset_wiring
 
 BIG_KEY = "incoming/exports/2026-11-28-full.csv"
 # events/s3-put-over-1gb.json names this request; its state-change samples name its job.
@@ -26,9 +26,9 @@ BIG_JOB = f"sio-{BIG_REQUEST}"
 def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in batch_env(stack.bucket).items():
         monkeypatch.setenv(name, value)
-    wiring.batch_results.cache_clear()
+    reset_wiring()
     yield
-    wiring.batch_results.cache_clear()
+    reset_wiring()
 
 
 @pytest.fixture

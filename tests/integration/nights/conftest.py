@@ -6,21 +6,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from orchestrator import wiring
 
 from tests.support.lambda_runtime import invoker
 from tests.support.transform import TransformStandIn, batch_env
+from tests.support.wiring import reset_wiring
 
 
 @pytest.fixture(autouse=True)
 def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in batch_env(stack.bucket).items():
         monkeypatch.setenv(name, value)
-    wiring.nightly.cache_clear()
-    wiring.batch_results.cache_clear()
+    reset_wiring()
     yield
-    wiring.nightly.cache_clear()
-    wiring.batch_results.cache_clear()
+    reset_wiring()
 
 
 @pytest.fixture
