@@ -185,16 +185,15 @@ def _item(setup: Any, stack: Any, request_id: str) -> dict[str, Any]:
 
 def _listing_calls() -> Row:
     import boto3
-    from click.testing import CliRunner
     from moto import mock_aws
     from orchestrator.aws.tracker_table import TrackerTable
     from orchestrator.core import deadlines
     from orchestrator.core.status import Status
-    from sio import stack as sio_stack
-    from sio.cli import cli
 
     from tests.support.aws import create_tracker_table
     from tests.support.clock import FakeClock
+    from tests.support.sio_moto import sio as run_sio
+    from tests.support.sio_moto import sio_calls
 
     env = {"SIO_TRACKER_TABLE_NAME": TABLE, "SIO_INPUT_BUCKET_NAME": "bench", "AWS_REGION": REGION}
     with patched_environ(function_env()), mock_aws():
@@ -220,23 +219,10 @@ def _listing_calls() -> Row:
             per_shard[shard] = per_shard.get(shard, 0) + 1
         bound = sum(per_shard.get(p, 0) // PAGE + 1 for p in deadlines.partitions("FAILED"))
 
-        calls: list[str] = []
-        original = sio_stack.Stack.client
-
-        def counted(self: sio_stack.Stack, service: str, **config: Any) -> Any:
-            client = original(self, service, **config)
-            client.meta.events.register("before-call", lambda event_name, **_: calls.append(event_name))
-            return client
-
-        sio_stack.Stack.client = counted  # type: ignore[method-assign]
-        try:
+        with sio_calls() as calls:
             started = time.perf_counter()
-            result = CliRunner(mix_stderr=False).invoke(
-                cli, ["-o", "json", "status", "--status", "FAILED", "--since", "1h"], env=env
-            )
+            result = run_sio("-o", "json", "status", "--status", "FAILED", "--since", "1h", env=env)
             seconds = time.perf_counter() - started
-        finally:
-            sio_stack.Stack.client = original  # type: ignore[method-assign]
     listed = [item["request_id"] for item in json.loads(result.stdout)["items"]] if result.exit_code == 0 else []
     queries = sum(1 for call in calls if call.endswith(".Query"))
     return Row(
