@@ -17,12 +17,11 @@ import argparse
 import hashlib
 import json
 import time
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.bench.common import REGION, Row, function_env, patched_environ, quiet_powertools
+from tests.bench.common import REGION, Row, function_env, patched_environ, quiet_handlers
 from tests.support.index_units import ENTRY_OVERHEAD, Index, Write, WriteLog, changes, item_size, units
 
 SECTION = "outcomes"
@@ -69,8 +68,7 @@ def _write_units() -> list[Row]:
                 sync_endpoint = sync_endpoints().attach(interceptor)
                 reset_wiring()
                 try:
-                    with quiet_powertools(), warnings.catch_warnings():
-                        warnings.simplefilter("ignore", UserWarning)  # Powertools: no metrics to publish
+                    with quiet_handlers():
                         for scenario, succeeds, drive in scenarios(setup, stack, sync_endpoint, scorer_queue):
                             log.take()
                             request_id = drive()

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.support.lambda_runtime import invoker
-from tests.support.transform import TransformStandIn, batch_env
-from tests.support.wiring import reset_wiring
+from tests.support.transform import TransformStandIn
 
 
 @pytest.fixture(autouse=True)
-def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
-    reset_wiring()
-    yield
-    reset_wiring()
+def _batch_configured(batch_configured: None) -> None:
+    """Every night needs batch transform configured."""
 
 
 @pytest.fixture
