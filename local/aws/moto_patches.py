@@ -16,7 +16,7 @@ the package:
   directory and stats each entry, under the dispatcher's global lock. The directory does not change
   while the server runs: it is listed once.
 
-Each replacement returns exactly what moto's own code returns (``tests/unit/test_local_moto_patches.py``).
+Each replacement returns exactly what moto's own code returns (``tests/unit/local/test_local_moto_patches.py``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,7 +23,7 @@ from tests.bench.common import (
     load_event,
     load_handler,
     patched_environ,
-    quiet_powertools,
+    quiet_handlers,
 )
 
 SECTION = "calls"
@@ -87,6 +86,16 @@ def _short(calls: list[str]) -> str:
     return ", ".join(call.split(".", 1)[1] for call in calls) or "none"
 
 
+def _checked(metric: str, calls: list[str], expected: list[str], response: dict[str, Any]) -> Row:
+    """A check row: exactly the expected calls in order, and no batch item failure."""
+    failures = response.get("batchItemFailures")
+    note = f"expect {len(expected)}: {_short(expected)}"
+    if failures:
+        note += f"; batch item failures: {json.dumps(failures)}"
+    ok = calls == expected and not failures
+    return Row(SECTION, metric, f"{len(calls)} ({_short(calls)})", note, ok, True)
+
+
 def _create_resources(setup: Any) -> dict[str, str]:
     """The table and topics the functions write to; returns the functions' environment."""
     from tests.support.aws import create_tracker_table
@@ -102,7 +111,8 @@ def _create_resources(setup: Any) -> dict[str, str]:
 def run(options: argparse.Namespace) -> list[Row]:
     import boto3
     from moto import mock_aws
-    from orchestrator import wiring
+
+    from tests.support.wiring import reset_wiring
 
     with patched_environ(function_env()), mock_aws():
         setup = boto3.Session(region_name=REGION)
@@ -117,13 +127,11 @@ def run(options: argparse.Namespace) -> list[Row]:
             async_endpoint("sagemaker-inference-orchestrator-input-123456789012-us-east-1").attach(
                 Interceptor().attach(boto3.DEFAULT_SESSION.events)
             )
-            wiring.router.cache_clear()
-            wiring.outcome_recorder.cache_clear()
+            reset_wiring()
             try:
                 rows = _run_scenarios(boto3.DEFAULT_SESSION)
             finally:
-                wiring.router.cache_clear()
-                wiring.outcome_recorder.cache_clear()
+                reset_wiring()
                 boto3.DEFAULT_SESSION = None
             rows += _final_states(setup, env["TRACKER_TABLE"])
     return rows + _run_sync()
@@ -135,10 +143,10 @@ def _run_sync() -> list[Row]:
     SageMaker does (moto's answer is canned), a ModelError 400 for the last scenario."""
     import boto3
     from moto import mock_aws
-    from orchestrator import wiring
 
     from tests.support.hooks import Interceptor
     from tests.support.sagemaker import sync_endpoints
+    from tests.support.wiring import reset_wiring
 
     with patched_environ(function_env()), mock_aws():
         setup = boto3.Session(region_name=REGION)
@@ -158,13 +166,11 @@ def _run_sync() -> list[Row]:
             boto3.setup_default_session()
             session = boto3.DEFAULT_SESSION
             endpoint = sync_endpoints().attach(Interceptor().attach(session.events))
-            for cached in (wiring.router, wiring.scorer):
-                cached.cache_clear()
+            reset_wiring()
             try:
                 return _sync_scenarios(session, s3, sqs, queue, endpoint)
             finally:
-                for cached in (wiring.router, wiring.scorer):
-                    cached.cache_clear()
+                reset_wiring()
                 boto3.DEFAULT_SESSION = None
 
 
@@ -174,8 +180,7 @@ def _sync_scenarios(session: Any, s3: Any, sqs: Any, queue: str, endpoint: Any) 
     handlers = {fn: load_handler(fn).lambda_handler for fn in ("router", "scorer")}
     rows: list[Row] = []
     messages: list[dict[str, Any]] = []
-    with CallCounter().attach(session.events) as counter, quiet_powertools(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with CallCounter().attach(session.events) as counter, quiet_handlers():
         for scenario, step, expected in SYNC_SCENARIOS:
             if step == "router" or step == "scorer-model-error":
                 key = f"incoming/{len(rows)}.csv"
@@ -192,30 +197,17 @@ def _sync_scenarios(session: Any, s3: Any, sqs: Any, queue: str, endpoint: Any) 
                 endpoint.model_error = (400, "feature 'age' must be a number") if step == "scorer-model-error" else None
                 counter.take()
                 response = handlers["scorer"](sqs_event(*messages), LambdaContext())
-            calls = counter.take()
-            failures = response.get("batchItemFailures")
-            note = f"expect {len(expected)}: {_short(expected)}"
-            if failures:
-                note += f"; batch item failures: {json.dumps(failures)}"
-            ok = calls == expected and not failures
-            rows.append(Row(SECTION, f"{scenario}", f"{len(calls)} ({_short(calls)})", note, ok, True))
+            rows.append(_checked(scenario, counter.take(), expected, response))
     return rows
 
 
 def _run_scenarios(session: Any) -> list[Row]:
     handlers = {fn: load_handler(fn).lambda_handler for fn in ("router", "tracker")}
     rows: list[Row] = []
-    with CallCounter().attach(session.events) as counter, quiet_powertools(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # Powertools: "No application metrics to publish"
+    with CallCounter().attach(session.events) as counter, quiet_handlers():
         for scenario, function, event_name, expected in SCENARIOS:
             response = handlers[function](load_event(event_name), LambdaContext())
-            calls = counter.take()
-            failures = response.get("batchItemFailures")
-            note = f"expect {len(expected)}: {_short(expected)}"
-            if failures:
-                note += f"; batch item failures: {json.dumps(failures)}"
-            ok = calls == expected and not failures
-            rows.append(Row(SECTION, f"{function}: {scenario}", f"{len(calls)} ({_short(calls)})", note, ok, True))
+            rows.append(_checked(f"{function}: {scenario}", counter.take(), expected, response))
     return rows
 
 

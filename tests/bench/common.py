@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,3 +149,12 @@ def quiet_powertools() -> Iterator[None]:
             yield
         finally:
             handler.setStream(previous)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def quiet_handlers() -> Iterator[None]:
+    """The handlers run as in Lambda, their output discarded: Powertools quiet, and its UserWarning
+    "No application metrics to publish" ignored."""
+    with quiet_powertools(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield

@@ -75,7 +75,6 @@ def measure() -> dict[str, Any]:
     """Per path: table writes, write units by table/index, failed conditional writes, log bytes."""
     import boto3
     from moto import mock_aws
-    from orchestrator import wiring
 
     from tests.bench.outcomes import _async_scenarios, _realtime_scenarios
     from tests.support import aws as stack_support
@@ -86,6 +85,7 @@ def measure() -> dict[str, Any]:
     from tests.support.lambda_runtime import invoker
     from tests.support.sagemaker import async_endpoint, sync_endpoints, transform_jobs
     from tests.support.transform import batch_env
+    from tests.support.wiring import reset_wiring
 
     track = invoker("tracker")
 
@@ -114,9 +114,7 @@ def measure() -> dict[str, Any]:
                 async_endpoint(stack.bucket).attach(interceptor)
                 sync_endpoint = sync_endpoints().attach(interceptor)
                 transform = transform_jobs().attach(interceptor)
-                caches = (wiring.router, wiring.outcome_recorder, wiring.scorer, wiring.nightly, wiring.batch_results)
-                for cached in caches:
-                    cached.cache_clear()
+                reset_wiring()
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", UserWarning)
@@ -152,8 +150,7 @@ def measure() -> dict[str, Any]:
                                 "calls": dict(sorted(probe.calls.items())),
                             }
                 finally:
-                    for cached in caches:
-                        cached.cache_clear()
+                    reset_wiring()
                     boto3.DEFAULT_SESSION = None
     projections = {index.name: index.projection for index in declared}
     return {"paths": measured, "indexes": projections}

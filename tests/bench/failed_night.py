@@ -20,22 +20,19 @@ from __future__ import annotations
 import argparse
 import math
 import time
-import warnings
 from collections import Counter
 from typing import Any
 
 import boto3
 
-from tests.bench.common import REGION, Row, function_env, load_handler, patched_environ, quiet_powertools
+from tests.bench.common import Row, load_handler
 from tests.bench.nightly import (
-    BUCKET,
     LAMBDA_ASYNC_ATTEMPTS,
     LAMBDA_TIMEOUT_MS,
-    TABLE,
     Calls,
     Context,
-    _create_resources,
     _seed,
+    counted_functions,
     moto_server,
 )
 
@@ -62,38 +59,20 @@ PARALLEL = frozenset({"s3.HeadObject", "sns.PublishBatch", "dynamodb.UpdateItem"
 
 
 def run(options: argparse.Namespace) -> list[Row]:
-    from orchestrator import wiring
     from orchestrator.settings import NIGHT_SEGMENT_FILES
     from orchestrator.workflows.batch_results import WORKERS
     from orchestrator.workflows.failed_nights import VERIFY_MARGIN_MS
 
-    with moto_server() as endpoint:
-        env = function_env(
-            TRACKER_TABLE=TABLE,
-            INPUT_BUCKET=BUCKET,
+    with (
+        moto_server() as endpoint,
+        counted_functions(
+            endpoint,
             TRANSFORM_MODEL_NAME="bench-model",
             TRANSFORM_SPLIT_TYPE="Line",
             NIGHT_SEGMENT_FILES=str(SEGMENT),
-            AWS_ENDPOINT_URL=endpoint,
-        )
-        with patched_environ(env):
-            setup = boto3.Session(region_name=REGION)
-            env = _create_resources(setup, env)
-        with patched_environ(env), quiet_powertools(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Powertools: "No application metrics to publish"
-            boto3.setup_default_session()
-            calls = Calls()
-            boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-failed-night-calls")
-            transform = _transform_jobs(setup, endpoint)
-            wiring.nightly.cache_clear()
-            wiring.batch_results.cache_clear()
-            try:
-                measured = _measure(setup, endpoint, calls, transform)
-            finally:
-                boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", unique_id="bench-failed-night-calls")
-                wiring.nightly.cache_clear()
-                wiring.batch_results.cache_clear()
-                boto3.DEFAULT_SESSION = None
+        ) as (setup, calls),
+    ):
+        measured = _measure(setup, endpoint, calls, _transform_jobs(setup, endpoint))
     counts, elapsed, summary, first_job_after = measured
     per_file = {name: count / FILES for name, count in counts.items()}
     aws_ms = sum(

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -39,7 +38,7 @@ from tests.bench.common import (
     load_event,
     load_handler,
     patched_environ,
-    quiet_powertools,
+    quiet_handlers,
 )
 
 SECTION = "nightly"
@@ -126,6 +125,30 @@ def _create_resources(setup: Any, env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def counted_functions(endpoint: str, **settings: str) -> Iterator[tuple[Any, Calls]]:
+    """The functions' environment against the moto server at ``endpoint`` (``settings`` on top): the
+    table, bucket and topics created from an uncounted session, yielded for seeding and reading back;
+    every call of the functions' default session counted; the composition root cold on entry and exit."""
+    from tests.support.wiring import reset_wiring
+
+    env = function_env(TRACKER_TABLE=TABLE, INPUT_BUCKET=BUCKET, AWS_ENDPOINT_URL=endpoint, **settings)
+    with patched_environ(env):
+        setup = boto3.Session(region_name=REGION)
+        env = _create_resources(setup, env)
+    with patched_environ(env), quiet_handlers():
+        boto3.setup_default_session()
+        calls = Calls()
+        boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-counted-calls")
+        reset_wiring()
+        try:
+            yield setup, calls
+        finally:
+            boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", unique_id="bench-counted-calls")
+            reset_wiring()
+            boto3.DEFAULT_SESSION = None
+
+
 def _seed(dynamodb: Any, count: int, night: str, scheduled_at: str) -> None:
     """``count`` items as the router leaves a nightly file: SCHEDULED before the night's time."""
     from orchestrator.aws.tracker_table import _to_item
@@ -197,80 +220,58 @@ def _per_file(counts: Counter[str], files: int) -> str:
 
 
 def run(options: argparse.Namespace) -> list[Row]:
-    from orchestrator import wiring
-
     sizes = SIZES
     rows: list[Row] = []
-    with moto_server() as endpoint:
-        env = function_env(
-            TRACKER_TABLE=TABLE,
-            INPUT_BUCKET=BUCKET,
-            TRANSFORM_MODEL_NAME="bench-model",
-            TRANSFORM_SPLIT_TYPE="Line",
-            AWS_ENDPOINT_URL=endpoint,
+    with (
+        moto_server() as endpoint,
+        counted_functions(endpoint, TRANSFORM_MODEL_NAME="bench-model", TRANSFORM_SPLIT_TYPE="Line") as (setup, calls),
+    ):
+        dynamodb = setup.client("dynamodb", endpoint_url=endpoint)
+        nightly = load_handler("nightly").lambda_handler
+        results = load_handler("batch_result").lambda_handler
+        # Warm-up: a 10-file night and its result load every client and operation model once.
+        _seed(dynamodb, 10, "2026-11-27", "2026-11-27T01:00:00.000Z")
+        warm = nightly({"scheduledTime": "2026-11-27T02:00:00Z"}, Context())
+        results(_completed(warm["jobName"], setup, endpoint), Context())
+        calls.take()
+        peaks: dict[int, int] = {}
+        for day, size in enumerate(sizes, start=28):
+            night = f"2026-11-{day}"
+            started = time.perf_counter()
+            _seed(dynamodb, size, night, f"{night}T01:00:00.000Z")
+            seeded = time.perf_counter() - started
+            summary, elapsed, peaks[size], runs = _invoke(nightly, {"scheduledTime": f"{night}T02:00:00Z"})
+            counts = calls.take()
+            label = f"{size:,} files"
+            ok = summary["jobName"] is not None and summary["files"] in (size, None)
+            note = f"moto over HTTP, {runs} invocation(s); seeding took {seeded:.0f} s"
+            rows += [
+                Row(SECTION, f"{label}: nightly run", f"{elapsed:.1f} s", note, ok, True),
+                Row(SECTION, f"{label}: nightly peak memory", f"{peaks[size] / 2**20:.2f} MiB", "tracemalloc"),
+                Row(SECTION, f"{label}: nightly AWS calls per file", _per_file(counts, size)),
+            ]
+            event = _completed(summary["jobName"], setup, endpoint)
+            _, elapsed, peak, runs = _invoke(results, event)
+            counts = calls.take()
+            note = f"one message per file, {runs} invocation(s)"
+            rows += [
+                Row(SECTION, f"{label}: batch-result (Completed)", f"{elapsed:.1f} s", note, runs == 1 or None),
+                Row(SECTION, f"{label}: batch-result peak memory", f"{peak / 2**20:.2f} MiB", "tracemalloc"),
+                Row(SECTION, f"{label}: batch-result AWS calls per file", _per_file(counts, size)),
+            ]
+            rows.append(_tracker_check(dynamodb, night, size))
+        small, large = peaks[sizes[0]], peaks[sizes[-1]]
+        ratio = large / small
+        rows.append(
+            Row(
+                SECTION,
+                f"nightly peak memory {sizes[-1]:,} / {sizes[0]:,} files",
+                f"{ratio:.2f}",
+                f"<= {MEMORY_RATIO_MAX} (memory must not grow with the night)",
+                ratio <= MEMORY_RATIO_MAX,
+                True,
+            )
         )
-        with patched_environ(env):
-            setup = boto3.Session(region_name=REGION)
-            env = _create_resources(setup, env)
-        with patched_environ(env), quiet_powertools(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Powertools: "No application metrics to publish"
-            dynamodb = setup.client("dynamodb", endpoint_url=endpoint)
-            boto3.setup_default_session()
-            calls = Calls()
-            boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-nightly-calls")
-            wiring.nightly.cache_clear()
-            wiring.batch_results.cache_clear()
-            nightly = load_handler("nightly").lambda_handler
-            results = load_handler("batch_result").lambda_handler
-            try:
-                # Warm-up: a 10-file night and its result load every client and operation model once.
-                _seed(dynamodb, 10, "2026-11-27", "2026-11-27T01:00:00.000Z")
-                warm = nightly({"scheduledTime": "2026-11-27T02:00:00Z"}, Context())
-                results(_completed(warm["jobName"], setup, endpoint), Context())
-                calls.take()
-                peaks: dict[int, int] = {}
-                for day, size in enumerate(sizes, start=28):
-                    night = f"2026-11-{day}"
-                    started = time.perf_counter()
-                    _seed(dynamodb, size, night, f"{night}T01:00:00.000Z")
-                    seeded = time.perf_counter() - started
-                    summary, elapsed, peaks[size], runs = _invoke(nightly, {"scheduledTime": f"{night}T02:00:00Z"})
-                    counts = calls.take()
-                    label = f"{size:,} files"
-                    ok = summary["jobName"] is not None and summary["files"] in (size, None)
-                    note = f"moto over HTTP, {runs} invocation(s); seeding took {seeded:.0f} s"
-                    rows += [
-                        Row(SECTION, f"{label}: nightly run", f"{elapsed:.1f} s", note, ok, True),
-                        Row(SECTION, f"{label}: nightly peak memory", f"{peaks[size] / 2**20:.2f} MiB", "tracemalloc"),
-                        Row(SECTION, f"{label}: nightly AWS calls per file", _per_file(counts, size)),
-                    ]
-                    event = _completed(summary["jobName"], setup, endpoint)
-                    _, elapsed, peak, runs = _invoke(results, event)
-                    counts = calls.take()
-                    note = f"one message per file, {runs} invocation(s)"
-                    rows += [
-                        Row(SECTION, f"{label}: batch-result (Completed)", f"{elapsed:.1f} s", note, runs == 1 or None),
-                        Row(SECTION, f"{label}: batch-result peak memory", f"{peak / 2**20:.2f} MiB", "tracemalloc"),
-                        Row(SECTION, f"{label}: batch-result AWS calls per file", _per_file(counts, size)),
-                    ]
-                    rows.append(_tracker_check(dynamodb, night, size))
-                small, large = peaks[sizes[0]], peaks[sizes[-1]]
-                ratio = large / small
-                rows.append(
-                    Row(
-                        SECTION,
-                        f"nightly peak memory {sizes[-1]:,} / {sizes[0]:,} files",
-                        f"{ratio:.2f}",
-                        f"<= {MEMORY_RATIO_MAX} (memory must not grow with the night)",
-                        ratio <= MEMORY_RATIO_MAX,
-                        True,
-                    )
-                )
-            finally:
-                boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", unique_id="bench-nightly-calls")
-                wiring.nightly.cache_clear()
-                wiring.batch_results.cache_clear()
-                boto3.DEFAULT_SESSION = None
     return rows
 
 

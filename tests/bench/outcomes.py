@@ -17,12 +17,11 @@ import argparse
 import hashlib
 import json
 import time
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.bench.common import REGION, Row, function_env, patched_environ, quiet_powertools
+from tests.bench.common import REGION, Row, function_env, patched_environ, quiet_handlers
 from tests.support.index_units import ENTRY_OVERHEAD, Index, Write, WriteLog, changes, item_size, units
 
 SECTION = "outcomes"
@@ -44,12 +43,12 @@ def run(options: argparse.Namespace) -> list[Row]:
 def _write_units() -> list[Row]:
     import boto3
     from moto import mock_aws
-    from orchestrator import wiring
     from orchestrator.core import deadlines
 
     from tests.support import aws as stack_support
     from tests.support.hooks import Interceptor
     from tests.support.sagemaker import async_endpoint, sync_endpoints
+    from tests.support.wiring import reset_wiring
 
     outcomes = Index.declared(stack_support.tracker_table_properties(), deadlines.OUTCOME_INDEX)
     with patched_environ(function_env()), mock_aws():
@@ -67,19 +66,16 @@ def _write_units() -> list[Row]:
                 interceptor = Interceptor().attach(boto3.DEFAULT_SESSION.events)
                 async_endpoint(stack.bucket).attach(interceptor)
                 sync_endpoint = sync_endpoints().attach(interceptor)
-                for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
-                    cached.cache_clear()
+                reset_wiring()
                 try:
-                    with quiet_powertools(), warnings.catch_warnings():
-                        warnings.simplefilter("ignore", UserWarning)  # Powertools: no metrics to publish
+                    with quiet_handlers():
                         for scenario, succeeds, drive in scenarios(setup, stack, sync_endpoint, scorer_queue):
                             log.take()
                             request_id = drive()
                             writes = log.take()
                             rows.append(_units_row(scenario, succeeds, outcomes, writes, request_id))
                 finally:
-                    for cached in (wiring.router, wiring.outcome_recorder, wiring.scorer):
-                        cached.cache_clear()
+                    reset_wiring()
                     boto3.DEFAULT_SESSION = None
     return rows
 
@@ -187,16 +183,15 @@ def _item(setup: Any, stack: Any, request_id: str) -> dict[str, Any]:
 
 def _listing_calls() -> Row:
     import boto3
-    from click.testing import CliRunner
     from moto import mock_aws
     from orchestrator.aws.tracker_table import TrackerTable
     from orchestrator.core import deadlines
     from orchestrator.core.status import Status
-    from sio import stack as sio_stack
-    from sio.cli import cli
 
     from tests.support.aws import create_tracker_table
     from tests.support.clock import FakeClock
+    from tests.support.sio_moto import sio as run_sio
+    from tests.support.sio_moto import sio_calls
 
     env = {"SIO_TRACKER_TABLE_NAME": TABLE, "SIO_INPUT_BUCKET_NAME": "bench", "AWS_REGION": REGION}
     with patched_environ(function_env()), mock_aws():
@@ -222,23 +217,10 @@ def _listing_calls() -> Row:
             per_shard[shard] = per_shard.get(shard, 0) + 1
         bound = sum(per_shard.get(p, 0) // PAGE + 1 for p in deadlines.partitions("FAILED"))
 
-        calls: list[str] = []
-        original = sio_stack.Stack.client
-
-        def counted(self: sio_stack.Stack, service: str, **config: Any) -> Any:
-            client = original(self, service, **config)
-            client.meta.events.register("before-call", lambda event_name, **_: calls.append(event_name))
-            return client
-
-        sio_stack.Stack.client = counted  # type: ignore[method-assign]
-        try:
+        with sio_calls() as calls:
             started = time.perf_counter()
-            result = CliRunner(mix_stderr=False).invoke(
-                cli, ["-o", "json", "status", "--status", "FAILED", "--since", "1h"], env=env
-            )
+            result = run_sio("-o", "json", "status", "--status", "FAILED", "--since", "1h", env=env)
             seconds = time.perf_counter() - started
-        finally:
-            sio_stack.Stack.client = original  # type: ignore[method-assign]
     listed = [item["request_id"] for item in json.loads(result.stdout)["items"]] if result.exit_code == 0 else []
     queries = sum(1 for call in calls if call.endswith(".Query"))
     return Row(

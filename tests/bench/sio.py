@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from click.testing import CliRunner
-from sio import stack as sio_stack
-from sio.cli import cli
 
 from local.loopback import free_port, wait_for_http
 from tests.bench.common import ROOT, Row
 from tests.support.aws import create_tracker_table
+from tests.support.sio_moto import sio as run_sio
+from tests.support.sio_moto import sio_calls
 
 SECTION = "sio"
 SMALL_FILES = 1000
@@ -142,9 +141,7 @@ def _plain_upload(endpoint: str, folder: Path, prefix: str) -> None:
 
 
 def _sio_submit(env: dict[str, str], folder: Path, prefix: str) -> None:
-    result = CliRunner(mix_stderr=False).invoke(
-        cli, ["-o", "json", "submit", str(folder), "--prefix", prefix, "--progress"], env=env
-    )
+    result = run_sio("-o", "json", "submit", str(folder), "--prefix", prefix, "--progress", env=env)
     if result.exit_code != 0:
         raise RuntimeError(f"sio submit failed ({result.exit_code}): {result.stderr or result.exception}")
 
@@ -186,21 +183,10 @@ def _status_calls(session: Any, endpoint: str, env: dict[str, str]) -> Row:
             RequestItems={TABLE: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
         )
 
-    calls: list[str] = []
-    original = sio_stack.Stack.client
-
-    def counted(self: sio_stack.Stack, service: str, **config: Any) -> Any:
-        client = original(self, service, **config)
-        client.meta.events.register("before-call", lambda event_name, **_: calls.append(event_name))
-        return client
-
-    sio_stack.Stack.client = counted  # type: ignore[method-assign]
-    try:
+    with sio_calls() as calls:
         started = time.perf_counter()
-        result = CliRunner(mix_stderr=False).invoke(cli, ["-o", "json", "status", key], env=env)
+        result = run_sio("-o", "json", "status", key, env=env)
         seconds = time.perf_counter() - started
-    finally:
-        sio_stack.Stack.client = original  # type: ignore[method-assign]
     found = len(json.loads(result.stdout)["items"]) if result.exit_code == 0 else 0
     # Pages of 1,000 keys, then the items 100 at a time (BatchGetItem).
     bound = math.ceil(STATUS_ITEMS / 1000) + 1 + math.ceil(STATUS_ITEMS / 100)

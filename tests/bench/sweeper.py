@@ -16,15 +16,12 @@ from __future__ import annotations
 import argparse
 import time
 import tracemalloc
-import warnings
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
-
-from tests.bench.common import REGION, Row, function_env, load_handler, patched_environ, quiet_powertools
-from tests.bench.nightly import BUCKET, TABLE, Calls, Context, _create_resources, moto_server
+from tests.bench.common import Row, load_handler
+from tests.bench.nightly import BUCKET, TABLE, Calls, Context, counted_functions, moto_server
 
 SECTION = "sweeper"
 SIZES = (10_000, 100_000)
@@ -77,72 +74,53 @@ def _seed(dynamodb: Any, count: int, prefix: str, overdue: int, now: datetime) -
 
 
 def run(options: argparse.Namespace) -> list[Row]:
-    from orchestrator import wiring
-
     rows: list[Row] = [*_partition_spread()]
-    with moto_server() as endpoint:
-        env = function_env(
-            TRACKER_TABLE=TABLE, INPUT_BUCKET=BUCKET, ASYNC_ENDPOINT_NAME=ENDPOINT, AWS_ENDPOINT_URL=endpoint
+    with moto_server() as endpoint, counted_functions(endpoint, ASYNC_ENDPOINT_NAME=ENDPOINT) as (setup, calls):
+        dynamodb = setup.client("dynamodb", endpoint_url=endpoint)
+        s3 = setup.client("s3", endpoint_url=endpoint)
+        sweep = load_handler("sweeper").lambda_handler
+        now = datetime.now(UTC)
+        rows += _cases(dynamodb, s3, sweep, calls, now)
+        peaks: dict[int, int] = {}
+        for size in SIZES:
+            prefix = f"{size:08x}"
+            started = time.perf_counter()
+            _seed(dynamodb, size, prefix, OVERDUE, now)
+            seeded = time.perf_counter() - started
+            calls.take()
+            tracemalloc.start()
+            started = time.perf_counter()
+            summary = sweep({}, Context())
+            elapsed = time.perf_counter() - started
+            peaks[size] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            counts = calls.take()
+            label = f"{size:,} in flight, {OVERDUE} overdue"
+            ok = summary["overdue"] == OVERDUE and summary["resolved"].get("EXPIRED") == OVERDUE
+            rows += [
+                Row(
+                    SECTION,
+                    f"{label}: one run",
+                    f"{elapsed:.1f} s",
+                    f"moto over HTTP; seeding {seeded:.0f} s",
+                    ok,
+                    True,
+                ),
+                Row(SECTION, f"{label}: peak memory", f"{peaks[size] / 2**20:.2f} MiB", "tracemalloc"),
+                Row(SECTION, f"{label}: AWS calls", _calls(counts), "Query pages: overdue + in-flight counts"),
+            ]
+            _finish(dynamodb, prefix, size)  # the next size measures its own items only
+        ratio = peaks[SIZES[-1]] / peaks[SIZES[0]]
+        rows.append(
+            Row(
+                SECTION,
+                f"peak memory {SIZES[-1]:,} / {SIZES[0]:,} in flight",
+                f"{ratio:.2f}",
+                f"<= {MEMORY_RATIO_MAX} (paged: memory must not grow with the backlog)",
+                ratio <= MEMORY_RATIO_MAX,
+                True,
+            )
         )
-        with patched_environ(env):
-            setup = boto3.Session(region_name=REGION)
-            env = _create_resources(setup, env)
-        with patched_environ(env), quiet_powertools(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            dynamodb = setup.client("dynamodb", endpoint_url=endpoint)
-            s3 = setup.client("s3", endpoint_url=endpoint)
-            boto3.setup_default_session()
-            calls = Calls()
-            boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-sweeper-calls")
-            wiring.sweeper.cache_clear()
-            sweep = load_handler("sweeper").lambda_handler
-            now = datetime.now(UTC)
-            try:
-                rows += _cases(dynamodb, s3, sweep, calls, now)
-                peaks: dict[int, int] = {}
-                for size in SIZES:
-                    prefix = f"{size:08x}"
-                    started = time.perf_counter()
-                    _seed(dynamodb, size, prefix, OVERDUE, now)
-                    seeded = time.perf_counter() - started
-                    calls.take()
-                    tracemalloc.start()
-                    started = time.perf_counter()
-                    summary = sweep({}, Context())
-                    elapsed = time.perf_counter() - started
-                    peaks[size] = tracemalloc.get_traced_memory()[1]
-                    tracemalloc.stop()
-                    counts = calls.take()
-                    label = f"{size:,} in flight, {OVERDUE} overdue"
-                    ok = summary["overdue"] == OVERDUE and summary["resolved"].get("EXPIRED") == OVERDUE
-                    rows += [
-                        Row(
-                            SECTION,
-                            f"{label}: one run",
-                            f"{elapsed:.1f} s",
-                            f"moto over HTTP; seeding {seeded:.0f} s",
-                            ok,
-                            True,
-                        ),
-                        Row(SECTION, f"{label}: peak memory", f"{peaks[size] / 2**20:.2f} MiB", "tracemalloc"),
-                        Row(SECTION, f"{label}: AWS calls", _calls(counts), "Query pages: overdue + in-flight counts"),
-                    ]
-                    _finish(dynamodb, prefix, size)  # the next size measures its own items only
-                ratio = peaks[SIZES[-1]] / peaks[SIZES[0]]
-                rows.append(
-                    Row(
-                        SECTION,
-                        f"peak memory {SIZES[-1]:,} / {SIZES[0]:,} in flight",
-                        f"{ratio:.2f}",
-                        f"<= {MEMORY_RATIO_MAX} (paged: memory must not grow with the backlog)",
-                        ratio <= MEMORY_RATIO_MAX,
-                        True,
-                    )
-                )
-            finally:
-                boto3.DEFAULT_SESSION.events.unregister("before-call.*.*", unique_id="bench-sweeper-calls")
-                wiring.sweeper.cache_clear()
-                boto3.DEFAULT_SESSION = None
     return rows
 
 

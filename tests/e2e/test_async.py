@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import Flow, csv_rows
+from tests.e2e.flow import Flow, csv_rows
 
 
 def test_a_csv_file_is_scored_by_the_async_endpoint(flow: Flow) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from local.observe import wait_for
 from local.stack import LocalStack
-from tests.e2e.conftest import WAIT, Flow, csv_rows
+from tests.e2e.flow import WAIT, Flow, csv_rows
 
 PRODUCT = "sagemaker-inference-orchestrator"
 

@@ -6,7 +6,7 @@ import json
 import time
 
 from local.observe import wait_for
-from tests.e2e.conftest import WAIT, Flow, csv_rows
+from tests.e2e.flow import WAIT, Flow, csv_rows
 
 
 def test_duplicate_s3_notifications_score_the_file_once(flow: Flow) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import Flow, csv_rows
+from tests.e2e.flow import Flow, csv_rows
 
 
 def _forged_success(flow: Flow, request_id: str, output_location: str) -> str:

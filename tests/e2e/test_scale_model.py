@@ -24,32 +24,12 @@ import pytest
 from orchestrator.core import timestamps
 
 from local.aws.resources import Overrides
-from local.observe import Subscriber, tracker_items, wait_for
+from local.observe import Subscriber, wait_for
 from local.stack import LocalStack
-from tests.e2e.conftest import E2E_OVERRIDES, TERMINAL, Flow, csv_rows, e2e_config
+from tests.e2e.config import BURST, BURST_OVERRIDES, BURST_PARAMETERS, E2E_OVERRIDES, WINDOW, e2e_config
+from tests.e2e.flow import Flow, all_terminal, csv_rows
 
 pytestmark = pytest.mark.slow
-
-BURST = 200
-WINDOW = 15  # the scorer queue's visibility timeout x max receives: the former deadline of a sync file
-BURST_OVERRIDES = Overrides(
-    properties={
-        **E2E_OVERRIDES.properties,
-        "ScorerFunction": {"Timeout": 10},
-        "ScorerQueue": {
-            "VisibilityTimeout": WINDOW,
-            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["ScorerDLQ", "Arn"]}, "maxReceiveCount": 1},
-        },
-    },
-    environment={
-        **E2E_OVERRIDES.environment,
-        "ScorerFunction": {
-            "SCORER_CLAIM_TIMEOUT_SECONDS": "12",
-        },
-    },
-)
-# Queued work is bounded by the retention, far longer than the burst takes to drain.
-BURST_PARAMETERS = {"DeadlineGraceSeconds": "0", "QueueRetentionSeconds": "1800"}
 
 SLOW_ANSWER_SECONDS = 5.0  # > the router's 4 s read timeout
 # The router keeps the template's order (timeout 30 < claim 35, timeout + claim <= visibility 70) and
@@ -75,20 +55,12 @@ def burst_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         yield running
 
 
-def _terminal(stack: LocalStack, tag: str, expected: int) -> list[dict]:
-    def done() -> list[dict] | None:
-        mine = [i for i in tracker_items(stack) if tag in str(i.get("key"))]
-        return mine if len(mine) == expected and all(i["status"] in TERMINAL for i in mine) else None
-
-    return wait_for(done, 900, what=f"{expected} files terminal")
-
-
 def test_a_sync_burst_longer_than_the_queue_window_is_scored_once_and_never_failed(burst_stack: LocalStack) -> None:
     subscriber = Subscriber(burst_stack, "burst-subscriber")
     try:
         flow = Flow(burst_stack, subscriber, "sync burst")
         keys = [flow.put(f"f{n:04d}.csv", csv_rows(1), under="realtime/") for n in range(BURST)]
-        items = _terminal(burst_stack, flow.tag, BURST)
+        items = all_terminal(burst_stack, flow.tag, BURST)
     finally:
         subscriber.stop()
 
@@ -133,7 +105,7 @@ def test_invoke_answers_lost_to_read_timeouts_invoke_each_file_exactly_once(slow
         flow = Flow(slow_answer_stack, subscriber, "ambiguous invoke")
         for n in range(files):
             flow.put(f"a{n}.csv", csv_rows(1))
-        items = _terminal(slow_answer_stack, flow.tag, files)
+        items = all_terminal(slow_answer_stack, flow.tag, files)
     finally:
         subscriber.stop()
 

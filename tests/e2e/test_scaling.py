@@ -16,7 +16,8 @@ import pytest
 from local.observe import Subscriber, wait_for
 from local.scaling.player import journal
 from local.stack import ENDPOINT_PARAMETERS, LocalStack
-from tests.e2e.conftest import WAIT, Flow, csv_rows, e2e_config
+from tests.e2e.config import e2e_config
+from tests.e2e.flow import WAIT, Flow, csv_rows
 
 pytestmark = pytest.mark.slow
 ENDPOINT = "demo-async-endpoint"

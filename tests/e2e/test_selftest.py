@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from local.stack import LocalStack
-from tests.e2e.conftest import WAIT
+from tests.e2e.flow import WAIT
 
 MODES = ("realtime", "serverless", "async", "batch", "nightly")
 

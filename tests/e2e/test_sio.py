@@ -26,7 +26,7 @@ from sio.cli import cli
 
 from local.model.demo_model import predict
 from local.stack import LocalStack
-from tests.e2e.conftest import WAIT, Flow, csv_rows
+from tests.e2e.flow import WAIT, Flow, csv_rows
 
 
 def _interruptible() -> None:

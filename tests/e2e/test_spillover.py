@@ -27,8 +27,8 @@ from orchestrator.core import timestamps
 from local.aws.resources import Overrides
 from local.observe import Subscriber
 from local.stack import LOCAL_ROUTING_RULES, LocalStack
-from tests.e2e.conftest import Flow, csv_rows, e2e_config
-from tests.e2e.test_scale_model import BURST, BURST_OVERRIDES, BURST_PARAMETERS, _terminal
+from tests.e2e.config import BURST, BURST_OVERRIDES, BURST_PARAMETERS, e2e_config
+from tests.e2e.flow import Flow, all_terminal, csv_rows
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,7 @@ def _burst(stack: LocalStack, name: str, under: str) -> tuple[Flow, list[dict]]:
         flow = Flow(stack, subscriber, name)
         for n in range(BURST):
             flow.put(f"f{n:04d}.csv", csv_rows(1), under=under)
-        return flow, _terminal(stack, flow.tag, BURST)
+        return flow, all_terminal(stack, flow.tag, BURST)
     finally:
         subscriber.stop()
 

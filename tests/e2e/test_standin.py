@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from local.aws.resources import EVENT_ENVELOPE_TRANSFORMER
 from local.observe import wait_for
 from local.stack import LocalStack
-from tests.e2e.conftest import WAIT, Flow, csv_rows
+from tests.e2e.flow import WAIT, Flow, csv_rows
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")

@@ -18,7 +18,8 @@ from orchestrator.aws.tracker_table import TrackerTable
 
 from local.aws.template import REPO
 from local.stack import describe
-from tests.e2e.conftest import E2E_PARAMETERS, SWEEP_SECONDS, WAIT, Flow, LostNotifications
+from tests.e2e.config import E2E_PARAMETERS, SWEEP_SECONDS
+from tests.e2e.flow import WAIT, Flow, LostNotifications
 
 PRODUCT = "sagemaker-inference-orchestrator"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Flow, csv_rows
+from tests.e2e.flow import Flow, csv_rows
 
 
 @pytest.mark.parametrize(

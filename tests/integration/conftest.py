@@ -26,6 +26,8 @@ from tests.support.events import s3_put_record
 from tests.support.hooks import CallCounter, Interceptor
 from tests.support.lambda_runtime import invoker
 from tests.support.sagemaker import SageMakerStandIn, async_endpoint
+from tests.support.transform import batch_env
+from tests.support.wiring import reset_wiring
 
 
 @pytest.fixture(autouse=True)
@@ -36,13 +38,9 @@ def _fresh_functions(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Standard-mode retries still happen (and are counted); only their sleeps are skipped.
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     monkeypatch.setattr(sagemaker_adapter, "pause", lambda seconds: None)  # the invokers' own backoff
-    wiring.router.cache_clear()
-    wiring.outcome_recorder.cache_clear()
-    wiring.sweeper.cache_clear()
+    reset_wiring()
     yield
-    wiring.router.cache_clear()
-    wiring.outcome_recorder.cache_clear()
-    wiring.sweeper.cache_clear()
+    reset_wiring()
 
 
 @pytest.fixture
@@ -58,6 +56,15 @@ def stack(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> stack_support.
     for name, value in created.router_env().items():
         monkeypatch.setenv(name, value)
     return created
+
+
+@pytest.fixture
+def batch_configured(stack: stack_support.Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batch transform configured, as the template sets it when a transform model is given; the
+    workflows built afresh from it (the cold start of this tier's autouse fixture undoes it)."""
+    for name, value in batch_env(stack.bucket).items():
+        monkeypatch.setenv(name, value)
+    reset_wiring()
 
 
 @pytest.fixture

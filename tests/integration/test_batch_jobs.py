@@ -4,32 +4,24 @@ announces its end. moto plays S3, DynamoDB, SNS and SQS; SageMaker is the stand-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from orchestrator import wiring
 
 from tests.support.events import load_event, s3_put_record, sqs_event
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids, invoker
 from tests.support.sagemaker import SageMakerStandIn, transform_jobs
-from tests.support.transform import batch_env, read_manifest
+from tests.support.transform import read_manifest
 
 BIG_KEY = "incoming/exports/2026-11-28-full.csv"
 # events/s3-put-over-1gb.json names this request; its state-change samples name its job.
 BIG_REQUEST = "1c54b662b65b18b120a299c6bbf58f8e"
 BIG_JOB = f"sio-{BIG_REQUEST}"
 
-
-@pytest.fixture(autouse=True)
-def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
-    wiring.batch_results.cache_clear()
-    yield
-    wiring.batch_results.cache_clear()
+pytestmark = pytest.mark.usefixtures("batch_configured")
 
 
 @pytest.fixture

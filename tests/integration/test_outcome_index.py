@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from orchestrator import wiring
 from orchestrator.core import deadlines, timestamps
 from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.core.status import Status
@@ -26,6 +25,7 @@ from tests.support.index_units import Index, WriteLog, changes
 from tests.support.lambda_runtime import failed_ids, invoker
 from tests.support.sagemaker import SageMakerStandIn, sync_endpoints, transform_jobs
 from tests.support.transform import batch_env
+from tests.support.wiring import reset_wiring
 
 OUTCOMES = Index.declared(tracker_table_properties(), deadlines.OUTCOME_INDEX)
 KEY = "incoming/customers/a.csv"
@@ -35,11 +35,9 @@ KEY = "incoming/customers/a.csv"
 def _environment(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
     monkeypatch.setenv("OUTPUT_PREFIX", "results/")
-    for cached in (wiring.scorer, wiring.batch_results, wiring.nightly):
-        cached.cache_clear()
+    reset_wiring()
     yield
-    for cached in (wiring.scorer, wiring.batch_results, wiring.nightly):
-        cached.cache_clear()
+    reset_wiring()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from orchestrator import wiring
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.deadlines import DeadlineSettings
 
@@ -20,6 +19,7 @@ from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
 from tests.support.sagemaker import SageMakerStandIn, transform_jobs
 from tests.support.transform import batch_env
+from tests.support.wiring import reset_wiring
 
 KEY = "incoming/customers/a.csv"
 ASYNC_DEADLINE = DeadlineSettings().submitted_async
@@ -304,7 +304,7 @@ def test_router_starts_no_record_it_cannot_finish_and_hands_the_rest_back(route,
 def transform(interceptor, stack, monkeypatch) -> SageMakerStandIn:
     for name, value in batch_env(stack.bucket).items():
         monkeypatch.setenv(name, value)
-    wiring.batch_results.cache_clear()
+    reset_wiring()
     return transform_jobs().attach(interceptor)
 
 
@@ -352,7 +352,7 @@ def test_scheduled_file_past_its_night_with_nights_disabled_is_failed(
     route(sqs_event(upload("incoming/nightly/n.csv")))
     assert item_for_key("incoming/nightly/n.csv")["status"] == "SCHEDULED"
     monkeypatch.delenv("TRANSFORM_MODEL_NAME")
-    wiring.sweeper.cache_clear()
+    reset_wiring()
     clock.advance(DeadlineSettings().scheduled + 1)
 
     sweep({})
@@ -369,7 +369,7 @@ def test_a_run_resolves_a_bounded_number_and_the_next_run_continues(route, uploa
         route(sqs_event(upload(f"incoming/bulk-{n}.csv")))
     clock.advance(ASYNC_DEADLINE + 1)
     monkeypatch.setattr("orchestrator.workflows.sweeper.MAX_ITEMS_PER_RUN", 2)
-    wiring.sweeper.cache_clear()
+    reset_wiring()
 
     first = sweep({})
     second = sweep({})

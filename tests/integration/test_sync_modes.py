@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ReadTimeoutError
-from orchestrator import wiring
 from orchestrator.core import timestamps
 from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.settings import ScorerSettings
@@ -22,6 +21,7 @@ from tests.support.events import sqs_event
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids, invoker
 from tests.support.sagemaker import SageMakerStandIn, sync_endpoints
+from tests.support.wiring import reset_wiring
 
 REALTIME = "demo-realtime-endpoint"
 SERVERLESS = "demo-serverless-endpoint"
@@ -46,9 +46,9 @@ SCORER_MODEL_ERROR = [
 
 @pytest.fixture(autouse=True)
 def _fresh_scorer():
-    wiring.scorer.cache_clear()
+    reset_wiring()
     yield
-    wiring.scorer.cache_clear()
+    reset_wiring()
 
 
 @pytest.fixture

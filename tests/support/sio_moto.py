@@ -4,12 +4,14 @@ AWS calls its own clients make (not the test's)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
-import pytest
+from click.testing import CliRunner, Result
 from moto import mock_aws
 from sio import stack as sio_stack
+from sio.cli import cli
 
 from tests.support.aws import create_tracker_table
 
@@ -30,8 +32,14 @@ def tracker_table() -> Iterator[Any]:
         yield client
 
 
-def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """``service.Operation`` of every AWS call sio's clients make from now on."""
+def sio(*args: str, env: dict[str, str] = ENV) -> Result:
+    """The ``sio`` command run in-process, against the stack ``env`` names."""
+    return CliRunner(mix_stderr=False).invoke(cli, list(args), env=env)
+
+
+@contextmanager
+def sio_calls() -> Iterator[list[str]]:
+    """``service.Operation`` of every AWS call sio's clients make inside the block."""
     made: list[str] = []
     original = sio_stack.Stack.client
 
@@ -40,5 +48,8 @@ def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         client.meta.events.register("before-call", lambda event_name, **_: made.append(event_name.split(".", 1)[1]))
         return client
 
-    monkeypatch.setattr(sio_stack.Stack, "client", counted)
-    return made
+    sio_stack.Stack.client = counted  # type: ignore[method-assign]
+    try:
+        yield made
+    finally:
+        sio_stack.Stack.client = original  # type: ignore[method-assign]

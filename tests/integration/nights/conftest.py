@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from orchestrator import wiring
 
 from tests.support.lambda_runtime import invoker
 from tests.support.sagemaker import SageMakerStandIn, transform_jobs
-from tests.support.transform import batch_env
 
 
 @pytest.fixture(autouse=True)
-def _batch_configured(stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
-    wiring.nightly.cache_clear()
-    wiring.batch_results.cache_clear()
-    yield
-    wiring.nightly.cache_clear()
-    wiring.batch_results.cache_clear()
+def _batch_configured(batch_configured: None) -> None:
+    """Every night needs batch transform configured."""
 
 
 @pytest.fixture

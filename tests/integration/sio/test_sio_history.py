@@ -9,31 +9,17 @@ The items are written by the product's own tracker adapter into the table templa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.status import Status
-from sio.cli import cli
 
 from tests.support.aws import tracker_table_properties
-from tests.support.sio_moto import ENV, TABLE, count_calls, tracker_table
+from tests.support.sio_moto import TABLE, sio
 
 KEY = "incoming/daily/customers.csv"
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    yield from tracker_table()
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every AWS call sio's clients make."""
-    return count_calls(monkeypatch)
 
 
 @pytest.fixture
@@ -51,10 +37,6 @@ def versions(dynamodb: Any) -> list[str]:
         assert tracker.confirm(request_id, status, {"route_reason": f"version {n}", "failure_reason": None})
         ids.append(request_id)
     return ids
-
-
-def sio(*args: str) -> Result:
-    return CliRunner(mix_stderr=False).invoke(cli, list(args), env=ENV)
 
 
 def test_the_index_holds_only_keys(dynamodb, versions):

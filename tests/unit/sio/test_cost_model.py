@@ -29,7 +29,7 @@ from sio.costs import (
 from sio.history import workload_from_items
 from sio.recommend import recommend, routing_rules
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PRICES = load_prices()
 
 # Workload A: 1,000 files a day of 100 KB, 1 s each, steady, ml.m5.large ($0.115/h).

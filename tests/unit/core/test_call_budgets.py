@@ -11,6 +11,8 @@ from orchestrator.aws import clients, sagemaker_runtime
 from orchestrator.core import budgets
 from orchestrator.errors import AmbiguousInvocationError
 
+from tests.support.wiring import reset_wiring
+
 
 @pytest.fixture
 def session() -> boto3.Session:
@@ -41,7 +43,7 @@ def test_the_router_builds_its_clients_from_the_budget_its_time_budget_assumes(m
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
-    wiring.router.cache_clear()
+    reset_wiring()
     try:
         router = wiring.router()
         budget = budgets.ROUTER_CALL
@@ -53,7 +55,7 @@ def test_the_router_builds_its_clients_from_the_budget_its_time_budget_assumes(m
         assert _config(invoke) == (budget.connect_timeout, budget.read_timeout, 1)
         assert router.invoker._attempts == budget.attempts
     finally:
-        wiring.router.cache_clear()
+        reset_wiring()
 
 
 def _client_error(code: str, status: int) -> ClientError:

@@ -1,5 +1,5 @@
 """Finding the stack without AWS: environment variables and the local stack's state file.
-(CloudFormation's answers are in tests/integration/test_sio_stack.py, on moto.)"""
+(CloudFormation's answers are in tests/integration/sio/test_sio_stack.py, on moto.)"""
 
 from __future__ import annotations
 

@@ -11,31 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from click.testing import CliRunner, Result
 from moto import mock_aws
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.status import Status
-from sio.cli import cli
 
 from tests.support.aws import tracker_table_properties
-from tests.support.sio_moto import ENV, TABLE, count_calls, tracker_table
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    yield from tracker_table()
-
-
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every AWS call sio's clients make."""
-    return count_calls(monkeypatch)
+from tests.support.sio_moto import TABLE, sio
 
 
 def write(dynamodb: Any, name: str, status: Status, minutes_ago: float, mode: str = "async") -> str:
@@ -48,10 +34,6 @@ def write(dynamodb: Any, name: str, status: Status, minutes_ago: float, mode: st
     reason = None if status is Status.SUCCEEDED else f"{name} went wrong"
     assert tracker.confirm(request_id, status, {"failure_reason": reason})
     return request_id
-
-
-def sio(*args: str) -> Result:
-    return CliRunner(mix_stderr=False).invoke(cli, list(args), env=ENV)
 
 
 @pytest.fixture
