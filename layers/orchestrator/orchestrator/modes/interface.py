@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.announce import Announcer
 from orchestrator.aws.sagemaker_runtime import AsyncInvoker
-from orchestrator.aws.tracker_table import Claim, TrackerTable
+from orchestrator.aws.tracker_table import Claim
 from orchestrator.core import timestamps
 from orchestrator.core.routing import Decision, Mode
 from orchestrator.core.s3_events import ObjectCreated
 from orchestrator.core.status import Status
 from orchestrator.errors import AmbiguousInvocationError, InvocationRejectedError, RetryableError
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import RouterSettings
 
 
@@ -59,23 +60,13 @@ def close(announcer: Announcer, file: ClaimedFile, status: Status, reason: str) 
     logger.warning("file not scored", extra={"key": file.event.key, "status": status.value, "reason": reason})
 
 
-class AsyncMode:
+class AsyncMode(UsesAdapters):
     """``InvokeEndpointAsync`` on the configured endpoint, then SUBMITTED with the result locations."""
 
-    def __init__(
-        self,
-        settings: RouterSettings,
-        *,
-        invoker: AsyncInvoker,
-        tracker: TrackerTable,
-        announcer: Announcer,
-        recorder: MetricsEmitter | None = None,
-    ) -> None:
+    def __init__(self, settings: RouterSettings, adapters: Adapters, *, invoker: AsyncInvoker) -> None:
+        super().__init__(adapters)
         self.settings = settings
         self.invoker = invoker
-        self.tracker = tracker
-        self.announcer = announcer
-        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         if file.claim.may_have_invoked:

@@ -33,16 +33,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.aws import manifest, result_objects
-from orchestrator.aws.announce import Announcer
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.handoff import JobHandOff
 from orchestrator.aws.night_progress import NightProgress
-from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.aws.transform_jobs import TransformJobs, manifest_of
 from orchestrator.core import deadlines, timestamps
 from orchestrator.core.budgets import CONTROL_CALL
 from orchestrator.core.status import Status
 from orchestrator.errors import ConfigError, OrchestratorError
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import SweeperSettings
 from orchestrator.workflows.batch_results import BatchResults
 from orchestrator.workflows.state_change import is_nightly, state_change_event
@@ -100,27 +99,21 @@ class SweepTotals:
         self.resolved[outcome] = self.resolved.get(outcome, 0) + 1
 
 
-class Sweeper:
+class Sweeper(UsesAdapters):
     def __init__(
         self,
         settings: SweeperSettings,
+        adapters: Adapters,
         *,
-        tracker: TrackerTable,
-        announcer: Announcer,
-        s3: Any,
         jobs: TransformJobs | None,
         batch_results: BatchResults | None,
-        recorder: MetricsEmitter | None = None,
         max_items: int | None = None,
         handoff: JobHandOff | None = None,
     ) -> None:
+        super().__init__(adapters)
         self.settings = settings
-        self.tracker = tracker
-        self.announcer = announcer
-        self.s3 = s3
         self.jobs = jobs
         self.batch_results = batch_results
-        self.recorder = recorder or MetricsEmitter()
         self.max_items = max_items or MAX_ITEMS_PER_RUN
         self.handoff = handoff  # where a finished night goes (given with jobs and batch_results)
         self._described: dict[str, dict[str, Any] | None] = {}
