@@ -10,8 +10,6 @@ negligible next to a transform job, and the job's output is ``<S3OutputPath>/<ke
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from orchestrator.aws import manifest
 from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.transform_jobs import TransformJobs, job_request, payload_problem
@@ -19,7 +17,7 @@ from orchestrator.core import identity, timestamps
 from orchestrator.core.routing import Mode
 from orchestrator.core.status import Status
 from orchestrator.errors import InvocationRejectedError
-from orchestrator.modes.interface import ClaimedFile, close
+from orchestrator.modes.interface import ClaimedFile, close, confirm_submitted
 from orchestrator.observability import logger
 from orchestrator.settings import TransformSettings
 
@@ -71,20 +69,14 @@ class FileJobs(UsesAdapters):
             return
         if not started.created:
             logger.info("transform job already started; confirming it", extra={"job": name, "status": started.status})
-        moment = self.tracker.now()
-        now = timestamps.iso(moment)
-        confirmed = self.tracker.confirm(
-            request_id,
-            Status.SUBMITTED,
-            {
-                "submitted_at": now,
-                "deadline_at": timestamps.iso(moment + timedelta(seconds=self.deadline_seconds)),
-                "job_name": name,
-                "output_location": manifest.output_location(output_path, event.key),
-            },
+        now = confirm_submitted(
+            self.tracker,
+            file,
+            self.deadline_seconds,
+            {"job_name": name, "output_location": manifest.output_location(output_path, event.key)},
+            overtaken="job state arrived before confirmation; keeping it",
+            extra={"job": name},
         )
-        if not confirmed:  # the job's state change overtook the confirmation: the tracker has it
-            logger.info("job state arrived before confirmation; keeping it", extra={"job": name})
         logger.info("transform job submitted", extra={"job": name, "job_created": started.created})
         self.recorder.count("RequestsRouted", mode=Mode.BATCH.value)
         if started.created:

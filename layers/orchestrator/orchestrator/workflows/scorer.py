@@ -21,8 +21,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,11 +31,9 @@ from orchestrator.core import timestamps
 from orchestrator.core.routing import MODE_PARAMETERS, Mode
 from orchestrator.core.status import Status
 from orchestrator.errors import AmbiguousInvocationError, BadEventError, InvocationRejectedError, RetryableError
+from orchestrator.modes.interface import ClaimedFile, confirm_submitted
 from orchestrator.observability import logger
 from orchestrator.settings import ScorerSettings
-
-if TYPE_CHECKING:
-    from orchestrator.modes.interface import ClaimedFile
 
 _ABSENT = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 
@@ -110,19 +107,13 @@ class Handoff(UsesAdapters):
         except (ClientError, BotoCoreError) as exc:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
             raise RetryableError(f"handing the file to the scorer failed: {code}", {"key": event.key}) from exc
-        moment = self.tracker.now()
-        now = timestamps.iso(moment)
-        confirmed = self.tracker.confirm(
-            request_id,
-            Status.SUBMITTED,
-            {
-                "submitted_at": now,
-                "deadline_at": timestamps.iso(moment + timedelta(seconds=self.deadline_seconds)),
-                "endpoint_name": self.endpoints.get(decision.mode.value),
-            },
+        now = confirm_submitted(
+            self.tracker,
+            file,
+            self.deadline_seconds,
+            {"endpoint_name": self.endpoints.get(decision.mode.value)},
+            overtaken="the scorer started before confirmation; keeping its status",
         )
-        if not confirmed:  # the scorer overtook the confirmation: the tracker already has it
-            logger.info("the scorer started before confirmation; keeping its status")
         self.recorder.count("RequestsRouted", mode=decision.mode.value)
         self.recorder.timing("QueueTime", timestamps.millis_between(event.event_time, now), mode=decision.mode.value)
 
