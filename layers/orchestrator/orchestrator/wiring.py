@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.aws import clients
 from orchestrator.aws.adapters import Adapters
@@ -31,22 +31,27 @@ if TYPE_CHECKING:
     from orchestrator.workflows.sweeper import Sweeper
 
 
-def _adapters(
-    tracker: TrackerSettings,
-    s3: Any,
-    *,
-    success_topic_arn: str,
-    error_topic_arn: str,
-    sns: Any = None,
-    region: str | None = None,
-) -> Adapters:
+class _Published(Protocol):
+    """The settings of a function that announces on both result topics."""
+
+    @property
+    def tracker(self) -> TrackerSettings: ...
+    @property
+    def success_topic_arn(self) -> str: ...
+    @property
+    def error_topic_arn(self) -> str: ...
+
+
+def _tracker(settings: TrackerSettings) -> TrackerTable:
+    return TrackerTable(settings.table_name, clients.client("dynamodb"), retention_days=settings.retention_days)
+
+
+def _adapters(settings: _Published, s3: Any) -> Adapters:
     """The table, the topics and S3 a function's workflow shares with its modes, built once per container."""
-    sns = clients.client("sns") if sns is None else sns
+    sns = clients.client("sns")
+    publisher = Publisher(sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn)
     return Adapters(
-        tracker=TrackerTable(tracker.table_name, clients.client("dynamodb"), retention_days=tracker.retention_days),
-        s3=s3,
-        publisher=Publisher(sns, success_topic_arn=success_topic_arn, error_topic_arn=error_topic_arn),
-        region=sns.meta.region_name or os.environ.get("AWS_REGION", "") if region is None else region,
+        _tracker(settings.tracker), s3, publisher, region=sns.meta.region_name or os.environ.get("AWS_REGION", "")
     )
 
 
@@ -56,12 +61,10 @@ def router() -> Router:
     built = Router(
         settings,
         _adapters(
-            settings.tracker,
+            settings,
             # HeadObject costs a call per file: it is read only with the lookup on; batch files write
             # their manifest with it (made on first use: batch modes are rare).
             clients.client("s3") if settings.read_object_metadata else _LazyClient("s3"),
-            success_topic_arn=settings.success_topic_arn,
-            error_topic_arn=settings.error_topic_arn,
         ),
         # One attempt per call: AsyncInvoker repeats only what SageMaker refused
         # (core/budgets.py, aws/sagemaker_runtime.py).
@@ -106,12 +109,7 @@ def scorer() -> Scorer:
     settings = ScorerSettings.from_env()
     return Scorer(
         settings,
-        _adapters(
-            settings.tracker,
-            clients.client("s3"),
-            success_topic_arn=settings.success_topic_arn,
-            error_topic_arn=settings.error_topic_arn,
-        ),
+        _adapters(settings, clients.client("s3")),
         # Containers answer within 60 s; one attempt per call: SyncInvoker repeats only what SageMaker
         # refused (throttled, not ready, never connected), so a slow model is never invoked twice.
         invoker=SyncInvoker(clients.client("sagemaker-runtime", budgets.SCORER_INVOKE, retried=False)),
@@ -155,9 +153,7 @@ def _register_batch_modes(router: Router) -> None:
 def outcome_recorder() -> OutcomeRecorder:
     settings = OutcomeSettings.from_env()
     return OutcomeRecorder(
-        TrackerTable(
-            settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
-        ),
+        _tracker(settings.tracker),
         settings=settings,
         # Failure bodies are read on failures only: most cold starts never need the S3 client.
         s3=_LazyClient("s3") if settings.input_bucket else None,
@@ -170,14 +166,11 @@ def nightly() -> Nightly:
     from orchestrator.workflows.nightly import Nightly
 
     settings = NightlySettings.from_env()
-    adapters = _adapters(
-        settings.tracker,
-        clients.client("s3"),
-        # The nightly function announces SKIPPED files only: both topics are the error topic (its one grant).
-        success_topic_arn=settings.error_topic_arn,
-        error_topic_arn=settings.error_topic_arn,
-        sns=_LazyClient("sns"),  # only a superseded version of a key is announced from here
-        region=os.environ.get("AWS_REGION", ""),
+    sns = _LazyClient("sns")  # only a superseded version of a key is announced from here
+    # The nightly function announces SKIPPED files only: both topics are the error topic (its one grant).
+    publisher = Publisher(sns, success_topic_arn=settings.error_topic_arn, error_topic_arn=settings.error_topic_arn)
+    adapters = Adapters(
+        _tracker(settings.tracker), clients.client("s3"), publisher, region=os.environ.get("AWS_REGION", "")
     )
     return Nightly(settings, adapters, jobs=TransformJobs(clients.client("sagemaker")))
 
@@ -191,12 +184,7 @@ def sweeper() -> Sweeper:
 
     settings = SweeperSettings.from_env()
     results = settings.results
-    adapters = _adapters(
-        results.tracker,
-        clients.client("s3"),
-        success_topic_arn=results.success_topic_arn,
-        error_topic_arn=results.error_topic_arn,
-    )
+    adapters = _adapters(results, clients.client("s3"))
     has_jobs = settings.transform is not None
     return Sweeper(
         settings,
@@ -217,12 +205,7 @@ def batch_results() -> BatchResults:
     settings = BatchResultSettings.from_env()
     return BatchResults(
         settings,
-        _adapters(
-            settings.tracker,
-            clients.client("s3"),
-            success_topic_arn=settings.success_topic_arn,
-            error_topic_arn=settings.error_topic_arn,
-        ),
+        _adapters(settings, clients.client("s3")),
         # Retry jobs for a failed night's files without output: rare, so SageMaker's client is made on use.
         jobs=TransformJobs(_LazyClient("sagemaker")),
         # A night not finished in one invocation continues in the next (EventBridge): rare as well.
