@@ -221,15 +221,22 @@ class Sweeper(UsesAdapters):
     def _not_routed(self, item: dict[str, Any], totals: SweepTotals) -> None:
         """Past the queues' retention: SQS has deleted the notification (from RouterQueue or RouterDLQ),
         unless it was redriven since; a redriven message still takes the file over and scores it."""
-        retention = self.settings.deadlines.queue_retention_seconds
         reason = (
-            f"not routed: the router did not confirm it within the router queue's retention ({retention} s), "
+            "not routed: the router did not confirm it within the router queue's retention ({retention} s), "
             "so SQS has deleted its notification from RouterQueue / RouterDLQ; upload the file again to score "
             "it (a notification redriven since is still scored when it arrives)"
         )
+        self._lost_message(item, Status.RECEIVED, totals, reason, marked="not_routed")
+
+    def _lost_message(
+        self, item: dict[str, Any], expected: Status, totals: SweepTotals, reason: str, marked: str
+    ) -> None:
+        """FAILED: the file's SQS message is past the queues' retention (``reason``'s ``{retention}``)
+        and its last error is added; ``marked`` lets a message redriven since still take it over."""
+        reason = reason.format(retention=self.settings.deadlines.queue_retention_seconds)
         if item.get("last_error"):
             reason += f". Last error: {item['last_error']}"
-        self._verdict(item, Status.RECEIVED, Status.FAILED, totals, reason=reason, record={"not_routed": True})
+        self._verdict(item, expected, Status.FAILED, totals, reason=reason, record={marked: True})
 
     def _past_its_night(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
         if self.settings.transform is None:
@@ -269,15 +276,12 @@ class Sweeper(UsesAdapters):
         if result_objects.exists(self.s3, location):
             self._verdict(item, status, Status.SUCCEEDED, totals, output_location=location)
             return
-        retention = self.settings.deadlines.queue_retention_seconds
         reason = (
-            f"not scored: no result within the scorer queue's retention ({retention} s), so SQS has deleted its "
+            "not scored: no result within the scorer queue's retention ({retention} s), so SQS has deleted its "
             "message from ScorerQueue / ScorerDLQ; upload the file again to score it (a message redriven since "
             "is still scored when it arrives)"
         )
-        if item.get("last_error"):
-            reason += f". Last error: {item['last_error']}"
-        self._verdict(item, status, Status.FAILED, totals, reason=reason, record={"not_scored": True})
+        self._lost_message(item, status, totals, reason, marked="not_scored")
 
     def _job(self, item: dict[str, Any], status: Status, moment: datetime, totals: SweepTotals) -> None:
         name = str(item["job_name"])
