@@ -1,12 +1,14 @@
 """Loopback helpers every local process shares: the host they listen on, checking that a port is free
-(with an error that names it), a free port, and waiting for a server to answer."""
+(with an error that names it), serving until interrupted, a free port, and waiting for a server to answer."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 import urllib.error
 import urllib.request
+from socketserver import BaseServer
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -29,6 +31,14 @@ def check_port_free(port: int, what: str) -> None:
                 f"port {port} on {HOST} ({what}) is already in use: stop what listens there "
                 f"(e.g. a stack left running: `ss -ltnp 'sport = :{port}'`) or choose another port with {what}=…"
             ) from exc
+
+
+def serve(server: BaseServer, what: str, port: int) -> int:
+    """Serve until interrupted (Ctrl-C), having said where; the exit status of a server's ``main``."""
+    print(f"{what} listening on http://{HOST}:{port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
 
 
 def free_port() -> int:

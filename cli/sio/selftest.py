@@ -28,6 +28,7 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -48,6 +49,7 @@ from sio.selftest_report import (
 )
 from sio.stack import Stack
 from sio.tracker import TrackerReader
+from sio.watch import allow_topics
 
 QUEUE_PREFIX = "sio-selftest-"
 TOPICS = (("success", "SuccessTopicArn"), ("error", "ErrorTopicArn"))
@@ -121,17 +123,7 @@ class TopicQueues:
         for label, topic in self.topics.items():
             url = self.sqs.create_queue(QueueName=self.name(label))["QueueUrl"]
             self.urls[label] = url
-            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            statement = {
-                "Sid": "ResultTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": "sns.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
-            }
-            policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-            self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+            arn = allow_topics(self.sqs, url, topic, sid="ResultTopic")
             attributes = {
                 "RawMessageDelivery": "true",
                 "FilterPolicyScope": "MessageBody",
@@ -156,19 +148,25 @@ class TopicQueues:
     def close(self, cleanup: Cleanup) -> None:
         """Unsubscribe, then delete the queues; every step tried even if one before it failed."""
         for label, arn in list(self.subscriptions.items()):
-            try:
-                self.sns.unsubscribe(SubscriptionArn=arn)
-                cleanup.removed.append(f"subscription of {self.name(label)} to the {label} topic")
-            except (ClientError, BotoCoreError) as exc:
-                cleanup.errors.append(f"unsubscribe {arn}: {exc}")
+            unsubscribe = partial(self.sns.unsubscribe, SubscriptionArn=arn)
+            _attempt(
+                cleanup, unsubscribe, f"subscription of {self.name(label)} to the {label} topic", f"unsubscribe {arn}"
+            )
         self.subscriptions.clear()
         for label, url in list(self.urls.items()):
-            try:
-                self.sqs.delete_queue(QueueUrl=url)
-                cleanup.removed.append(f"queue {self.name(label)}")
-            except (ClientError, BotoCoreError) as exc:
-                cleanup.errors.append(f"delete queue {url}: {exc}")
+            delete = partial(self.sqs.delete_queue, QueueUrl=url)
+            _attempt(cleanup, delete, f"queue {self.name(label)}", f"delete queue {url}")
         self.urls.clear()
+
+
+def _attempt(cleanup: Cleanup, step: Callable[[], object], done: str, failed: str) -> None:
+    """One cleanup step: reported as removed, or its error kept and the next step still tried."""
+    try:
+        step()
+    except (ClientError, BotoCoreError) as exc:
+        cleanup.errors.append(f"{failed}: {exc}")
+        return
+    cleanup.removed.append(done)
 
 
 def _body(raw: str) -> dict[str, Any]:

@@ -33,6 +33,23 @@ def body_filter(stack: Stack, prefix: str | None, statuses: tuple[str, ...] = ()
     return policy or None
 
 
+def allow_topics(sqs: Any, queue_url: str, topics: str | list[str], *, sid: str) -> str:
+    """The queue's policy lets ``topics`` (one ARN or several) deliver to it; returns the queue's ARN."""
+    arn = str(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+    statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": topics}},
+    }
+    sqs.set_queue_attributes(
+        QueueUrl=queue_url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})}
+    )
+    return arn
+
+
 @dataclass
 class Watcher:
     """The temporary queue and its two subscriptions; a context manager that always cleans up."""
@@ -66,23 +83,7 @@ class Watcher:
     def _create(self) -> None:
         topics = [self.stack.output(output) for _, output in TOPICS]
         self.queue_url = self.sqs.create_queue(QueueName=self.name)["QueueUrl"]
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ResultTopics",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": topics}},
-                }
-            ],
-        }
-        self.sqs.set_queue_attributes(QueueUrl=self.queue_url, Attributes={"Policy": json.dumps(policy)})
+        queue_arn = allow_topics(self.sqs, self.queue_url, topics, sid="ResultTopics")
         attributes = {"RawMessageDelivery": "true"}
         if self.filter_policy:
             attributes |= {"FilterPolicyScope": "MessageBody", "FilterPolicy": json.dumps(self.filter_policy)}

@@ -12,7 +12,6 @@ counting invocations, injecting a status or a delay into the next invocations.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local.loopback import HOST, check_port_free
+from local.loopback import HOST, check_port_free, serve
 from local.model import demo_model
 
 
@@ -135,11 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     check_port_free(args.port, "LOCAL_MODEL_PORT")
-    server = ModelServer(args.port, args.verbose)
-    print(f"demo model listening on http://{HOST}:{args.port}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    return 0
+    return serve(ModelServer(args.port, args.verbose), "demo model", args.port)
 
 
 if __name__ == "__main__":

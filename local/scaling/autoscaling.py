@@ -484,26 +484,21 @@ class ScalingPlan:
 
 def tracking_alarms(policy: TargetTrackingPolicy, period: int) -> tuple[Alarm, Alarm]:
     """The high and low alarms Application Auto Scaling creates for a target tracking policy."""
-    high = Alarm(
-        name=f"TargetTracking-{policy.logical_id}-AlarmHigh",
-        logical_id=policy.logical_id,
-        metric=policy.metric,
-        period=period,
-        evaluation_periods=TRACKING_HIGH_PERIODS,
-        datapoints_to_alarm=TRACKING_HIGH_PERIODS,
-        threshold=policy.target_value,
-        comparison="GreaterThanThreshold",
-    )
-    low = Alarm(
-        name=f"TargetTracking-{policy.logical_id}-AlarmLow",
-        logical_id=policy.logical_id,
-        metric=policy.metric,
-        period=period,
-        evaluation_periods=TRACKING_LOW_PERIODS,
-        datapoints_to_alarm=TRACKING_LOW_PERIODS,
-        threshold=policy.target_value * TRACKING_LOW_RATIO,
-        comparison="LessThanThreshold",
-    )
+
+    def alarm(side: str, periods: int, threshold: float, comparison: str) -> Alarm:
+        return Alarm(
+            name=f"TargetTracking-{policy.logical_id}-Alarm{side}",
+            logical_id=policy.logical_id,
+            metric=policy.metric,
+            period=period,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            threshold=threshold,
+            comparison=comparison,
+        )
+
+    high = alarm("High", TRACKING_HIGH_PERIODS, policy.target_value, "GreaterThanThreshold")
+    low = alarm("Low", TRACKING_LOW_PERIODS, policy.target_value * TRACKING_LOW_RATIO, "LessThanThreshold")
     return high, low
 
 

@@ -9,7 +9,6 @@ losing notifications, the log of what ran); they are not SageMaker APIs.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import re
 import sys
@@ -18,7 +17,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local.loopback import HOST, check_port_free
+from local.loopback import HOST, check_port_free, serve
 from local.standin.async_endpoints import DropRule
 from local.standin.errors import ApiError
 from local.standin.service import StandIn
@@ -135,11 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     check_port_free(args.port, "LOCAL_SAGEMAKER_PORT")
     with open(args.config, encoding="utf-8") as handle:
         config = json.load(handle)
-    server = StandInServer(args.port, StandIn(config), args.verbose)
-    print(f"SageMaker stand-in listening on http://{HOST}:{args.port}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    return 0
+    return serve(StandInServer(args.port, StandIn(config), args.verbose), "SageMaker stand-in", args.port)
 
 
 if __name__ == "__main__":

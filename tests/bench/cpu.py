@@ -91,6 +91,7 @@ def batch_event(size: int = BATCH) -> dict[str, Any]:
 
 
 def fake_router(calls: Counter[str]) -> Any:
+    from orchestrator.aws.adapters import Adapters
     from orchestrator.aws.notifications import Publisher
     from orchestrator.aws.sagemaker_runtime import AsyncInvoker
     from orchestrator.aws.tracker_table import TrackerTable
@@ -98,15 +99,15 @@ def fake_router(calls: Counter[str]) -> Any:
     from orchestrator.workflows.router import Router
 
     settings = RouterSettings.from_env(function_env())
-    return Router(
-        settings,
+    adapters = Adapters(
         tracker=TrackerTable(settings.tracker.table_name, FakeDynamoDB(calls)),
-        invoker=AsyncInvoker(FakeSageMakerRuntime(calls)),
+        s3=None,
         publisher=Publisher(
             FakeSNS(calls), success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
         ),
         region=REGION,
     )
+    return Router(settings, adapters, invoker=AsyncInvoker(FakeSageMakerRuntime(calls)))
 
 
 def stubbed_http_router() -> Any:
@@ -114,6 +115,7 @@ def stubbed_http_router() -> Any:
     import boto3
     from botocore.awsrequest import AWSResponse
     from orchestrator.aws import clients
+    from orchestrator.aws.adapters import Adapters
     from orchestrator.aws.notifications import Publisher
     from orchestrator.aws.sagemaker_runtime import AsyncInvoker
     from orchestrator.aws.tracker_table import TrackerTable
@@ -156,15 +158,15 @@ def stubbed_http_router() -> Any:
     )
     sns.meta.events.register("before-send", answer(published if sns.meta.service_model.protocol == "query" else b"{}"))
     settings = RouterSettings.from_env(function_env())
-    return Router(
-        settings,
+    adapters = Adapters(
         tracker=TrackerTable(settings.tracker.table_name, dynamodb),
-        invoker=AsyncInvoker(sagemaker),
+        s3=None,
         publisher=Publisher(
             sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
         ),
         region=REGION,
     )
+    return Router(settings, adapters, invoker=AsyncInvoker(sagemaker))
 
 
 def _counts(calls: Counter[str]) -> str:

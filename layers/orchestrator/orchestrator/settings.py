@@ -57,9 +57,9 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not an integer", {"variable": name}) from None
+        raise _setting_error(name, "is not an integer", raw) from None
     if not low <= value <= high:
-        raise ConfigError(f"{name}={value} is outside {low}..{high}", {"variable": name})
+        raise _setting_error(name, f"is outside {low}..{high}", value)
     return value
 
 
@@ -71,7 +71,7 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if raw in ("false", "0", "no"):
         return False
-    raise ConfigError(f"{name}={raw!r} must be true or false", {"variable": name})
+    raise _setting_error(name, "must be true or false", raw)
 
 
 def output_outside_input(output_prefix: str, input_prefix: str) -> str:
@@ -306,12 +306,13 @@ def _named(variable: str) -> str:
     return f"{variable} (template parameter {parameter})" if parameter else variable
 
 
-def _transform_error(variable: str, problem: str, value: object = None) -> ConfigError:
+def _setting_error(variable: str, problem: str, value: object = None) -> ConfigError:
+    """``<variable>[ (template parameter P)]=<value> <problem>``: the parameter is named where a
+    template parameter sets the variable directly (TRANSFORM_PARAMETERS)."""
     shown = f"={value!r}" if value is not None else ""
-    return ConfigError(
-        f"{_named(variable)}{shown} {problem}",
-        {"variable": variable, "parameter": TRANSFORM_PARAMETERS.get(variable)},
-    )
+    parameter = TRANSFORM_PARAMETERS.get(variable)
+    details = {"variable": variable, "parameter": parameter} if parameter else {"variable": variable}
+    return ConfigError(f"{_named(variable)}{shown} {problem}", details)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -319,7 +320,7 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     if not raw:
         return default
     if raw not in choices:
-        raise _transform_error(name, f"must be one of {', '.join(choices)}", raw)
+        raise _setting_error(name, f"must be one of {', '.join(choices)}", raw)
     return raw
 
 
@@ -328,21 +329,8 @@ def _matching(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what:
     if not raw:
         return None
     if not pattern.match(raw):
-        raise _transform_error(name, f"is not {what}", raw)
+        raise _setting_error(name, f"is not {what}", raw)
     return raw
-
-
-def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _transform_error(name, "is not an integer", raw) from None
-    if not low <= value <= high:
-        raise _transform_error(name, f"is outside {low}..{high}", value)
-    return value
 
 
 def _json_path(env: Mapping[str, str], name: str) -> str | None:
@@ -350,7 +338,7 @@ def _json_path(env: Mapping[str, str], name: str) -> str | None:
     if not raw:
         return None
     if not raw.startswith("$") or len(raw) > _JSON_PATH_MAX:
-        raise _transform_error(name, f"must be a JSONPath starting with $ of at most {_JSON_PATH_MAX} characters", raw)
+        raise _setting_error(name, f"must be a JSONPath starting with $ of at most {_JSON_PATH_MAX} characters", raw)
     return raw
 
 
@@ -358,7 +346,7 @@ def transform_job_prefix(env: Mapping[str, str]) -> str:
     """TRANSFORM_JOB_PREFIX: what every transform job of this stack is named with (and IAM allows)."""
     prefix = env.get("TRANSFORM_JOB_PREFIX", "").strip() or "sio"
     if not _JOB_PREFIX.match(prefix):
-        raise _transform_error(
+        raise _setting_error(
             "TRANSFORM_JOB_PREFIX",
             f"must be 1-{JOB_PREFIX_MAX_LENGTH} lowercase letters, digits and hyphens, starting and ending "
             "with a letter or digit",
@@ -396,7 +384,7 @@ class TransformSettings:
         if not model:
             return None
         if not _MODEL_NAME.match(model):
-            raise _transform_error(
+            raise _setting_error(
                 "TRANSFORM_MODEL_NAME", "is not a SageMaker model name (1-63 letters, digits, hyphens)", model
             )
         settings = cls(
@@ -404,9 +392,9 @@ class TransformSettings:
             job_prefix=transform_job_prefix(env),
             instance_type=_matching(env, "TRANSFORM_INSTANCE_TYPE", _INSTANCE_TYPE, "an ml.* instance type")
             or "ml.m5.large",
-            instance_count=_bounded(env, "TRANSFORM_INSTANCE_COUNT", 1, 1, 100),
-            max_payload_mb=_bounded(env, "TRANSFORM_MAX_PAYLOAD_MB", 6, 0, 100),
-            max_concurrent_transforms=_bounded(env, "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", 1, 1, 100),
+            instance_count=_integer(env, "TRANSFORM_INSTANCE_COUNT", 1, 1, 100),
+            max_payload_mb=_integer(env, "TRANSFORM_MAX_PAYLOAD_MB", 6, 0, 100),
+            max_concurrent_transforms=_integer(env, "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", 1, 1, 100),
             batch_strategy=_choice(env, "TRANSFORM_BATCH_STRATEGY", ("", *BATCH_STRATEGIES), "") or None,
             split_type=_choice(env, "TRANSFORM_SPLIT_TYPE", SPLIT_TYPES, "Line"),
             assemble_with=_choice(env, "TRANSFORM_ASSEMBLE_WITH", ASSEMBLY_TYPES, "Line"),
@@ -422,14 +410,14 @@ class TransformSettings:
     def check_combinations(self) -> None:
         """The rules CreateTransformJob enforces across options, checked before any job is started."""
         if self.batch_strategy and self.split_type == "None":
-            raise _transform_error(
+            raise _setting_error(
                 "TRANSFORM_BATCH_STRATEGY",
                 f"needs {_named('TRANSFORM_SPLIT_TYPE')} to be Line, RecordIO or TFRecord, not None",
                 self.batch_strategy,
             )
         product = self.max_payload_mb * self.max_concurrent_transforms
         if product > PAYLOAD_TIMES_CONCURRENCY_MAX:
-            raise _transform_error(
+            raise _setting_error(
                 "TRANSFORM_MAX_PAYLOAD_MB",
                 f"x {_named('TRANSFORM_MAX_CONCURRENT_TRANSFORMS')}={self.max_concurrent_transforms} is "
                 f"{product}; SageMaker allows at most {PAYLOAD_TIMES_CONCURRENCY_MAX}",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.aws import clients
+from orchestrator.aws.adapters import Adapters
 from orchestrator.aws.notifications import Publisher
 from orchestrator.aws.sagemaker_runtime import AsyncInvoker
 from orchestrator.aws.tracker_table import TrackerTable
@@ -18,6 +19,7 @@ from orchestrator.settings import (
     OutcomeSettings,
     RouterSettings,
     SweeperSettings,
+    TrackerSettings,
 )
 from orchestrator.workflows.router import Router
 from orchestrator.workflows.tracker import OutcomeRecorder
@@ -29,26 +31,44 @@ if TYPE_CHECKING:
     from orchestrator.workflows.sweeper import Sweeper
 
 
+class _Published(Protocol):
+    """The settings of a function that announces on both result topics."""
+
+    @property
+    def tracker(self) -> TrackerSettings: ...
+    @property
+    def success_topic_arn(self) -> str: ...
+    @property
+    def error_topic_arn(self) -> str: ...
+
+
+def _tracker(settings: TrackerSettings) -> TrackerTable:
+    return TrackerTable(settings.table_name, clients.client("dynamodb"), retention_days=settings.retention_days)
+
+
+def _adapters(settings: _Published, s3: Any) -> Adapters:
+    """The table, the topics and S3 a function's workflow shares with its modes, built once per container."""
+    sns = clients.client("sns")
+    publisher = Publisher(sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn)
+    return Adapters(
+        _tracker(settings.tracker), s3, publisher, region=sns.meta.region_name or os.environ.get("AWS_REGION", "")
+    )
+
+
 @cache
 def router() -> Router:
     settings = RouterSettings.from_env()
-    sns = clients.client("sns")
     built = Router(
         settings,
-        tracker=TrackerTable(
-            settings.tracker.table_name,
-            clients.client("dynamodb"),
-            retention_days=settings.tracker.retention_days,
+        _adapters(
+            settings,
+            # HeadObject costs a call per file: it is read only with the lookup on; batch files write
+            # their manifest with it (made on first use: batch modes are rare).
+            clients.client("s3") if settings.read_object_metadata else _LazyClient("s3"),
         ),
         # One attempt per call: AsyncInvoker repeats only what SageMaker refused
         # (core/budgets.py, aws/sagemaker_runtime.py).
         invoker=AsyncInvoker(clients.client("sagemaker-runtime", budgets.ROUTER_CALL, retried=False)),
-        publisher=Publisher(
-            sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
-        ),
-        region=sns.meta.region_name or os.environ.get("AWS_REGION", ""),
-        # HeadObject costs a call per file, so the client exists only when the lookup is on.
-        s3_client=clients.client("s3") if settings.read_object_metadata else None,
     )
     if settings.transform is not None:
         _register_batch_modes(built)
@@ -70,12 +90,11 @@ def _register_sync_modes(router: Router) -> None:
 
         router.backlog = ScorerBacklog(sqs, settings.scorer_queue_url, settings.spillover_check_seconds)
     handoff = Handoff(
+        router.adapters,
         sqs=sqs,
         queue_url=settings.scorer_queue_url,
         endpoints=endpoints,
-        tracker=router.tracker,
         deadline_seconds=settings.deadlines.submitted_sync,
-        recorder=router.recorder,
     )
     for mode in endpoints:
         router.register(Mode(mode), handoff)
@@ -83,25 +102,17 @@ def _register_sync_modes(router: Router) -> None:
 
 @cache
 def scorer() -> Scorer:
-    from orchestrator.aws.announce import Announcer
     from orchestrator.aws.sagemaker_runtime import SyncInvoker
     from orchestrator.settings import ScorerSettings
     from orchestrator.workflows.scorer import Scorer
 
     settings = ScorerSettings.from_env()
-    sns = clients.client("sns")
-    tracker = TrackerTable(
-        settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
-    )
-    publisher = Publisher(sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn)
     return Scorer(
         settings,
-        tracker=tracker,
+        _adapters(settings, clients.client("s3")),
         # Containers answer within 60 s; one attempt per call: SyncInvoker repeats only what SageMaker
         # refused (throttled, not ready, never connected), so a slow model is never invoked twice.
         invoker=SyncInvoker(clients.client("sagemaker-runtime", budgets.SCORER_INVOKE, retried=False)),
-        s3=clients.client("s3"),
-        announcer=Announcer(publisher, tracker, region=sns.meta.region_name or os.environ.get("AWS_REGION", "")),
     )
 
 
@@ -129,25 +140,20 @@ def _register_batch_modes(router: Router) -> None:
     assert transform is not None
     file_jobs = FileJobs(
         transform,
+        router.adapters,
         output_prefix=router.settings.output_prefix,
         jobs=TransformJobs(_LazyClient("sagemaker")),
-        s3=router.s3 or _LazyClient("s3"),
-        tracker=router.tracker,
-        announcer=router.announcer,
         deadline_seconds=router.settings.deadlines.submitted_batch,
-        recorder=router.recorder,
     )
     router.register(Mode.BATCH, file_jobs)
-    router.register(Mode.NIGHTLY, NightlyEnlister(router.tracker, router.settings.deadlines.scheduled, router.recorder))
+    router.register(Mode.NIGHTLY, NightlyEnlister(router.adapters, router.settings.deadlines.scheduled))
 
 
 @cache
 def outcome_recorder() -> OutcomeRecorder:
     settings = OutcomeSettings.from_env()
     return OutcomeRecorder(
-        TrackerTable(
-            settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
-        ),
+        _tracker(settings.tracker),
         settings=settings,
         # Failure bodies are read on failures only: most cold starts never need the S3 client.
         s3=_LazyClient("s3") if settings.input_bucket else None,
@@ -156,29 +162,21 @@ def outcome_recorder() -> OutcomeRecorder:
 
 @cache
 def nightly() -> Nightly:
-    from orchestrator.aws.announce import Announcer
     from orchestrator.aws.transform_jobs import TransformJobs
     from orchestrator.workflows.nightly import Nightly
 
     settings = NightlySettings.from_env()
-    tracker = TrackerTable(
-        settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
-    )
     sns = _LazyClient("sns")  # only a superseded version of a key is announced from here
     # The nightly function announces SKIPPED files only: both topics are the error topic (its one grant).
     publisher = Publisher(sns, success_topic_arn=settings.error_topic_arn, error_topic_arn=settings.error_topic_arn)
-    return Nightly(
-        settings,
-        tracker=tracker,
-        jobs=TransformJobs(clients.client("sagemaker")),
-        s3=clients.client("s3"),
-        announcer=Announcer(publisher, tracker, region=os.environ.get("AWS_REGION", "")),
+    adapters = Adapters(
+        _tracker(settings.tracker), clients.client("s3"), publisher, region=os.environ.get("AWS_REGION", "")
     )
+    return Nightly(settings, adapters, jobs=TransformJobs(clients.client("sagemaker")))
 
 
 @cache
 def sweeper() -> Sweeper:
-    from orchestrator.aws.announce import Announcer
     from orchestrator.aws.handoff import JobHandOff
     from orchestrator.aws.transform_jobs import TransformJobs
     from orchestrator.workflows.batch_results import BatchResults
@@ -186,23 +184,13 @@ def sweeper() -> Sweeper:
 
     settings = SweeperSettings.from_env()
     results = settings.results
-    sns = clients.client("sns")
-    region = sns.meta.region_name or os.environ.get("AWS_REGION", "")
-    tracker = TrackerTable(
-        results.tracker.table_name, clients.client("dynamodb"), retention_days=results.tracker.retention_days
-    )
-    publisher = Publisher(sns, success_topic_arn=results.success_topic_arn, error_topic_arn=results.error_topic_arn)
-    s3 = clients.client("s3")
+    adapters = _adapters(results, clients.client("s3"))
     has_jobs = settings.transform is not None
     return Sweeper(
         settings,
-        tracker=tracker,
-        announcer=Announcer(publisher, tracker, region=region),
-        s3=s3,
+        adapters,
         jobs=TransformJobs(clients.client("sagemaker")) if has_jobs else None,
-        batch_results=BatchResults(results, tracker=tracker, publisher=publisher, s3=s3, region=region)
-        if has_jobs
-        else None,
+        batch_results=BatchResults(results, adapters) if has_jobs else None,
         # A finished night goes to the batch-result function (EventBridge), never recorded inline.
         handoff=JobHandOff(_LazyClient("events")) if has_jobs else None,
     )
@@ -215,17 +203,9 @@ def batch_results() -> BatchResults:
     from orchestrator.workflows.batch_results import BatchResults
 
     settings = BatchResultSettings.from_env()
-    sns = clients.client("sns")
     return BatchResults(
         settings,
-        tracker=TrackerTable(
-            settings.tracker.table_name, clients.client("dynamodb"), retention_days=settings.tracker.retention_days
-        ),
-        publisher=Publisher(
-            sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn
-        ),
-        s3=clients.client("s3"),
-        region=sns.meta.region_name or os.environ.get("AWS_REGION", ""),
+        _adapters(settings, clients.client("s3")),
         # Retry jobs for a failed night's files without output: rare, so SageMaker's client is made on use.
         jobs=TransformJobs(_LazyClient("sagemaker")),
         # A night not finished in one invocation continues in the next (EventBridge): rare as well.

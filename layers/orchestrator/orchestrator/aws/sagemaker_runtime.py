@@ -90,17 +90,27 @@ class AsyncSubmission:
     failure_location: str | None
 
 
-class AsyncInvoker:
+class _Invoker:
+    """A SageMaker runtime client making one attempt per call (clients.client(..., retried=False)),
+    repeated here only while SageMaker refuses it (:func:`send_once`)."""
+
+    ATTEMPTS: int
+
     def __init__(
-        self,
-        client: Any,
-        *,
-        attempts: int = budgets.CONTROL_CALL.attempts,
-        sleep: Callable[[float], None] | None = None,
+        self, client: Any, *, attempts: int | None = None, sleep: Callable[[float], None] | None = None
     ) -> None:
-        self._client = client  # one attempt per call (clients.client(..., retried=False))
-        self._attempts = attempts
+        self._client = client
+        self._attempts = self.ATTEMPTS if attempts is None else attempts
         self._sleep = sleep or pause
+
+    def _send[T](self, call: Callable[[], T], operation: str, endpoint_name: str) -> T:
+        return send_once(
+            call, operation=operation, endpoint_name=endpoint_name, attempts=self._attempts, sleep=self._sleep
+        )
+
+
+class AsyncInvoker(_Invoker):
+    ATTEMPTS = budgets.CONTROL_CALL.attempts
 
     def invoke(
         self,
@@ -119,7 +129,7 @@ class AsyncInvoker:
                 {"input_location": input_location[:100] + "…"},
             )
         try:
-            response = send_once(
+            response = self._send(
                 lambda: self._client.invoke_endpoint_async(
                     EndpointName=endpoint_name,
                     InputLocation=input_location,
@@ -128,10 +138,8 @@ class AsyncInvoker:
                     InvocationTimeoutSeconds=invocation_timeout_seconds,
                     RequestTTLSeconds=request_ttl_seconds,
                 ),
-                operation="InvokeEndpointAsync",
-                endpoint_name=endpoint_name,
-                attempts=self._attempts,
-                sleep=self._sleep,
+                "InvokeEndpointAsync",
+                endpoint_name,
             )
         except ClientError as exc:
             raise async_invoke_error(exc, endpoint_name) from exc
@@ -192,30 +200,19 @@ class SyncResult:
     invoked_variant: str | None = None
 
 
-class SyncInvoker:
+class SyncInvoker(_Invoker):
     """``InvokeEndpoint`` on a real-time or serverless endpoint (docs/architecture.md §7.4: ≤ 6 MB / 4 MB, 60 s)."""
 
-    def __init__(
-        self,
-        client: Any,
-        *,
-        attempts: int = budgets.SCORER_INVOKE.attempts,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self._client = client  # one attempt per call (clients.client(..., retried=False))
-        self._attempts = attempts
-        self._sleep = sleep or pause
+    ATTEMPTS = budgets.SCORER_INVOKE.attempts
 
     def invoke(self, *, endpoint_name: str, body: bytes, content_type: str, inference_id: str) -> SyncResult:
         try:
-            response = send_once(
+            response = self._send(
                 lambda: self._client.invoke_endpoint(
                     EndpointName=endpoint_name, Body=body, ContentType=content_type, InferenceId=inference_id
                 ),
-                operation="InvokeEndpoint",
-                endpoint_name=endpoint_name,
-                attempts=self._attempts,
-                sleep=self._sleep,
+                "InvokeEndpoint",
+                endpoint_name,
             )
         except ClientError as exc:
             raise sync_invoke_error(exc, endpoint_name) from exc

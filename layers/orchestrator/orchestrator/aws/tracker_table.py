@@ -156,19 +156,7 @@ class TrackerTable:
     def release(self, request_id: str, reason: str) -> bool:
         """The claimed request's call failed before SageMaker accepted it: the retry may send it again
         (and may take the claim over at once). Also the last known reason, should it never route."""
-        return self._conditional_update(
-            request_id,
-            "SET last_error = :reason, released = :true, claim_expires_at = :zero",
-            "#status = :received",
-            {"#status": "status"},
-            {
-                ":reason": {"S": reason[:1000]},
-                ":true": {"BOOL": True},
-                ":zero": {"N": "0"},
-                ":received": {"S": Status.RECEIVED.value},
-            },
-            "release claim",
-        )
+        return self._give_back(request_id, reason, Status.RECEIVED, "release claim", released=True)
 
     def reroute(self, request_id: str, mode: str, route_reason: str) -> bool:
         """The claimed request keeps the mode an earlier attempt chose (a takeover that may have sent
@@ -304,17 +292,25 @@ class TrackerTable:
     def release_scoring(self, request_id: str, reason: str) -> bool:
         """The scorer's call failed and the record goes back to the queue: its redelivery may take
         the claim over at once (the model did not produce a result)."""
+        return self._give_back(request_id, reason, Status.IN_PROGRESS, "release scoring claim")
+
+    def _give_back(self, request_id: str, reason: str, held: Status, action: str, *, released: bool = False) -> bool:
+        """A claim in ``held`` given back: it expires now and keeps ``reason`` as the last error;
+        ``released`` also says that nothing was sent (the router's claim)."""
+        placeholder = f":{held.value.lower()}"
+        flag = " released = :true," if released else ""
         return self._conditional_update(
             request_id,
-            "SET last_error = :reason, claim_expires_at = :zero",
-            "#status = :in_progress",
+            f"SET last_error = :reason,{flag} claim_expires_at = :zero",
+            f"#status = {placeholder}",
             {"#status": "status"},
             {
                 ":reason": {"S": reason[:1000]},
+                **({":true": {"BOOL": True}} if released else {}),
                 ":zero": {"N": "0"},
-                ":in_progress": {"S": Status.IN_PROGRESS.value},
+                placeholder: {"S": held.value},
             },
-            "release scoring claim",
+            action,
         )
 
     # ---------------------------------------------------------------- batch transform jobs

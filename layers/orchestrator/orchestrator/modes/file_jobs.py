@@ -10,45 +10,36 @@ negligible next to a transform job, and the job's output is ``<S3OutputPath>/<ke
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 from orchestrator.aws import manifest
-from orchestrator.aws.announce import Announcer
-from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.transform_jobs import TransformJobs, job_request, payload_problem
 from orchestrator.core import identity, timestamps
 from orchestrator.core.routing import Mode
 from orchestrator.core.status import Status
 from orchestrator.errors import InvocationRejectedError
-from orchestrator.modes.interface import ClaimedFile, close
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.modes.interface import ClaimedFile, close, confirm_submitted
+from orchestrator.observability import logger
 from orchestrator.settings import TransformSettings
 
 
-class FileJobs:
-    """``Router.register(Mode.BATCH, FileJobs(...))``: called once per claimed file."""
+class FileJobs(UsesAdapters):
+    """``Router.register(Mode.BATCH, FileJobs(...))``: called once per claimed file; its announcer
+    closes a file that cannot be scored (modes.close)."""
 
     def __init__(
         self,
         transform: TransformSettings,
+        adapters: Adapters,
         *,
         output_prefix: str,
         jobs: TransformJobs,
-        s3: Any,
-        tracker: TrackerTable,
-        announcer: Announcer,
         deadline_seconds: int,
-        recorder: MetricsEmitter | None = None,
     ) -> None:
+        super().__init__(adapters)
         self.transform = transform
         self.output_prefix = output_prefix
         self.jobs = jobs
-        self.s3 = s3
-        self.tracker = tracker
-        self.announcer = announcer  # closes a file that cannot be scored (modes.close)
         self.deadline_seconds = deadline_seconds  # submitted → the job's runtime allowance + grace
-        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event, decision = file.request_id, file.event, file.decision
@@ -78,20 +69,14 @@ class FileJobs:
             return
         if not started.created:
             logger.info("transform job already started; confirming it", extra={"job": name, "status": started.status})
-        moment = self.tracker.now()
-        now = timestamps.iso(moment)
-        confirmed = self.tracker.confirm(
-            request_id,
-            Status.SUBMITTED,
-            {
-                "submitted_at": now,
-                "deadline_at": timestamps.iso(moment + timedelta(seconds=self.deadline_seconds)),
-                "job_name": name,
-                "output_location": manifest.output_location(output_path, event.key),
-            },
+        now = confirm_submitted(
+            self.tracker,
+            file,
+            self.deadline_seconds,
+            {"job_name": name, "output_location": manifest.output_location(output_path, event.key)},
+            overtaken="job state arrived before confirmation; keeping it",
+            extra={"job": name},
         )
-        if not confirmed:  # the job's state change overtook the confirmation: the tracker has it
-            logger.info("job state arrived before confirmation; keeping it", extra={"job": name})
         logger.info("transform job submitted", extra={"job": name, "job_created": started.created})
         self.recorder.count("RequestsRouted", mode=Mode.BATCH.value)
         if started.created:

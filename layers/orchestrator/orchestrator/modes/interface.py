@@ -10,8 +10,10 @@ configured mode: :class:`AsyncMode` here; ``file_jobs.FileJobs`` (batch), ``nigh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.announce import Announcer
 from orchestrator.aws.sagemaker_runtime import AsyncInvoker
 from orchestrator.aws.tracker_table import Claim, TrackerTable
@@ -20,7 +22,7 @@ from orchestrator.core.routing import Decision, Mode
 from orchestrator.core.s3_events import ObjectCreated
 from orchestrator.core.status import Status
 from orchestrator.errors import AmbiguousInvocationError, InvocationRejectedError, RetryableError
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import RouterSettings
 
 
@@ -59,23 +61,37 @@ def close(announcer: Announcer, file: ClaimedFile, status: Status, reason: str) 
     logger.warning("file not scored", extra={"key": file.event.key, "status": status.value, "reason": reason})
 
 
-class AsyncMode:
+def confirm_submitted(
+    tracker: TrackerTable,
+    file: ClaimedFile,
+    deadline_seconds: int,
+    fields: dict[str, Any],
+    *,
+    overtaken: str,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """The claim confirmed SUBMITTED, due ``deadline_seconds`` from now, with the mode's own ``fields``.
+    A result that overtook the confirmation keeps its status (``overtaken`` is logged, with ``extra``).
+    Returns the submission time, which the router's QueueTime is measured to."""
+    moment = tracker.now()
+    now = timestamps.iso(moment)
+    fields = {
+        "submitted_at": now,
+        "deadline_at": timestamps.iso(moment + timedelta(seconds=deadline_seconds)),
+        **fields,
+    }
+    if not tracker.confirm(file.request_id, Status.SUBMITTED, fields):
+        logger.info(overtaken, extra=extra, stacklevel=2)
+    return now
+
+
+class AsyncMode(UsesAdapters):
     """``InvokeEndpointAsync`` on the configured endpoint, then SUBMITTED with the result locations."""
 
-    def __init__(
-        self,
-        settings: RouterSettings,
-        *,
-        invoker: AsyncInvoker,
-        tracker: TrackerTable,
-        announcer: Announcer,
-        recorder: MetricsEmitter | None = None,
-    ) -> None:
+    def __init__(self, settings: RouterSettings, adapters: Adapters, *, invoker: AsyncInvoker) -> None:
+        super().__init__(adapters)
         self.settings = settings
         self.invoker = invoker
-        self.tracker = tracker
-        self.announcer = announcer
-        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         if file.claim.may_have_invoked:
@@ -102,21 +118,15 @@ class AsyncMode:
             # SageMaker did not take it: say so on the item, so the retry may send it again.
             self._release(file.request_id, exc)
             raise
-        moment = self.tracker.now()
-        now = timestamps.iso(moment)
-        confirmed = self.tracker.confirm(
-            file.request_id,
-            Status.SUBMITTED,
-            {
-                "submitted_at": now,
-                "deadline_at": self.settings.deadlines.after(moment, self.settings.deadlines.submitted_async),
-                "endpoint_name": self.settings.async_endpoint_name,
-                "output_location": submission.output_location,
-                "failure_location": submission.failure_location,
-            },
+        fields = {
+            "endpoint_name": self.settings.async_endpoint_name,
+            "output_location": submission.output_location,
+            "failure_location": submission.failure_location,
+        }
+        deadline = self.settings.deadlines.submitted_async
+        now = confirm_submitted(
+            self.tracker, file, deadline, fields, overtaken="result arrived before confirmation; keeping it"
         )
-        if not confirmed:  # the result overtook the confirmation: the tracker already has it
-            logger.info("result arrived before confirmation; keeping it")
         self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
         self.recorder.timing("QueueTime", timestamps.millis_between(file.event.event_time, now), mode=Mode.ASYNC.value)
 

@@ -20,14 +20,14 @@ from itertools import batched
 from typing import Any
 
 from orchestrator.aws import manifest
-from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
+from orchestrator.aws.adapters import Adapters, UsesAdapters
+from orchestrator.aws.tracker_table import BATCH_GET_MAX
 from orchestrator.aws.transform_jobs import JobStarted, TransformJobs
 from orchestrator.core import timestamps
 from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.core.routing import Mode
 from orchestrator.core.status import TERMINAL, Status
 from orchestrator.errors import RetryableError
-from orchestrator.observability import MetricsEmitter
 
 # Stop marking this long before the Lambda timeout; the retry carries on.
 SAFETY_MARGIN_MS = 60_000
@@ -73,23 +73,19 @@ class Launched:
     marked: int  # files marked SUBMITTED for it by this call
 
 
-class NightJobs:
+class NightJobs(UsesAdapters):
     def __init__(
         self,
+        adapters: Adapters,
         *,
-        tracker: TrackerTable,
         jobs: TransformJobs,
-        s3: Any,
         deadlines: DeadlineSettings,
-        recorder: MetricsEmitter | None = None,
         clock: Callable[[], datetime] = timestamps.now,
         workers: int = WORKERS,
     ) -> None:
-        self.tracker = tracker
+        super().__init__(adapters)
         self.jobs = jobs
-        self.s3 = s3
         self.deadlines = deadlines
-        self.recorder = recorder or MetricsEmitter()
         self.clock = clock
         self.workers = workers
 

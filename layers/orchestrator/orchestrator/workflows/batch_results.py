@@ -40,10 +40,11 @@ from itertools import batched
 from typing import Any
 
 from orchestrator.aws import manifest
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.announce import STATUS_METRIC
 from orchestrator.aws.handoff import JobHandOff, is_handoff
-from orchestrator.aws.notifications import PUBLISH_BATCH_MAX, Publisher
-from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
+from orchestrator.aws.notifications import PUBLISH_BATCH_MAX
+from orchestrator.aws.tracker_table import BATCH_GET_MAX
 from orchestrator.aws.transform_jobs import TransformJobs
 from orchestrator.core import timestamps
 from orchestrator.core.messages import build_result
@@ -51,7 +52,7 @@ from orchestrator.core.routing import Mode
 from orchestrator.core.status import TERMINAL, Status
 from orchestrator.errors import BadEventError, RetryableError
 from orchestrator.modes.night_jobs import pending
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import BatchResultSettings
 from orchestrator.workflows.failed_nights import FailedNight
 from orchestrator.workflows.state_change import (
@@ -75,26 +76,18 @@ _TERMINAL_VALUES = frozenset(status.value for status in TERMINAL)
 RemainingMillis = Callable[[], int]
 
 
-class BatchResults:
+class BatchResults(UsesAdapters):
     def __init__(
         self,
         settings: BatchResultSettings,
+        adapters: Adapters,
         *,
-        tracker: TrackerTable,
-        publisher: Publisher,
-        s3: Any,
-        region: str,
         jobs: TransformJobs | None = None,
-        recorder: MetricsEmitter | None = None,
         workers: int = WORKERS,
         handoff: JobHandOff | None = None,
     ) -> None:
+        super().__init__(adapters)  # publishes its files' results itself: many at a time (PublishBatch)
         self.settings = settings
-        self.tracker = tracker
-        self.publisher = publisher
-        self.s3 = s3
-        self.region = region
-        self.recorder = recorder or MetricsEmitter()
         self.workers = workers
         self._jobs = jobs
         # Hands a night not finished in one invocation on to the next (None: Lambda's retries only).
@@ -226,11 +219,9 @@ class BatchResults:
                     night = FailedNight(
                         change,
                         status,
+                        self.adapters,
                         settings=self.settings,
-                        tracker=self.tracker,
                         jobs=lambda: self.jobs,
-                        s3=self.s3,
-                        recorder=self.recorder,
                         workers=self.workers,
                         handoff=self.handoff,
                         pool=pool,
@@ -325,7 +316,7 @@ class BatchResults:
         return build_result(
             request_id=item["request_id"],
             status=status,
-            region=self.region,
+            region=self.adapters.region,
             event_time=change.ended or change.event_time,
             received_time=change.started or change.created or change.event_time,
             input_location=item.get("object_uri") or "",

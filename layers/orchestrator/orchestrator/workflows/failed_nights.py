@@ -31,14 +31,15 @@ from itertools import islice
 from typing import Any
 
 from orchestrator.aws import manifest, result_objects
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.handoff import JobHandOff
 from orchestrator.aws.night_progress import NightProgress, PlanHeader, Progress
-from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
+from orchestrator.aws.tracker_table import BATCH_GET_MAX
 from orchestrator.aws.transform_jobs import TransformJobs
 from orchestrator.core import nights
 from orchestrator.core.status import Status
 from orchestrator.errors import RetryableError
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import BatchResultSettings
 from orchestrator.workflows.retry_jobs import Remainder, RetryJobs
 from orchestrator.workflows.state_change import Pair, StateChange, failure_reason
@@ -76,19 +77,17 @@ class _Roster:
             pass
 
 
-class FailedNight:
+class FailedNight(UsesAdapters):
     """One invocation's work on a Failed or Stopped nightly job (see the module docstring)."""
 
     def __init__(
         self,
         change: StateChange,
         status: Status,
+        adapters: Adapters,
         *,
         settings: BatchResultSettings,
-        tracker: TrackerTable,
         jobs: Callable[[], TransformJobs],
-        s3: Any,
-        recorder: MetricsEmitter,
         workers: int,
         handoff: JobHandOff | None,
         pool: ThreadPoolExecutor,
@@ -97,11 +96,11 @@ class FailedNight:
         settle: Settle,
         remaining_ms: RemainingMillis | None,
     ) -> None:
+        super().__init__(adapters)
         assert change.manifest_uri is not None
         self.change = change
         self.status = status
         self.segment_files = settings.night_segment_files
-        self.tracker = tracker
         self.handoff = handoff
         self.pool = pool
         self.totals = totals
@@ -109,15 +108,12 @@ class FailedNight:
         self.settle = settle
         self.remaining_ms = remaining_ms
         self.totals |= {"withOutput": 0, "retried": 0, "retryJobs": 0}
-        self.store = NightProgress(s3, change.manifest_uri)
-        self.s3 = s3
+        self.store = NightProgress(self.s3, change.manifest_uri)
         self.retry_jobs = RetryJobs(
             change,
+            adapters,
             settings=settings,
-            tracker=tracker,
             jobs=jobs,
-            s3=s3,
-            recorder=recorder,
             workers=workers,
             pool=pool,
             totals=totals,

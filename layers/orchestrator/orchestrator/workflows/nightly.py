@@ -43,15 +43,15 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from orchestrator.aws import manifest
-from orchestrator.aws.announce import Announcer
-from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
+from orchestrator.aws.adapters import Adapters, UsesAdapters
+from orchestrator.aws.tracker_table import BATCH_GET_MAX
 from orchestrator.aws.transform_jobs import FINISHED, JobStarted, TransformJobs, job_request, manifest_of
 from orchestrator.core import nights, timestamps
 from orchestrator.core.routing import Mode
 from orchestrator.core.status import TERMINAL, Status
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.modes.night_jobs import SAFETY_MARGIN_MS, WORKERS, NightJobs, is_current, takeable
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import NightlySettings
 
 if TYPE_CHECKING:
@@ -81,13 +81,12 @@ _TERMINAL = frozenset(status.value for status in TERMINAL)
 RemainingMillis = Callable[[], int]
 
 
-class NightlyEnlister:
+class NightlyEnlister(UsesAdapters):
     """``Router.register(Mode.NIGHTLY, NightlyEnlister(...))``: the file waits for tonight's job."""
 
-    def __init__(self, tracker: TrackerTable, deadline_seconds: int, recorder: MetricsEmitter | None = None) -> None:
-        self.tracker = tracker
+    def __init__(self, adapters: Adapters, deadline_seconds: int) -> None:
+        super().__init__(adapters)
         self.deadline_seconds = deadline_seconds  # the next night + its retry window + grace
-        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event = file.request_id, file.event
@@ -215,36 +214,22 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
-class Nightly:
+class Nightly(UsesAdapters):
     def __init__(
         self,
         settings: NightlySettings,
+        adapters: Adapters,
         *,
-        tracker: TrackerTable,
         jobs: TransformJobs,
-        s3: Any,
-        announcer: Announcer,
-        recorder: MetricsEmitter | None = None,
         clock: Callable[[], Any] = timestamps.now,
         workers: int = WORKERS,
     ) -> None:
+        super().__init__(adapters)
         self.settings = settings
         self.bucket = settings.input_bucket
         self.prefix = settings.transform.job_prefix
-        self.tracker = tracker
         self.jobs = jobs
-        self.s3 = s3
-        self.announcer = announcer
-        self.recorder = recorder or MetricsEmitter()
-        self.night_jobs = NightJobs(
-            tracker=tracker,
-            jobs=jobs,
-            s3=s3,
-            deadlines=settings.deadlines,
-            recorder=self.recorder,
-            clock=clock,
-            workers=workers,
-        )
+        self.night_jobs = NightJobs(adapters, jobs=jobs, deadlines=settings.deadlines, clock=clock, workers=workers)
         self.by_time = nights.named_by_time(settings.schedule_expression)
 
     def run(self, event: Any, remaining_ms: RemainingMillis | None = None) -> dict[str, Any]:

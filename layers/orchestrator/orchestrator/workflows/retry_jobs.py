@@ -20,12 +20,13 @@ from itertools import batched, islice
 from typing import IO, Any
 
 from orchestrator.aws import manifest
-from orchestrator.aws.tracker_table import BATCH_GET_MAX, TrackerTable
+from orchestrator.aws.adapters import Adapters, UsesAdapters
+from orchestrator.aws.tracker_table import BATCH_GET_MAX
 from orchestrator.aws.transform_jobs import TransformJobs, retry_request
 from orchestrator.core import nights, timestamps
 from orchestrator.errors import BadEventError, ConfigError, RetryableError
 from orchestrator.modes.night_jobs import NightJobs, is_current
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import BatchResultSettings
 from orchestrator.workflows.state_change import Pair, StateChange
 
@@ -88,30 +89,26 @@ def own_manifest(job_name: str, manifest_uri: str | None) -> str:
     return existing
 
 
-class RetryJobs:
+class RetryJobs(UsesAdapters):
     """The retry jobs of one failed nightly job, for one invocation (its parameters described once)."""
 
     def __init__(
         self,
         change: StateChange,
+        adapters: Adapters,
         *,
         settings: BatchResultSettings,
-        tracker: TrackerTable,
         jobs: Callable[[], TransformJobs],
-        s3: Any,
-        recorder: MetricsEmitter,
         workers: int,
         pool: ThreadPoolExecutor,
         totals: dict[str, int],
         remaining_ms: RemainingMillis | None,
     ) -> None:
+        super().__init__(adapters)
         assert change.manifest_uri is not None
         self.change = change
         self.settings = settings
-        self.tracker = tracker
         self.jobs = jobs  # SageMaker, made on first use: most failed nights start no retry job
-        self.s3 = s3
-        self.recorder = recorder
         self.workers = workers
         self.pool = pool
         self.totals = totals
@@ -150,15 +147,8 @@ class RetryJobs:
         unmarked = (pair for pair in remainder.read() if not pair[0]["marked"])
         for chunk in batched(unmarked, BATCH_GET_MAX, strict=False):
             list(self.pool.map(lambda pair: self._adopt(*pair), chunk))
-        night_jobs = NightJobs(
-            tracker=self.tracker,
-            jobs=self.jobs(),
-            s3=self.s3,
-            deadlines=self.settings.deadlines,
-            recorder=self.recorder,
-            clock=self.tracker.now,
-            workers=self.workers,
-        )
+        deadlines, clock = self.settings.deadlines, self.tracker.now
+        night_jobs = NightJobs(self.adapters, jobs=self.jobs(), deadlines=deadlines, clock=clock, workers=self.workers)
         names: list[str] = []
         pairs = remainder.read()
         for size in sizes:

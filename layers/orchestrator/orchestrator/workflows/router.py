@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator.aws.announce import Announcer
-from orchestrator.aws.notifications import Publisher
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.sagemaker_runtime import AsyncInvoker
-from orchestrator.aws.tracker_table import Claim, TrackerTable
+from orchestrator.aws.tracker_table import Claim
 from orchestrator.core import identity, routing, s3_events
 from orchestrator.core.routing import Backlog, Decision, FileFacts, Mode, RoutingPolicy
 from orchestrator.core.s3_events import ObjectCreated
 from orchestrator.core.status import Status
 from orchestrator.errors import OrchestratorError, RetryableError
 from orchestrator.modes.interface import AsyncMode, ClaimedFile, ModeHandler, close
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import RouterSettings
 
 
@@ -39,33 +37,20 @@ def policy_from(settings: RouterSettings, available: frozenset[Mode] = frozenset
     )
 
 
-class Router:
+class Router(UsesAdapters):
     def __init__(
         self,
         settings: RouterSettings,
+        adapters: Adapters,
         *,
-        tracker: TrackerTable,
         invoker: AsyncInvoker,
-        publisher: Publisher,
-        region: str,
-        s3_client: Any = None,
-        recorder: MetricsEmitter | None = None,
         policy: RoutingPolicy | None = None,
     ) -> None:
+        super().__init__(adapters)  # S3: HeadObject, only when READ_OBJECT_METADATA is on
         self.settings = settings
-        self.tracker = tracker
         self.invoker = invoker
-        self.publisher = publisher
-        self.region = region
-        self.s3 = s3_client
-        self.recorder = recorder or MetricsEmitter()
-        self.announcer = Announcer(publisher, tracker, region=region, recorder=self.recorder)
         # One handler per configured mode (modes.ModeHandler); the decision itself stays pure.
-        self.handlers: dict[Mode, ModeHandler] = {
-            Mode.ASYNC: AsyncMode(
-                settings, invoker=invoker, tracker=tracker, announcer=self.announcer, recorder=self.recorder
-            )
-        }
+        self.handlers: dict[Mode, ModeHandler] = {Mode.ASYNC: AsyncMode(settings, adapters, invoker=invoker)}
         self.policy = policy or policy_from(settings, frozenset(self.handlers))
         # The scorer queue's backlog for spill rules (backlog.ScorerBacklog); None: no scorer queue.
         self.backlog: Callable[[], Backlog] | None = None

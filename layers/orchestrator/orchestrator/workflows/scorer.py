@@ -21,23 +21,19 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from orchestrator.aws.announce import Announcer
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.sagemaker_runtime import SyncInvoker
-from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core import timestamps
 from orchestrator.core.routing import MODE_PARAMETERS, Mode
 from orchestrator.core.status import Status
 from orchestrator.errors import AmbiguousInvocationError, BadEventError, InvocationRejectedError, RetryableError
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.modes.interface import ClaimedFile, confirm_submitted
+from orchestrator.observability import logger
 from orchestrator.settings import ScorerSettings
-
-if TYPE_CHECKING:
-    from orchestrator.modes.interface import ClaimedFile
 
 _ABSENT = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NotFound"})
 
@@ -80,28 +76,20 @@ class ScoreRequest:
         return request
 
 
-class Handoff:
+class Handoff(UsesAdapters):
     """``Router.register(Mode.REALTIME | Mode.SERVERLESS, Handoff(...))``: one SendMessage, then SUBMITTED.
 
     A crash between the two: the retry takes the expired claim over and sends again; the scorer's
     claim stops the second message."""
 
     def __init__(
-        self,
-        *,
-        sqs: Any,
-        queue_url: str,
-        endpoints: dict[str, str],
-        tracker: TrackerTable,
-        deadline_seconds: int,
-        recorder: MetricsEmitter | None = None,
+        self, adapters: Adapters, *, sqs: Any, queue_url: str, endpoints: dict[str, str], deadline_seconds: int
     ) -> None:
+        super().__init__(adapters)
         self.sqs = sqs
         self.queue_url = queue_url
         self.endpoints = endpoints
-        self.tracker = tracker
         self.deadline_seconds = deadline_seconds
-        self.recorder = recorder or MetricsEmitter()
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event, decision = file.request_id, file.event, file.decision
@@ -119,40 +107,22 @@ class Handoff:
         except (ClientError, BotoCoreError) as exc:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
             raise RetryableError(f"handing the file to the scorer failed: {code}", {"key": event.key}) from exc
-        moment = self.tracker.now()
-        now = timestamps.iso(moment)
-        confirmed = self.tracker.confirm(
-            request_id,
-            Status.SUBMITTED,
-            {
-                "submitted_at": now,
-                "deadline_at": timestamps.iso(moment + timedelta(seconds=self.deadline_seconds)),
-                "endpoint_name": self.endpoints.get(decision.mode.value),
-            },
+        now = confirm_submitted(
+            self.tracker,
+            file,
+            self.deadline_seconds,
+            {"endpoint_name": self.endpoints.get(decision.mode.value)},
+            overtaken="the scorer started before confirmation; keeping its status",
         )
-        if not confirmed:  # the scorer overtook the confirmation: the tracker already has it
-            logger.info("the scorer started before confirmation; keeping its status")
         self.recorder.count("RequestsRouted", mode=decision.mode.value)
         self.recorder.timing("QueueTime", timestamps.millis_between(event.event_time, now), mode=decision.mode.value)
 
 
-class Scorer:
-    def __init__(
-        self,
-        settings: ScorerSettings,
-        *,
-        tracker: TrackerTable,
-        invoker: SyncInvoker,
-        s3: Any,
-        announcer: Announcer,
-        recorder: MetricsEmitter | None = None,
-    ) -> None:
+class Scorer(UsesAdapters):
+    def __init__(self, settings: ScorerSettings, adapters: Adapters, *, invoker: SyncInvoker) -> None:
+        super().__init__(adapters)
         self.settings = settings
-        self.tracker = tracker
         self.invoker = invoker
-        self.s3 = s3
-        self.announcer = announcer
-        self.recorder = recorder or MetricsEmitter()
 
     def handle_body(self, body: str) -> None:
         request = ScoreRequest.parse(body)

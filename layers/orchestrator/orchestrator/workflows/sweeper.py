@@ -33,16 +33,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.aws import manifest, result_objects
-from orchestrator.aws.announce import Announcer
+from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.handoff import JobHandOff
 from orchestrator.aws.night_progress import NightProgress
-from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.aws.transform_jobs import TransformJobs, manifest_of
 from orchestrator.core import deadlines, timestamps
 from orchestrator.core.budgets import CONTROL_CALL
 from orchestrator.core.status import Status
 from orchestrator.errors import ConfigError, OrchestratorError
-from orchestrator.observability import MetricsEmitter, logger
+from orchestrator.observability import logger
 from orchestrator.settings import SweeperSettings
 from orchestrator.workflows.batch_results import BatchResults
 from orchestrator.workflows.state_change import is_nightly, state_change_event
@@ -100,27 +99,21 @@ class SweepTotals:
         self.resolved[outcome] = self.resolved.get(outcome, 0) + 1
 
 
-class Sweeper:
+class Sweeper(UsesAdapters):
     def __init__(
         self,
         settings: SweeperSettings,
+        adapters: Adapters,
         *,
-        tracker: TrackerTable,
-        announcer: Announcer,
-        s3: Any,
         jobs: TransformJobs | None,
         batch_results: BatchResults | None,
-        recorder: MetricsEmitter | None = None,
         max_items: int | None = None,
         handoff: JobHandOff | None = None,
     ) -> None:
+        super().__init__(adapters)
         self.settings = settings
-        self.tracker = tracker
-        self.announcer = announcer
-        self.s3 = s3
         self.jobs = jobs
         self.batch_results = batch_results
-        self.recorder = recorder or MetricsEmitter()
         self.max_items = max_items or MAX_ITEMS_PER_RUN
         self.handoff = handoff  # where a finished night goes (given with jobs and batch_results)
         self._described: dict[str, dict[str, Any] | None] = {}
@@ -228,15 +221,22 @@ class Sweeper:
     def _not_routed(self, item: dict[str, Any], totals: SweepTotals) -> None:
         """Past the queues' retention: SQS has deleted the notification (from RouterQueue or RouterDLQ),
         unless it was redriven since; a redriven message still takes the file over and scores it."""
-        retention = self.settings.deadlines.queue_retention_seconds
         reason = (
-            f"not routed: the router did not confirm it within the router queue's retention ({retention} s), "
+            "not routed: the router did not confirm it within the router queue's retention ({retention} s), "
             "so SQS has deleted its notification from RouterQueue / RouterDLQ; upload the file again to score "
             "it (a notification redriven since is still scored when it arrives)"
         )
+        self._lost_message(item, Status.RECEIVED, totals, reason, marked="not_routed")
+
+    def _lost_message(
+        self, item: dict[str, Any], expected: Status, totals: SweepTotals, reason: str, marked: str
+    ) -> None:
+        """FAILED: the file's SQS message is past the queues' retention (``reason``'s ``{retention}``)
+        and its last error is added; ``marked`` lets a message redriven since still take it over."""
+        reason = reason.format(retention=self.settings.deadlines.queue_retention_seconds)
         if item.get("last_error"):
             reason += f". Last error: {item['last_error']}"
-        self._verdict(item, Status.RECEIVED, Status.FAILED, totals, reason=reason, record={"not_routed": True})
+        self._verdict(item, expected, Status.FAILED, totals, reason=reason, record={marked: True})
 
     def _past_its_night(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
         if self.settings.transform is None:
@@ -276,15 +276,12 @@ class Sweeper:
         if result_objects.exists(self.s3, location):
             self._verdict(item, status, Status.SUCCEEDED, totals, output_location=location)
             return
-        retention = self.settings.deadlines.queue_retention_seconds
         reason = (
-            f"not scored: no result within the scorer queue's retention ({retention} s), so SQS has deleted its "
+            "not scored: no result within the scorer queue's retention ({retention} s), so SQS has deleted its "
             "message from ScorerQueue / ScorerDLQ; upload the file again to score it (a message redriven since "
             "is still scored when it arrives)"
         )
-        if item.get("last_error"):
-            reason += f". Last error: {item['last_error']}"
-        self._verdict(item, status, Status.FAILED, totals, reason=reason, record={"not_scored": True})
+        self._lost_message(item, status, totals, reason, marked="not_scored")
 
     def _job(self, item: dict[str, Any], status: Status, moment: datetime, totals: SweepTotals) -> None:
         name = str(item["job_name"])
