@@ -12,6 +12,7 @@ import boto3
 import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
+from sio import watch as sio_watch
 from sio.cli import cli
 
 from tests.support.sio_moto import ENV, answer
@@ -61,8 +62,6 @@ class Publishing:
 
 
 def watching(monkeypatch: pytest.MonkeyPatch, publish: Publishing) -> None:
-    from sio import watch as sio_watch
-
     original = sio_watch.Watcher._create
 
     def create(self: Any) -> None:
@@ -72,7 +71,7 @@ def watching(monkeypatch: pytest.MonkeyPatch, publish: Publishing) -> None:
     monkeypatch.setattr(sio_watch.Watcher, "_create", create)
 
 
-def queues(sns: Any) -> list[str]:
+def queues() -> list[str]:
     return boto3.client("sqs", region_name="us-east-1").list_queues().get("QueueUrls", [])
 
 
@@ -97,11 +96,8 @@ def test_failures_under_a_prefix_only_one_json_line_each_then_the_queue_is_gone(
     assert [json.loads(line) for line in result.stdout.splitlines()] == [json.loads(failed)]
     assert "watching prefix customers/ on both topics" in result.stderr
     assert "1 message(s); removed: queue sio-watch-" in result.stderr
-    assert queues(sns) == []
-    assert (
-        all(not s["Endpoint"].endswith(":sio-watch") for s in sns.list_subscriptions()["Subscriptions"])
-        and sns.list_subscriptions()["Subscriptions"] == []
-    )
+    assert queues() == []
+    assert sns.list_subscriptions()["Subscriptions"] == []
 
 
 def test_each_result_is_one_line_for_people_and_bodies_that_are_not_json_are_shown_as_is(sns, env, monkeypatch):
@@ -141,4 +137,4 @@ def test_a_stack_without_an_error_topic_is_named_and_nothing_is_left_behind(sns,
 
     assert result.exit_code == 2
     assert "has no output ErrorTopicArn: set SIO_ERROR_TOPIC_ARN" in result.stderr
-    assert queues(sns) == []
+    assert queues() == []
