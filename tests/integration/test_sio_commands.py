@@ -23,6 +23,7 @@ from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.status import Status
 from sio import submit as submitting
 from sio.cli import cli
+from sio.tracker import TrackerReader
 
 from tests.support.aws import create_tracker_table
 from tests.support.sio_moto import ENV, TABLE, answer
@@ -318,3 +319,15 @@ def test_a_night_that_is_not_a_date_is_a_usage_error(night):
         "DATE must be the night's name, YYYY-MM-DD (YYYY-MM-DD-HHMM for a schedule that runs several times a "
         f"day), got {night!r}" in result.stderr
     )
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_exit_130(aws, monkeypatch):
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TrackerReader, "get", interrupted)
+
+    result = sio("status", "a" * 32)
+
+    assert result.exit_code == 130
+    assert result.stderr == "sio: interrupted\n"

@@ -138,3 +138,16 @@ def test_a_stack_without_an_error_topic_is_named_and_nothing_is_left_behind(sns,
     assert result.exit_code == 2
     assert "has no output ErrorTopicArn: set SIO_ERROR_TOPIC_ARN" in result.stderr
     assert queues() == []
+
+
+def test_ctrl_c_stops_watching_removes_the_queue_and_exits_130(sns, env, monkeypatch):
+    def interrupted(*_: Any, **__: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sio_watch, "run", interrupted)
+
+    result = sio(env, "watch")
+
+    assert result.exit_code == 130
+    assert "0 message(s); removed: queue sio-watch-" in result.stderr
+    assert queues() == []
