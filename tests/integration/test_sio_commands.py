@@ -21,8 +21,10 @@ from click.testing import CliRunner, Result
 from moto import mock_aws
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.status import Status
+from sio import cli as sio_cli
 from sio import submit as submitting
 from sio.cli import cli
+from sio.stack import resolve_environment
 from sio.tracker import TrackerReader
 
 from tests.support.aws import create_tracker_table
@@ -331,3 +333,19 @@ def test_ctrl_c_in_any_command_is_one_line_and_exit_130(aws, monkeypatch):
 
     assert result.exit_code == 130
     assert result.stderr == "sio: interrupted\n"
+
+
+def test_a_stack_being_updated_is_used_with_a_warning_and_resumes_name_it(aws, monkeypatch):
+    pending = scored(aws, "pending.csv", None)
+    updating = resolve_environment(STACK)
+    updating.name, updating.source = "orchestrator", "cloudformation"
+    updating.warnings.append("stack 'orchestrator' is UPDATE_IN_PROGRESS: using the outputs it has now")
+    asked: list[dict[str, Any]] = []
+    monkeypatch.setattr(sio_cli, "resolve", lambda **options: asked.append(options) or updating)
+
+    result = sio("--stack", "orchestrator", "--region", "us-east-1", "wait", pending, "--timeout", "0")
+
+    assert result.exit_code == 3
+    assert asked[0]["stack_name"] == "orchestrator" and asked[0]["region"] == "us-east-1"
+    assert "warning: stack 'orchestrator' is UPDATE_IN_PROGRESS: using the outputs it has now" in result.stderr
+    assert "resume with  sio --stack orchestrator --region us-east-1 wait " in result.stderr
