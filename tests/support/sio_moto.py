@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
 from click.testing import CliRunner, Result
 from moto import mock_aws
 from sio import stack as sio_stack
@@ -53,3 +55,25 @@ def sio_calls() -> Iterator[list[str]]:
         yield made
     finally:
         sio_stack.Stack.client = original  # type: ignore[method-assign]
+
+
+def answer(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[tuple[int, dict[str, Any]]]]) -> None:
+    """Operations of sio's clients (``StartMessageMoveTask``, ``Invoke`` …) answered in turn by
+    (HTTP status, parsed response), the last answer repeating: what moto in-process does not play."""
+    original = sio_stack.Stack.client
+
+    def hooked(self: sio_stack.Stack, service: str, **config: Any) -> Any:
+        client = original(self, service, **config)
+
+        def reply(model: Any, **_: Any) -> Any:
+            queue = answers.get(model.name)
+            if not queue:
+                return None
+            status, parsed = queue.pop(0) if len(queue) > 1 else queue[0]
+            parsed = {**parsed, "ResponseMetadata": {"HTTPStatusCode": status}}
+            return AWSResponse("https://aws.test", status, {}, None), parsed
+
+        client.meta.events.register("before-call", reply)
+        return client
+
+    monkeypatch.setattr(sio_stack.Stack, "client", hooked)
