@@ -1,25 +1,23 @@
 """The ``sio selftest`` command: options, usage errors, and the one table (or ``-o json``).
 
-Kept apart from :mod:`sio.cli` (which only registers it): the command reaches sio's context object
-(``App``) through click's ``pass_obj``, so this module never imports the CLI module."""
+Kept apart from :mod:`sio.cli` (which only registers it): the command receives sio's context object
+(``App``, sio/app.py) through click's ``pass_obj`` and never imports the CLI module."""
 
 from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
+from sio.app import App
 from sio.errors import SioError
 from sio.product import MODES
 from sio.selftest import SelfTest
 from sio.selftest_plan import BUILTIN, Plan, Sample, new_run_id, plan
 from sio.selftest_report import NOT_TESTED, PASSED, Report, Row
-
-if TYPE_CHECKING:
-    from sio.cli import App
 
 DEFAULT_TIMEOUT = 1200.0  # a transform job on AWS takes minutes to start; an async endpoint at zero too
 COLOURS = {PASSED: "green", NOT_TESTED: "yellow"}
