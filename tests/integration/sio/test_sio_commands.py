@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 from moto import mock_aws
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.status import Status
-from sio import cli as sio_cli
+from sio import app as sio_app
 from sio import submit as submitting
 from sio.cli import cli
 from sio.stack import resolve_environment
@@ -341,7 +341,7 @@ def test_a_stack_being_updated_is_used_with_a_warning_and_resumes_name_it(aws, m
     updating.name, updating.source = "orchestrator", "cloudformation"
     updating.warnings.append("stack 'orchestrator' is UPDATE_IN_PROGRESS: using the outputs it has now")
     asked: list[dict[str, Any]] = []
-    monkeypatch.setattr(sio_cli, "resolve", lambda **options: asked.append(options) or updating)
+    monkeypatch.setattr(sio_app, "resolve", lambda **options: asked.append(options) or updating)
 
     result = sio("--stack", "orchestrator", "--region", "us-east-1", "wait", pending, "--timeout", "0")
 
