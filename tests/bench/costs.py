@@ -59,9 +59,12 @@ class _Counting(io.TextIOBase):
 
 @contextlib.contextmanager
 def _counted_logs(counter: _Counting) -> Iterator[None]:
-    """Powertools' log lines and EMF documents (stdout) counted instead of printed."""
+    """Powertools' log lines and EMF documents (stdout) counted instead of printed. The logger starts
+    as a fresh container's does: keys another function appended in this process (a night's job name)
+    would not be in the lines of a function that has a container of its own on AWS."""
     from orchestrator.observability import logger
 
+    logger.clear_state()
     handler = logger.registered_handler
     with contextlib.redirect_stdout(counter):
         previous = handler.setStream(counter)  # type: ignore[attr-defined]
