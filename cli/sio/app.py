@@ -62,6 +62,10 @@ class App:
     def emit(self, data: Any) -> None:
         click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
+    def command(self, rest: str) -> str:
+        """A sio command line that finds this stack again: ``sio [stack options] REST``."""
+        return " ".join(part for part in ("sio", self.stack_args(), rest) if part)
+
     def stack_args(self) -> str:
         """The options that find this stack again, for the commands sio suggests."""
         if self.local or self.state_dir is not None:

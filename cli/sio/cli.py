@@ -152,10 +152,9 @@ def stack_command(app: App) -> None:
     for name, value in sorted(stack.outputs.items()):
         table.add_row(name, value)
     app.out.print(table)
-    args = app.stack_args()
     app.out.print(
-        f"Drop files:   sio {args} submit PATH… [--wait]\n"
-        f"Results live: sio {args} watch\n"
+        f"Drop files:   {app.command('submit PATH… [--wait]')}\n"
+        f"Results live: {app.command('watch')}\n"
         f"Subscribe:    aws sns subscribe --topic-arn {stack.outputs.get('SuccessTopicArn', '<SuccessTopicArn>')} "
         "--protocol sqs --notification-endpoint <your queue ARN> --attributes RawMessageDelivery=true"
     )
@@ -351,7 +350,7 @@ def _wait(
         receipt = submitting.save_receipt(stack, entries)
         app.note(
             f"interrupted: the {len(ids)} file(s) keep scoring. Resume watching with:\n"
-            f"  sio {app.stack_args()} wait {receipt}".replace("sio  ", "sio ")
+            f"  {app.command(f'wait {receipt}')}"
         )
         return errors.INTERRUPTED
     if live is not None:
@@ -374,7 +373,7 @@ def _wait(
             app.out.print(_status_view(ids, keys, items))
         app.out.print(", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items())))
         if not done:
-            app.note(f"timed out with files in flight: resume with  sio {app.stack_args()} wait {receipt_path}")
+            app.note(f"timed out with files in flight: resume with  {app.command(f'wait {receipt_path}')}")
     return code
 
 
@@ -733,13 +732,18 @@ def workload_options(function: Callable[..., Any]) -> Callable[..., Any]:
     from sio.costs import SHAPES
 
     options = [
-        click.option("--requests-per-day", type=float, help="Files (requests) a day."),
+        # A volume, a burst or a history of zero or less has no cost to show: refused naming the option.
+        click.option("--requests-per-day", type=click.FloatRange(0, min_open=True), help="Files (requests) a day."),
         click.option("--payload", default="100KB", show_default=True, help="Payload size: 512, 200KB, 5MB, 2GB."),
         click.option("--response", help="Response size (default: the payload's)."),
         click.option("--processing", default="200ms", show_default=True, help="Instance time per request: 200ms, 2s."),
         click.option("--traffic", type=click.Choice(sorted(SHAPES)), default="steady", show_default=True),
-        click.option("--bursts-per-day", type=float, help="A shape of your own: this many bursts a day …"),
-        click.option("--burst-minutes", type=float, help="… of this many minutes each."),
+        click.option(
+            "--bursts-per-day",
+            type=click.FloatRange(0, min_open=True),
+            help="A shape of your own: this many bursts a day …",
+        ),
+        click.option("--burst-minutes", type=click.FloatRange(0, min_open=True), help="… of this many minutes each."),
         click.option("--instance-type", default="ml.m5.large", show_default=True),
         click.option(
             "--serverless-memory",
@@ -762,7 +766,9 @@ def workload_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--from-tracker", is_flag=True, help="Take the workload from the tracker (a Scan of the last --days)."
         ),
-        click.option("--days", type=float, default=7, show_default=True, help="With --from-tracker."),
+        click.option(
+            "--days", type=click.FloatRange(0, min_open=True), default=7, show_default=True, help="With --from-tracker."
+        ),
     ]
     for option in reversed(options):
         function = option(function)

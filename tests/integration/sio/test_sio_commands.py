@@ -67,7 +67,8 @@ def test_stack_shows_the_outputs_and_how_to_drop_files_and_subscribe(aws):
 
     assert result.exit_code == 0, result.stderr
     assert "TrackerTableName" in result.stdout and TABLE in result.stdout
-    assert "submit PATH… [--wait]" in result.stdout and "watch" in result.stdout
+    # The stack is found by the environment: the hints name no stack option, with single spaces
+    assert "Drop files:   sio submit PATH… [--wait]" in result.stdout and "Results live: sio watch" in result.stdout
     assert "aws sns subscribe --topic-arn arn:aws:sns:us-east-1:1:ok --protocol sqs" in result.stdout
 
 
@@ -165,7 +166,7 @@ def test_wait_in_a_table_says_which_files_are_not_routed_yet_and_how_to_resume(a
 
     assert result.exit_code == 3
     assert "0 of 1 terminal" in result.stdout
-    assert "timed out with files in flight: resume with  sio  wait" in result.stderr
+    assert "timed out with files in flight: resume with  sio wait " in result.stderr
 
 
 def test_wait_for_a_key_the_tracker_never_saw_is_an_error(aws):

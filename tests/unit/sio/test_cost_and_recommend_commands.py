@@ -86,3 +86,18 @@ def test_prices_that_cannot_be_read_are_named(tmp_path: Path):
 
     assert result.exit_code == 2
     assert "sio: error: cannot read the prices:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--requests-per-day", "-5"), ("--requests-per-day", "0"), ("--bursts-per-day", "-1"), ("--burst-minutes", "0")],
+)
+def test_a_volume_or_burst_of_zero_or_less_is_refused_naming_the_option(option: str, value: str) -> None:
+    # Given a negative or zero volume (it used to print negative costs)
+    args = ["cost", "--requests-per-day", "100", "--bursts-per-day", "2", "--burst-minutes", "30"]
+    args[args.index(option) + 1] = value
+    # When sio cost runs / Then it exits 2 naming the option and the value, and prints no table
+    result = sio(*args)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.stderr and "x>0" in result.stderr
+    assert result.stdout == ""
