@@ -5,14 +5,19 @@ suppression in them carries its reason."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from samtranslator.yaml_helper import yaml_parse
 
 from tests.template.deployed import NESTED
 from tests.template.stack import MONITORING, ROOT, TEMPLATE, run_tool
+
+# Checks skipped stack-wide, each with its reason (the others are skipped per resource, in its Metadata).
+CHECKOV_CONFIG = ROOT / ".checkov.yaml"
 
 # The parent (SAM) and the nested applications it deploys (plain CloudFormation).
 TEMPLATES = pytest.mark.parametrize(
@@ -59,7 +64,7 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_used_and_explained(temp
     exactly those the template declares, each with a comment (no stale or silent suppression)."""
     # Not --quiet: the report must list the skipped checks to compare them with the declared ones.
     result = run_tool(
-        "checkov", "-f", str(template), "--framework", "cloudformation", "--skip-download", "--compact", "-o", "json"
+        "checkov", "-f", str(template), "--config-file", str(CHECKOV_CONFIG), "--skip-download", "--compact", "-o", "json"
     )
     report = json.loads(result.stdout)
     declared = declared_checkov_skips(yaml_parse(template.read_text()))
@@ -74,3 +79,24 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_used_and_explained(temp
     assert skipped == set(declared)
     for (resource, check), comment in declared.items():
         assert len(comment) > 20, f"{resource} {check}: no reason given"
+
+
+def test_every_check_skipped_stack_wide_has_its_reason_and_names_the_test_that_stands_for_it():
+    """Given .checkov.yaml's stack-wide skips and the template-wide cfn-lint suppressions, then each is
+    preceded by comment lines giving its reason, and every test named there as standing for the skipped
+    check ("Tested: name") exists in tests/template."""
+    lines = CHECKOV_CONFIG.read_text().splitlines()
+    skipped = yaml.safe_load(CHECKOV_CONFIG.read_text())["skip-check"]
+    assert skipped, "no stack-wide skip: drop the file"
+    for check in skipped:
+        at = lines.index(f"  - {check}")
+        reason = []
+        while lines[at - 1].lstrip().startswith("#"):
+            at -= 1
+            reason.insert(0, lines[at].strip("# "))
+        assert len(" ".join(reason)) > 60, f"{check}: no reason given above it"
+    tests = "".join(path.read_text() for path in (ROOT / "tests" / "template").glob("test_*.py"))
+    named = re.findall(r"Tested: ([\w, ]+)", CHECKOV_CONFIG.read_text() + TEMPLATE.read_text())
+    assert named
+    for name in (n.strip() for group in named for n in group.split(",")):
+        assert f"def {name}(" in tests, f"{name} is named as a skipped check's test but does not exist"

@@ -233,6 +233,28 @@ def test_event_source_mappings_report_partial_failures_and_cap_concurrency(cfn):
         assert mapping["Properties"]["ScalingConfig"]["MaximumConcurrency"], name
 
 
+def test_every_function_sends_what_failed_to_a_dead_letter_queue(cfn):
+    """Given each function, then what fails in it is kept in a dead-letter queue: an SQS-triggered
+    function's queue redrives to one, an asynchronously invoked function has an on-failure destination
+    (checkov's function-DLQ check, skipped stack-wide in .checkov.yaml, covers neither form)."""
+    dlqs = dead_letter_queues(cfn)
+    polled = {
+        references(m["Properties"]["FunctionName"]).pop(): references(m["Properties"]["EventSourceArn"]).pop()
+        for m in of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+    }
+    on_failure = {
+        references(c["Properties"]["FunctionName"]).pop(): references(c["Properties"]["DestinationConfig"]["OnFailure"])
+        for c in of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+        if "OnFailure" in c["Properties"].get("DestinationConfig", {})
+    }
+    for function in of_type(cfn, "AWS::Lambda::Function"):
+        if function in polled:
+            redrive = props(cfn, polled[function])["RedrivePolicy"]
+            assert references(redrive["deadLetterTargetArn"]) <= dlqs, function
+        else:
+            assert on_failure.get(function) and on_failure[function] <= dlqs, function
+
+
 def test_router_batch_size_and_concurrency_come_from_parameters(cfn):
     """Given the router's event source mapping, then batch size and MaximumConcurrency are parameters."""
     [mapping] = [
