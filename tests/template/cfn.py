@@ -215,6 +215,30 @@ DEADLINE_ENV = {
 }  # fmt: skip
 
 
+# Read by several functions and declared once (Globals): the result topics, where results and jobs go,
+# the batch transform's settings. A function may carry one of these without reading it, never more.
+TRANSFORM_ENV = {
+    "TRANSFORM_MODEL_NAME", "TRANSFORM_JOB_PREFIX", "TRANSFORM_INSTANCE_TYPE", "TRANSFORM_INSTANCE_COUNT",
+    "TRANSFORM_MAX_PAYLOAD_MB", "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "TRANSFORM_BATCH_STRATEGY",
+    "TRANSFORM_SPLIT_TYPE", "TRANSFORM_ASSEMBLE_WITH", "TRANSFORM_ACCEPT", "TRANSFORM_CONTENT_TYPE",
+    "TRANSFORM_JOIN_SOURCE", "TRANSFORM_INPUT_FILTER", "TRANSFORM_OUTPUT_FILTER",
+}  # fmt: skip
+SHARED_ENV = {
+    "SUCCESS_TOPIC_ARN",
+    "ERROR_TOPIC_ARN",
+    "ASYNC_ENDPOINT_NAME",
+    "INPUT_BUCKET",
+    "OUTPUT_PREFIX",
+} | TRANSFORM_ENV
+
+
+def assert_environment(variables: dict[str, Any], reads: set[str], every: set[str], function: str) -> None:
+    """``variables`` declare what the function reads and what every function gets, and beyond that at most
+    the shared variables of the Globals."""
+    assert reads | every <= set(variables), (function, reads | every - set(variables))
+    assert set(variables) - reads - every <= SHARED_ENV, (function, set(variables) - reads - every - SHARED_ENV)
+
+
 def props(cfn: dict[str, Any], name: str) -> dict[str, Any]:
     return cfn["Resources"][name]["Properties"]
 

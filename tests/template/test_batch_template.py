@@ -14,9 +14,11 @@ from orchestrator.aws import handoff
 
 from tests.template.cfn import (
     DEADLINE_ENV,
+    TRANSFORM_ENV,
     accepts,
     actions,
     as_list,
+    assert_environment,
     of_type,
     props,
     references,
@@ -29,12 +31,6 @@ from tests.template.cfn import (
 )
 
 NIGHTLY, BATCH_RESULT, ROUTER = "NightlyFunction", "BatchResultFunction", "RouterFunction"
-TRANSFORM_ENV = {
-    "TRANSFORM_MODEL_NAME", "TRANSFORM_JOB_PREFIX", "TRANSFORM_INSTANCE_TYPE", "TRANSFORM_INSTANCE_COUNT",
-    "TRANSFORM_MAX_PAYLOAD_MB", "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "TRANSFORM_BATCH_STRATEGY",
-    "TRANSFORM_SPLIT_TYPE", "TRANSFORM_ASSEMBLE_WITH", "TRANSFORM_ACCEPT", "TRANSFORM_CONTENT_TYPE",
-    "TRANSFORM_JOIN_SOURCE", "TRANSFORM_INPUT_FILTER", "TRANSFORM_OUTPUT_FILTER",
-}  # fmt: skip
 NIGHTLY_ENV = {
     "TRACKER_TABLE", "RECORD_RETENTION_DAYS", "INPUT_BUCKET", "OUTPUT_PREFIX", "AWS_ENDPOINT_URL",
     "ERROR_TOPIC_ARN", "NIGHTLY_SCHEDULE_TIMEZONE", "NIGHTLY_SCHEDULE_EXPRESSION",
@@ -229,7 +225,7 @@ def test_batch_functions_code_timeouts_and_environment_follow_the_design_referen
         p = props(cfn, function)
         assert p["Timeout"] == 900, function  # they stop themselves a minute before; a retry carries on
         variables = p["Environment"]["Variables"]
-        assert set(variables) == expected | POWERTOOLS_ENV, function
+        assert_environment(variables, expected, POWERTOOLS_ENV, function)
         assert variables["AWS_ENDPOINT_URL"] == "", function
     router = props(cfn, ROUTER)["Environment"]["Variables"]
     for name in TRANSFORM_ENV:  # the router and the nightly function start jobs with the same options

@@ -382,7 +382,8 @@ def test_only_sagemaker_on_behalf_of_this_account_may_assume_the_execution_role(
             CREATE_ASYNC,
             "ASYNC_ENDPOINT_NAME",
             "AsyncEndpointName",
-            {"Router", "Tracker", "Sweeper"},
+            # Globals: the router invokes it, the tracker and the sweeper record only its results.
+            {"Router", "Scorer", "Tracker", "Sweeper", "Nightly", "BatchResult"},
         ),
         (
             "CreateRealtimeEndpoint",

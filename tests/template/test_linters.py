@@ -64,7 +64,15 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_used_and_explained(temp
     exactly those the template declares, each with a comment (no stale or silent suppression)."""
     # Not --quiet: the report must list the skipped checks to compare them with the declared ones.
     result = run_tool(
-        "checkov", "-f", str(template), "--config-file", str(CHECKOV_CONFIG), "--skip-download", "--compact", "-o", "json"
+        "checkov",
+        "-f",
+        str(template),
+        "--config-file",
+        str(CHECKOV_CONFIG),
+        "--skip-download",
+        "--compact",
+        "-o",
+        "json",
     )
     report = json.loads(result.stdout)
     declared = declared_checkov_skips(yaml_parse(template.read_text()))
