@@ -6,11 +6,10 @@ from typing import Any
 
 from orchestrator import wiring
 from orchestrator.aws.sqs_records import process_sqs
-from orchestrator.observability import logger, metrics
+from orchestrator.observability import observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # A record is started only if the worst case of its AWS calls still fits in the time left.
     router = wiring.router()

@@ -6,10 +6,9 @@ from typing import Any
 
 from orchestrator import wiring
 from orchestrator.aws.sqs_records import process_sqs
-from orchestrator.observability import logger, metrics
+from orchestrator.observability import observed
 
 
-@logger.inject_lambda_context
-@metrics.log_metrics
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_sqs(event, context, wiring.scorer().handle_body)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator import wiring
-from orchestrator.observability import logger, metrics
+from orchestrator.observability import observed
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@observed(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return wiring.sweeper().run(remaining_ms=context.get_remaining_time_in_millis)

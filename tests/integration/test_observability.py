@@ -36,10 +36,31 @@ def test_router_logs_carry_the_request_id_as_correlation_id(logs, routed):
     assert lines[0]["key"] == KEY and lines[0]["mode"] == "async"
 
 
+def test_log_lines_leave_out_what_the_log_group_already_says(logs, routed):
+    """Given a routed file, then its log line names the function and invocation, but not the function's
+    ARN or memory size: the log group (one per function) says those, and log bytes are billed."""
+    [line] = [line for line in logs() if line["message"] == "routing"]
+    assert {"function_name", "function_request_id", "cold_start", "correlation_id"} <= set(line)
+    assert not {"function_arn", "function_memory_size"} & set(line)
+
+
 def test_routed_file_counts_per_mode_and_times_its_queue_wait(routed, capfd):
     published = emf.metrics(capfd.readouterr().out)
     assert ("RequestsRouted", {"Mode": "async", "service": "sagemaker-inference-orchestrator"}) in published
     assert "QueueTime" in [name for name, _ in published]
+
+
+def test_a_batch_of_files_publishes_one_document_per_dimension_set(route, upload, capfd):
+    """Given five files routed by one invocation, then their per-mode metrics are one EMF document (a
+    log line, billed by its bytes) whose values hold one entry per file, not one document per value."""
+    records = [upload(f"incoming/batch-{i}.csv") for i in range(5)]
+    capfd.readouterr()
+    route(sqs_event(*records))
+
+    documents = [d for d in emf.documents(capfd.readouterr().out) if "_aws" in d and d.get("Mode") == "async"]
+    assert len(documents) == 1
+    assert documents[0]["RequestsRouted"] == [1.0] * 5
+    assert len(documents[0]["QueueTime"]) == 5
 
 
 def test_result_counts_per_mode_and_times_processing_and_end_to_end(routed, track, capfd):

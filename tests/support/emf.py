@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 
-def _documents(output: str) -> list[dict[str, Any]]:
+def documents(output: str) -> list[dict[str, Any]]:
     documents = []
     for line in output.splitlines():
         if line.startswith("{"):
@@ -20,7 +20,7 @@ def _documents(output: str) -> list[dict[str, Any]]:
 def metrics(output: str) -> list[tuple[str, dict[str, str]]]:
     """``(metric name, dimensions)`` for every metric value published, in order."""
     found = []
-    for doc in _documents(output):
+    for doc in documents(output):
         if "_aws" not in doc:
             continue
         for directive in doc["_aws"]["CloudWatchMetrics"]:
@@ -34,4 +34,4 @@ def metric_names(output: str) -> list[str]:
 
 
 def log_lines(output: str) -> list[dict[str, Any]]:
-    return [doc for doc in _documents(output) if "level" in doc and "message" in doc]
+    return [doc for doc in documents(output) if "level" in doc and "message" in doc]

@@ -1,11 +1,12 @@
 """A cold start for the composition root: every cached builder of ``orchestrator.wiring`` forgotten, so
-the next call builds its workflow from the environment and clients as they are now."""
+the next call builds its workflow from the environment and clients as they are now, and no metric
+value is left over from before."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import wiring
+from orchestrator import observability, wiring
 
 
 def cached_builders() -> dict[str, Any]:
@@ -20,3 +21,5 @@ def cached_builders() -> dict[str, Any]:
 def reset_wiring() -> None:
     for builder in cached_builders().values():
         builder.cache_clear()
+    # Metric values a test emitted outside a handler would otherwise be printed by the next handler.
+    observability.discard_metric_sets()
