@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from orchestrator.aws import clients
 from orchestrator.aws.adapters import Adapters
 from orchestrator.aws.notifications import Publisher
-from orchestrator.aws.sagemaker_runtime import AsyncInvoker
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core import budgets
 from orchestrator.core.routing import Mode
@@ -21,14 +20,15 @@ from orchestrator.settings import (
     SweeperSettings,
     TrackerSettings,
 )
-from orchestrator.workflows.router import Router
-from orchestrator.workflows.tracker import OutcomeRecorder
 
+# Each builder imports its own workflow: a cold start loads what its function runs, not the others'.
 if TYPE_CHECKING:
     from orchestrator.workflows.batch_results import BatchResults
     from orchestrator.workflows.nightly import Nightly
+    from orchestrator.workflows.router import Router
     from orchestrator.workflows.scorer import Scorer
     from orchestrator.workflows.sweeper import Sweeper
+    from orchestrator.workflows.tracker import OutcomeRecorder
 
 
 class _Published(Protocol):
@@ -57,6 +57,9 @@ def _adapters(settings: _Published, s3: Any) -> Adapters:
 
 @cache
 def router() -> Router:
+    from orchestrator.aws.sagemaker_runtime import AsyncInvoker
+    from orchestrator.workflows.router import Router
+
     settings = RouterSettings.from_env()
     built = Router(
         settings,
@@ -151,6 +154,8 @@ def _register_batch_modes(router: Router) -> None:
 
 @cache
 def outcome_recorder() -> OutcomeRecorder:
+    from orchestrator.workflows.tracker import OutcomeRecorder
+
     settings = OutcomeSettings.from_env()
     return OutcomeRecorder(
         _tracker(settings.tracker),
