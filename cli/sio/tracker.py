@@ -104,18 +104,12 @@ class TrackerReader:
         The index projects only its keys (a status change then rewrites no entry of it), so each page
         of keys is followed by ``BatchGetItem`` for the items, and ``status``/``mode`` are filtered
         here: the index holds neither."""
-        values: dict[str, Any] = {":u": {"S": object_uri}}
-        condition = "object_uri = :u"
-        if since:
-            condition += " AND created_at >= :since"
-            values[":since"] = {"S": since}
-        params: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": BY_OBJECT_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-        }
+        params = tracker_reads.index_query(
+            self.table,
+            BY_OBJECT_INDEX,
+            {"object_uri = :u": object_uri, "created_at >= :since": since or None},
+            ScanIndexForward=False,
+        )
         # The first page no larger than the limit: `--limit 1` reads one key and one item.
         first = self.page_size if limit is None else min(self.page_size, max(1, limit))
         count = 0
@@ -151,12 +145,7 @@ class TrackerReader:
             raise SioError(f"unknown status {status!r}: one of {', '.join(STATUSES)}")
         remaining = limit
         for partition in inflight_partitions(status):
-            params: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": IN_FLIGHT_INDEX,
-                "KeyConditionExpression": "inflight = :p",
-                "ExpressionAttributeValues": {":p": {"S": partition}},
-            }
+            params = tracker_reads.index_query(self.table, IN_FLIGHT_INDEX, {"inflight = :p": partition})
             self._filters(params, since=since, mode=mode)
             for item in self._pages(params, remaining):
                 yield item
@@ -177,19 +166,13 @@ class TrackerReader:
             raise SioError(f"no outcome index for {status!r}: one of {', '.join(UNSUCCESSFUL)}", {"status": status})
         shards = []
         for partition in outcome_partitions(status):
-            condition = "#outcome = :p"
-            values: dict[str, Any] = {":p": {"S": partition}}
-            if since:
-                condition += " AND #at >= :since"
-                values[":since"] = {"S": since}
-            params: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": OUTCOME_INDEX,
-                "KeyConditionExpression": condition,
-                "ExpressionAttributeNames": {"#outcome": "outcome", **({"#at": "status_since"} if since else {})},
-                "ExpressionAttributeValues": values,
-                "ScanIndexForward": False,
-            }
+            params = tracker_reads.index_query(
+                self.table,
+                OUTCOME_INDEX,
+                {"#outcome = :p": partition, "#at >= :since": since or None},
+                ExpressionAttributeNames={"#outcome": "outcome", **({"#at": "status_since"} if since else {})},
+                ScanIndexForward=False,
+            )
             self._filters(params, mode=mode)
             shards.append(self._pages(params, limit, page_size=min(self.page_size, limit or self.page_size)))
         merged = heapq.merge(*shards, key=lambda item: str(item.get("status_since", "")), reverse=True)

@@ -93,3 +93,21 @@ def test_keys_left_unprocessed_are_a_retry_for_the_functions_and_a_message_for_s
         TrackerTable("t", Throttled(per_call=1)).get_many(ids, ["status"])
     with pytest.raises(SioError, match="DynamoDB left keys of t unprocessed 8 times in a row"):
         TrackerReader(Throttled(per_call=1), "t").get_many(ids)
+
+
+def test_index_query_joins_the_key_clauses_given_and_leaves_out_an_absent_bound() -> None:
+    bounded = tracker_reads.index_query(
+        "t", "ByObject", {"object_uri = :u": "s3://b/k", "created_at >= :since": "2026-01-01"}, Limit=5
+    )
+    assert bounded == {
+        "TableName": "t",
+        "IndexName": "ByObject",
+        "KeyConditionExpression": "object_uri = :u AND created_at >= :since",
+        "ExpressionAttributeValues": {":u": {"S": "s3://b/k"}, ":since": {"S": "2026-01-01"}},
+        "Limit": 5,
+    }
+    unbounded = tracker_reads.index_query(
+        "t", "ByObject", {"object_uri = :u": "s3://b/k", "created_at >= :since": None}
+    )
+    assert unbounded["KeyConditionExpression"] == "object_uri = :u"
+    assert unbounded["ExpressionAttributeValues"] == {":u": {"S": "s3://b/k"}}

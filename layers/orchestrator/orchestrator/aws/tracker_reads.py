@@ -27,6 +27,21 @@ def item_of(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in raw.items()}
 
 
+def index_query(table: str, index: str, key: Mapping[str, str | None], **more: Any) -> dict[str, Any]:
+    """The parameters of a Query on one of the table's indexes. ``key``: the key condition's clauses,
+    each ending in its placeholder (``"inflight = :p"``), with their string values; a clause whose value
+    is None is left out (an optional bound on the sort key). ``more`` adds the rest (names, a filter,
+    a projection, the order)."""
+    clauses = {clause: value for clause, value in key.items() if value is not None}
+    return {
+        "TableName": table,
+        "IndexName": index,
+        "KeyConditionExpression": " AND ".join(clauses),
+        "ExpressionAttributeValues": {clause.rsplit(" ", 1)[1]: {"S": value} for clause, value in clauses.items()},
+        **more,
+    }
+
+
 def query_pages(
     client: Any, params: Mapping[str, Any], *, first_page_size: int | None = None, page_size: int | None = None
 ) -> Iterator[dict[str, Any]]:

@@ -336,13 +336,9 @@ class TrackerTable:
         """How many items are in ``state`` now (Select COUNT over its shards)."""
         total = 0
         for value in deadlines.partitions(state):
-            params: dict[str, Any] = {
-                "TableName": self.table_name,
-                "IndexName": INFLIGHT_INDEX,
-                "KeyConditionExpression": "inflight = :p",
-                "ExpressionAttributeValues": {":p": {"S": value}},
-                "Select": "COUNT",
-            }
+            params = tracker_reads.index_query(
+                self.table_name, INFLIGHT_INDEX, {"inflight = :p": value}, Select="COUNT"
+            )
             try:
                 total += sum(int(page.get("Count", 0)) for page in tracker_reads.query_pages(self._client, params))
             except ClientError as exc:
@@ -359,23 +355,17 @@ class TrackerTable:
         deadline_until: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(["request_id", *attributes]))}
-        values: dict[str, Any] = {":p": {"S": partition_value}}
-        key_condition = "inflight = :p"
-        if deadline_until is not None:
-            key_condition += " AND deadline_at <= :until"
-            values[":until"] = {"S": deadline_until}
-        params: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": INFLIGHT_INDEX,
-            "KeyConditionExpression": key_condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ProjectionExpression": ", ".join(names),
-            "Limit": page_size,
-        }
+        params = tracker_reads.index_query(
+            self.table_name,
+            INFLIGHT_INDEX,
+            {"inflight = :p": partition_value, "deadline_at <= :until": deadline_until},
+            ExpressionAttributeNames=names,
+            ProjectionExpression=", ".join(names),
+            Limit=page_size,
+        )
         if filter_since is not None:
             names["#since"] = "status_since"
-            values[":since"] = {"S": filter_since}
+            params["ExpressionAttributeValues"][":since"] = {"S": filter_since}
             params["FilterExpression"] = "#since <= :since"
         pages = tracker_reads.query_pages(self._client, params)
         while True:
@@ -543,10 +533,14 @@ class TrackerTable:
         names: dict[str, str],
         values: dict[str, Any],
         action: str,
+        *,
+        returning: bool = True,
     ) -> OutcomeApplied | None:
         """One conditional UpdateItem that returns the item after the write, or as it stood when the
         condition failed (``ReturnValuesOnConditionCheckFailure``: no read before the write); None
-        when there is no such item."""
+        when there is no such item. Without ``returning`` nothing is asked back: a failed condition
+        gives None, a write an empty item."""
+        returns = {"ReturnValues": "ALL_NEW", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"} if returning else {}
         try:
             response = self._client.update_item(
                 TableName=self.table_name,
@@ -555,8 +549,7 @@ class TrackerTable:
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **returns,
             )
         except ClientError as exc:
             if not _conditional_failure(exc):
@@ -574,20 +567,9 @@ class TrackerTable:
         values: dict[str, Any],
         action: str,
     ) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self.table_name,
-                Key={"request_id": {"S": request_id}},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if _conditional_failure(exc):
-                return False
-            raise _translate(exc, action, request_id) from exc
-        return True
+        """Whether the write happened (its condition held)."""
+        result = self._update(request_id, expression, condition, names, values, action, returning=False)
+        return result is not None and result.applied
 
     def _set_clause(
         self,
