@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from orchestrator.core import budgets
@@ -48,6 +48,11 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise ConfigError(f"environment variable {name} is required but not set", {"variable": name})
     return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    """The variable's value; None when unset or blank."""
+    return env.get(name, "").strip() or None
 
 
 def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -141,9 +146,9 @@ class OutcomeSettings:
         env = os.environ if env is None else env
         return cls(
             tracker=TrackerSettings.from_env(env),
-            async_endpoint_name=env.get("ASYNC_ENDPOINT_NAME", "").strip() or None,
+            async_endpoint_name=_optional(env, "ASYNC_ENDPOINT_NAME"),
             job_prefix=transform_job_prefix(env),
-            input_bucket=env.get("INPUT_BUCKET", "").strip() or None,
+            input_bucket=_optional(env, "INPUT_BUCKET"),
             output_prefix=env.get("OUTPUT_PREFIX", "results/"),
         )
 
@@ -208,14 +213,14 @@ class RouterSettings:
             ),
             async_max_bytes=_integer(env, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES),
             claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 150, 1, 43200),
-            input_bucket=env.get("INPUT_BUCKET", "").strip() or None,
+            input_bucket=_optional(env, "INPUT_BUCKET"),
             # Only local stacks with shortened function timeouts set it (local/, tests/e2e).
             record_budget_ms=_integer(env, "ROUTER_RECORD_BUDGET_MS", budgets.record_budget_ms(), 0, 900_000),
             deadlines=deadline_settings(env),
             transform=TransformSettings.from_env(env),
-            realtime_endpoint_name=env.get("REALTIME_ENDPOINT_NAME", "").strip() or None,
-            serverless_endpoint_name=env.get("SERVERLESS_ENDPOINT_NAME", "").strip() or None,
-            scorer_queue_url=env.get("SCORER_QUEUE_URL", "").strip() or None,
+            realtime_endpoint_name=_optional(env, "REALTIME_ENDPOINT_NAME"),
+            serverless_endpoint_name=_optional(env, "SERVERLESS_ENDPOINT_NAME"),
+            scorer_queue_url=_optional(env, "SCORER_QUEUE_URL"),
             routing_rules=rules,
             requestable_modes=requestable,
             spillover_check_seconds=_integer(env, "SPILLOVER_CHECK_SECONDS", SPILLOVER_CHECK_SECONDS, 1, 300),
@@ -248,8 +253,8 @@ class ScorerSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScorerSettings:
         env = os.environ if env is None else env
         endpoints = sync_endpoints(
-            env.get("REALTIME_ENDPOINT_NAME", "").strip() or None,
-            env.get("SERVERLESS_ENDPOINT_NAME", "").strip() or None,
+            _optional(env, "REALTIME_ENDPOINT_NAME"),
+            _optional(env, "SERVERLESS_ENDPOINT_NAME"),
         )
         if not endpoints:
             raise ConfigError(
@@ -315,31 +320,33 @@ def _setting_error(variable: str, problem: str, value: object = None) -> ConfigE
     return ConfigError(f"{_named(variable)}{shown} {problem}", details)
 
 
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+def _checked[D: str | None](
+    env: Mapping[str, str], name: str, default: D, valid: Callable[[str], object], problem: str
+) -> str | D:
+    """The variable's value if ``valid`` accepts it, ``default`` when unset; otherwise ``<name> <problem>``."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if raw not in choices:
-        raise _setting_error(name, f"must be one of {', '.join(choices)}", raw)
+    if not valid(raw):
+        raise _setting_error(name, problem, raw)
     return raw
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    return _checked(env, name, default, choices.__contains__, f"must be one of {', '.join(choices)}")
 
 
 def _matching(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str) -> str | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    if not pattern.match(raw):
-        raise _setting_error(name, f"is not {what}", raw)
-    return raw
+    return _checked(env, name, None, pattern.match, f"is not {what}")
 
 
 def _json_path(env: Mapping[str, str], name: str) -> str | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.startswith("$") or len(raw) > _JSON_PATH_MAX:
-        raise _setting_error(name, f"must be a JSONPath starting with $ of at most {_JSON_PATH_MAX} characters", raw)
-    return raw
+    def valid(raw: str) -> bool:
+        return raw.startswith("$") and len(raw) <= _JSON_PATH_MAX
+
+    return _checked(
+        env, name, None, valid, f"must be a JSONPath starting with $ of at most {_JSON_PATH_MAX} characters"
+    )
 
 
 def transform_job_prefix(env: Mapping[str, str]) -> str:
