@@ -1,13 +1,16 @@
-"""Loopback helpers every local process shares: the host they listen on, checking that a port is free
-(with an error that names it), serving until interrupted, a free port, and waiting for a server to answer."""
+"""Loopback helpers every local process shares: the host they listen on, the HTTP server and handler
+the model server and the stand-in build on, checking that a port is free (with an error that names it),
+serving until interrupted, a free port, and waiting for a server to answer."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import BaseServer
 from typing import Any
 
@@ -16,6 +19,32 @@ HOST = "127.0.0.1"
 
 class PortInUseError(RuntimeError):
     pass
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A threaded HTTP server on :data:`HOST` whose handlers log only when it is ``verbose``."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, handler: type[LoopbackHandler], verbose: bool = False) -> None:
+        super().__init__((HOST, port), handler)
+        self.verbose = verbose
+
+
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (kept-alive connections, as SDKs use them); each request logged as ``<log_name>: …``."""
+
+    protocol_version = "HTTP/1.1"
+    log_name = "local"
+    server: LoopbackServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            sys.stderr.write(f"{self.log_name}: " + format % args + "\n")
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
 
 def check_port_free(port: int, what: str) -> None:

@@ -17,10 +17,9 @@ import os
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local.loopback import HOST, check_port_free, serve
+from local.loopback import LoopbackHandler, LoopbackServer, check_port_free, serve
 from local.model import demo_model
 
 
@@ -49,13 +48,9 @@ class Faults:
             self.by_status[str(status)] = self.by_status.get(str(status), 0) + 1
 
 
-class ModelHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class ModelHandler(LoopbackHandler):
+    log_name = "model"
     server: ModelServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            sys.stderr.write("model: " + format % args + "\n")
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
@@ -66,10 +61,6 @@ class ModelHandler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, payload: Any) -> None:
         self._send(status, json.dumps(payload).encode())
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:
         if self.path == "/ping":
@@ -119,13 +110,10 @@ class ModelHandler(BaseHTTPRequestHandler):
         self._send(200, output, content_type)
 
 
-class ModelServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class ModelServer(LoopbackServer):
     def __init__(self, port: int, verbose: bool = False) -> None:
-        super().__init__((HOST, port), ModelHandler)
+        super().__init__(port, ModelHandler, verbose)
         self.faults = Faults()
-        self.verbose = verbose
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from orchestrator.errors import OrchestratorError
+
 TARGET_TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 POLICY_TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
@@ -58,13 +60,8 @@ COMPARISONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
 }
 
 
-class ScalingError(Exception):
+class ScalingError(OrchestratorError):
     """A resource cannot be evaluated as declared; the message names its logical id and property."""
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
 
 
 class AlarmState(StrEnum):

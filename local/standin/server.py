@@ -14,23 +14,18 @@ import re
 import sys
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local.loopback import HOST, check_port_free, serve
+from local.loopback import LoopbackHandler, LoopbackServer, check_port_free, serve
 from local.standin.async_endpoints import DropRule
 from local.standin.errors import ApiError
 from local.standin.service import StandIn
 from local.standin.wire import Answer, answer, error_answer, is_sagemaker_request
 
 
-class StandInHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class StandInHandler(LoopbackHandler):
+    log_name = "standin"
     server: StandInServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            sys.stderr.write("standin: " + format % args + "\n")
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self._write(Answer(status, body, {"Content-Type": content_type, "x-amzn-RequestId": str(uuid.uuid4())}))
@@ -61,8 +56,7 @@ class StandInHandler(BaseHTTPRequestHandler):
             self._send(404, b'{"Message": "not found"}', "application/json")
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._body()
         # http.server reads header bytes as Latin-1; botocore sends UTF-8 (e.g. an InputLocation with é).
         headers = {k.lower(): _utf8(v) for k, v in self.headers.items()}
         if is_sagemaker_request(self.path, headers):
@@ -116,13 +110,10 @@ def _utf8(value: str) -> str:
         return value
 
 
-class StandInServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class StandInServer(LoopbackServer):
     def __init__(self, port: int, standin: StandIn, verbose: bool = False) -> None:
-        super().__init__((HOST, port), StandInHandler)
+        super().__init__(port, StandInHandler, verbose)
         self.standin = standin
-        self.verbose = verbose
 
 
 def main(argv: list[str] | None = None) -> int:

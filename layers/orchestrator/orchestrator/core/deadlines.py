@@ -100,20 +100,24 @@ class DeadlineSettings:
 
     @property
     def submitted_async(self) -> int:
+        """An async request: SageMaker may hold it its TTL, then run it its invocation timeout."""
         return self.request_ttl_seconds + self.invocation_timeout_seconds + self.grace_seconds
 
     @property
     def submitted_sync(self) -> int:
         """A real-time / serverless file: as long as its message may still be delivered (a backlog,
-        redeliveries, a redrive from ScorerDLQ), then grace."""
-        return self.queue_retention_seconds + self.grace_seconds
+        redeliveries, a redrive from ScorerDLQ): the scorer's queue keeps messages as long as the
+        router's, so the same as :attr:`received`."""
+        return self.received
 
     @property
     def submitted_batch(self) -> int:
+        """A file in a transform job: as long as the job may run."""
         return self.transform_max_runtime_seconds + self.grace_seconds
 
     @property
     def scheduled(self) -> int:
+        """A file waiting for the night: until the next night's run and its retries are over."""
         return self.nightly_interval_seconds + self.nightly_retry_window_seconds + self.grace_seconds
 
     def after(self, moment: datetime, seconds: int) -> str:
