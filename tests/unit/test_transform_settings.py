@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 from orchestrator.errors import ConfigError
-from orchestrator.settings import BatchResultSettings, NightlySettings, RouterSettings, TransformSettings
+from orchestrator.settings import (
+    TRANSFORM_PARAMETERS,
+    BatchResultSettings,
+    NightlySettings,
+    RouterSettings,
+    TransformSettings,
+)
 
 MODEL = {"TRANSFORM_MODEL_NAME": "demo-model"}
 ROUTER = {
@@ -34,39 +42,32 @@ def test_router_settings_carry_the_transform_settings():
     assert RouterSettings.from_env({**ROUTER, **MODEL}).transform == TransformSettings("demo-model")
 
 
+# Each variable, a value for it, the field it sets and what that field then holds.
+EVERY_OPTION = [
+    ("TRANSFORM_MODEL_NAME", "demo-model", "model_name", "demo-model"),
+    ("TRANSFORM_JOB_PREFIX", "scoring-prod", "job_prefix", "scoring-prod"),
+    ("TRANSFORM_INSTANCE_TYPE", "ml.g5.2xlarge", "instance_type", "ml.g5.2xlarge"),
+    ("TRANSFORM_INSTANCE_COUNT", "4", "instance_count", 4),
+    ("TRANSFORM_MAX_PAYLOAD_MB", "10", "max_payload_mb", 10),
+    ("TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "10", "max_concurrent_transforms", 10),
+    ("TRANSFORM_BATCH_STRATEGY", "MultiRecord", "batch_strategy", "MultiRecord"),
+    ("TRANSFORM_SPLIT_TYPE", "RecordIO", "split_type", "RecordIO"),
+    ("TRANSFORM_ASSEMBLE_WITH", "Line", "assemble_with", "Line"),
+    ("TRANSFORM_ACCEPT", "application/jsonlines", "accept", "application/jsonlines"),
+    ("TRANSFORM_CONTENT_TYPE", "text/csv", "content_type", "text/csv"),
+    ("TRANSFORM_JOIN_SOURCE", "Input", "join_source", "Input"),
+    ("TRANSFORM_INPUT_FILTER", "$[1:]", "input_filter", "$[1:]"),
+    ("TRANSFORM_OUTPUT_FILTER", "$['id','SageMakerOutput']", "output_filter", "$['id','SageMakerOutput']"),
+]
+
+
 def test_every_option_is_read():
-    env = {
-        **MODEL,
-        "TRANSFORM_JOB_PREFIX": "scoring-prod",
-        "TRANSFORM_INSTANCE_TYPE": "ml.g5.2xlarge",
-        "TRANSFORM_INSTANCE_COUNT": "4",
-        "TRANSFORM_MAX_PAYLOAD_MB": "10",
-        "TRANSFORM_MAX_CONCURRENT_TRANSFORMS": "10",
-        "TRANSFORM_BATCH_STRATEGY": "MultiRecord",
-        "TRANSFORM_SPLIT_TYPE": "RecordIO",
-        "TRANSFORM_ASSEMBLE_WITH": "Line",
-        "TRANSFORM_ACCEPT": "application/jsonlines",
-        "TRANSFORM_CONTENT_TYPE": "text/csv",
-        "TRANSFORM_JOIN_SOURCE": "Input",
-        "TRANSFORM_INPUT_FILTER": "$[1:]",
-        "TRANSFORM_OUTPUT_FILTER": "$['id','SageMakerOutput']",
-    }
-    assert TransformSettings.from_env(env) == TransformSettings(
-        model_name="demo-model",
-        job_prefix="scoring-prod",
-        instance_type="ml.g5.2xlarge",
-        instance_count=4,
-        max_payload_mb=10,
-        max_concurrent_transforms=10,
-        batch_strategy="MultiRecord",
-        split_type="RecordIO",
-        assemble_with="Line",
-        accept="application/jsonlines",
-        content_type="text/csv",
-        join_source="Input",
-        input_filter="$[1:]",
-        output_filter="$['id','SageMakerOutput']",
-    )
+    env = {variable: raw for variable, raw, _, _ in EVERY_OPTION}
+    expected = TransformSettings(**{name: value for _, _, name, value in EVERY_OPTION})
+    assert TransformSettings.from_env(env) == expected
+    # The table covers every field and every variable a template parameter sets.
+    assert {name for _, _, name, _ in EVERY_OPTION} == {f.name for f in fields(TransformSettings)}
+    assert set(env) == set(TRANSFORM_PARAMETERS)
 
 
 @pytest.mark.parametrize(

@@ -25,16 +25,15 @@ from local.scaling.autoscaling import (
     choose_step,
     step_capacity,
 )
+from tests.support.scaling import ALARM, NO_CAPACITY_ALARM, SCALABLE_TARGET, STEP_POLICY, TARGET
 
 ENDPOINT = (("EndpointName", "demo-async"),)
 BACKLOG = MetricKey("AWS/SageMaker", "ApproximateBacklogSizePerInstance", ENDPOINT, "Average")
 NO_CAPACITY = MetricKey("AWS/SageMaker", "HasBacklogWithoutCapacity", ENDPOINT, "Average")
 
-TARGET = "endpoint/demo-async/variant/AllTraffic|sagemaker:variant:DesiredInstanceCount|sagemaker"
 TRACKING = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1:resource/sagemaker/tracking"
 STEP = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:2:resource/sagemaker/from-zero"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:demo-alarms"
-ALARM = "AsyncBacklogWithoutCapacityAlarm"
 HIGH, LOW = "TargetTracking-AsyncBacklogTrackingPolicy-AlarmHigh", "TargetTracking-AsyncBacklogTrackingPolicy-AlarmLow"
 
 
@@ -46,13 +45,7 @@ def _template() -> dict[str, ScalingResource]:
             "AsyncScalableTarget",
             "AWS::ApplicationAutoScaling::ScalableTarget",
             TARGET,
-            {
-                "ResourceId": "endpoint/demo-async/variant/AllTraffic",
-                "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-                "ServiceNamespace": "sagemaker",
-                "MinCapacity": 0,
-                "MaxCapacity": 2,
-            },
+            SCALABLE_TARGET,
         ),
         ScalingResource(
             "AsyncBacklogTrackingPolicy",
@@ -79,35 +72,13 @@ def _template() -> dict[str, ScalingResource]:
             "AsyncScaleOutFromZeroPolicy",
             "AWS::ApplicationAutoScaling::ScalingPolicy",
             STEP,
-            {
-                "PolicyName": "scale-out-from-zero",
-                "PolicyType": "StepScaling",
-                "ScalingTargetId": TARGET,
-                "StepScalingPolicyConfiguration": {
-                    "AdjustmentType": "ChangeInCapacity",
-                    "Cooldown": 300,
-                    "MetricAggregationType": "Average",
-                    "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-                },
-            },
+            STEP_POLICY,
         ),
         ScalingResource(
             ALARM,
             "AWS::CloudWatch::Alarm",
             ALARM,
-            {
-                "Namespace": "AWS/SageMaker",
-                "MetricName": "HasBacklogWithoutCapacity",
-                "Dimensions": dimensions,
-                "Statistic": "Average",
-                "Period": 60,
-                "EvaluationPeriods": 2,
-                "DatapointsToAlarm": 2,
-                "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "missing",
-                "AlarmActions": [STEP, TOPIC],
-            },
+            {**NO_CAPACITY_ALARM, "TreatMissingData": "missing", "AlarmActions": [STEP, TOPIC]},
         ),
         # Declared by the template too: the Errors and DLQ alarms only notify (and have other periods).
         ScalingResource(

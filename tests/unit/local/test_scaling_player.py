@@ -24,57 +24,28 @@ from local.scaling import player as player_module
 from local.scaling.autoscaling import MetricKey, ScalingPlan, ScalingResource
 from local.scaling.player import ScalingPlayer, journal, plan_of
 from tests.support.local_state import state
+from tests.support.scaling import ALARM, ENDPOINT, NO_CAPACITY_ALARM, SCALABLE_TARGET, STEP_POLICY, TARGET
 
-ENDPOINT = "demo-async"
-TARGET = f"endpoint/{ENDPOINT}/variant/AllTraffic|sagemaker:variant:DesiredInstanceCount|sagemaker"
 STEP = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:1:resource/sagemaker/from-zero"
-ALARM = "AsyncBacklogWithoutCapacityAlarm"
 NO_CAPACITY = MetricKey("AWS/SageMaker", "HasBacklogWithoutCapacity", (("EndpointName", ENDPOINT),), "Average")
 SCALING = [
     {
         "logical_id": "AsyncScalableTarget",
         "type": "AWS::ApplicationAutoScaling::ScalableTarget",
         "ref": TARGET,
-        "properties": {
-            "ResourceId": f"endpoint/{ENDPOINT}/variant/AllTraffic",
-            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-            "ServiceNamespace": "sagemaker",
-            "MinCapacity": 0,
-            "MaxCapacity": 2,
-        },
+        "properties": SCALABLE_TARGET,
     },
     {
         "logical_id": "AsyncScaleOutFromZeroPolicy",
         "type": "AWS::ApplicationAutoScaling::ScalingPolicy",
         "ref": STEP,
-        "properties": {
-            "PolicyName": "scale-out-from-zero",
-            "PolicyType": "StepScaling",
-            "ScalingTargetId": TARGET,
-            "StepScalingPolicyConfiguration": {
-                "AdjustmentType": "ChangeInCapacity",
-                "Cooldown": 300,
-                "MetricAggregationType": "Average",
-                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-            },
-        },
+        "properties": STEP_POLICY,
     },
     {
         "logical_id": ALARM,
         "type": "AWS::CloudWatch::Alarm",
         "ref": ALARM,
-        "properties": {
-            "Namespace": "AWS/SageMaker",
-            "MetricName": "HasBacklogWithoutCapacity",
-            "Dimensions": [{"Name": "EndpointName", "Value": ENDPOINT}],
-            "Statistic": "Average",
-            "Period": 60,
-            "EvaluationPeriods": 2,
-            "DatapointsToAlarm": 2,
-            "Threshold": 1,
-            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-            "AlarmActions": [STEP],
-        },
+        "properties": {**NO_CAPACITY_ALARM, "AlarmActions": [STEP]},
     },
 ]
 
@@ -83,16 +54,7 @@ SCALING = [
 def cloudwatch() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("cloudwatch", region_name="us-east-1")
-        client.put_metric_alarm(
-            AlarmName=ALARM,
-            MetricName="HasBacklogWithoutCapacity",
-            Namespace="AWS/SageMaker",
-            Statistic="Average",
-            Period=60,
-            EvaluationPeriods=2,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-        )
+        client.put_metric_alarm(AlarmName=ALARM, **NO_CAPACITY_ALARM)
         yield client
 
 

@@ -22,6 +22,19 @@ def cloudwatch() -> Iterator[Any]:
         yield boto3.client("cloudwatch", region_name="us-east-1")
 
 
+def _errors_alarm(cloudwatch: Any, name: str) -> None:
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="Errors",
+        Namespace="AWS/Lambda",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+
+
 def with_alarms(cloudwatch: Any, states: dict[str, str]) -> LocalStack:
     """A stack whose template declared these alarms (logical id → state moto reports)."""
     resources = {
@@ -31,28 +44,10 @@ def with_alarms(cloudwatch: Any, states: dict[str, str]) -> LocalStack:
     for logical_id, value in states.items():
         name = f"orchestrator-{logical_id}"
         resources[logical_id] = {"type": "AWS::CloudWatch::Alarm", "ref": name}
-        cloudwatch.put_metric_alarm(
-            AlarmName=name,
-            MetricName="Errors",
-            Namespace="AWS/Lambda",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-        )
+        _errors_alarm(cloudwatch, name)
         if value != "OK":
             cloudwatch.set_alarm_state(AlarmName=name, StateValue=value, StateReason="test")
-    cloudwatch.put_metric_alarm(  # not the template's: never listed
-        AlarmName="someone-elses",
-        MetricName="Errors",
-        Namespace="AWS/Lambda",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
+    _errors_alarm(cloudwatch, "someone-elses")  # not the template's: never listed
     local = stack(resources=resources)
     local.client = lambda service, **_: boto3.client(service, region_name="us-east-1")  # type: ignore[method-assign]
     return local
