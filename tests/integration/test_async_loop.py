@@ -50,16 +50,27 @@ def deliver_to_tracker(sqs, stack, track):
     return deliver
 
 
-def test_success_ends_succeeded_with_the_output_location(submitted, sagemaker_publishes, deliver_to_tracker, item):
-    notification = sagemaker_notification(
+@pytest.fixture
+def outcome(submitted, sagemaker_publishes, deliver_to_tracker, item):
+    """SageMaker announces ``kind`` for the submitted request and the tracker takes it (nothing sent
+    back): the notification and the item after."""
+
+    def run(kind: str, *, success: bool = False, **changes) -> tuple[dict, dict]:
+        notification = sagemaker_notification(kind, submitted["request_id"], **changes)
+        sagemaker_publishes(notification, success=success)
+        assert failed_ids(deliver_to_tracker()) == []
+        return notification, item(submitted["request_id"])
+
+    return run
+
+
+def test_success_ends_succeeded_with_the_output_location(submitted, outcome):
+    notification, final = outcome(
         "success",
-        submitted["request_id"],
+        success=True,
         responseParameters={"contentType": "text/csv", "outputLocation": submitted["output_location"]},
     )
-    sagemaker_publishes(notification, success=True)
 
-    assert failed_ids(deliver_to_tracker()) == []
-    final = item(submitted["request_id"])
     assert final["status"] == "SUCCEEDED"
     assert final["output_location"] == submitted["output_location"]
     assert final["sagemaker_received_at"] == notification["receivedTime"]
@@ -67,23 +78,17 @@ def test_success_ends_succeeded_with_the_output_location(submitted, sagemaker_pu
     assert final["status_rank"] > submitted["status_rank"]
 
 
-def test_failure_ends_failed_with_reason_and_failure_location(submitted, sagemaker_publishes, deliver_to_tracker, item):
-    notification = sagemaker_notification("error", submitted["request_id"])
-    sagemaker_publishes(notification, success=False)
+def test_failure_ends_failed_with_reason_and_failure_location(outcome):
+    notification, final = outcome("error")
 
-    assert failed_ids(deliver_to_tracker()) == []
-    final = item(submitted["request_id"])
     assert final["status"] == "FAILED"
     assert final["failure_reason"] == notification["failureReason"]
     assert final["failure_location"] == notification["responseParameters"]["failureLocation"]
 
 
-def test_expiry_ends_expired(submitted, sagemaker_publishes, deliver_to_tracker, item):
-    notification = sagemaker_notification("expired", submitted["request_id"])
-    sagemaker_publishes(notification, success=False)
+def test_expiry_ends_expired(outcome):
+    notification, final = outcome("expired")
 
-    assert failed_ids(deliver_to_tracker()) == []
-    final = item(submitted["request_id"])
     assert final["status"] == "EXPIRED"
     assert final["failure_reason"] == notification["failureReason"]
 

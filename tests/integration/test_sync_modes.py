@@ -81,6 +81,20 @@ def _route_one(route, upload, sqs, url, key, body=b"age,income\n42,1000\n", **ex
     return _handed(sqs, url)
 
 
+@pytest.fixture
+def score_one(scorer_queue, route, score, upload, sqs, calls, item_for_key):
+    """Route ``incoming/a.csv`` to the scorer's queue and score it (nothing sent back): the scorer's
+    calls and the item after."""
+
+    def run() -> tuple[list[str], dict]:
+        records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+        calls.reset()
+        assert failed_ids(score(sqs_event(*records))) == []
+        return list(calls.calls), item_for_key("incoming/a.csv")
+
+    return run
+
+
 def test_small_file_is_handed_to_the_scorer_and_submitted(scorer_queue, route, upload, sqs, item_for_key, calls):
     calls.reset()
     [record] = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
@@ -110,26 +124,16 @@ def test_the_scorer_writes_the_result_and_announces_success(
     mode,
     endpoint_name,
     monkeypatch,
-    scorer_queue,
-    route,
-    score,
-    upload,
-    sqs,
-    item_for_key,
-    calls,
+    score_one,
     endpoint,
     published,
     aws,
     stack,
 ):
     monkeypatch.setenv("ROUTING_RULES", rules)
-    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
-    calls.reset()
-    response = score(sqs_event(*records))
+    scorer_calls, item = score_one()
 
-    assert failed_ids(response) == []
-    assert calls.calls == SCORER_HAPPY
-    item = item_for_key("incoming/a.csv")
+    assert scorer_calls == SCORER_HAPPY
     location = f"s3://{stack.bucket}/results/{mode}/{item['request_id']}.out"
     assert (item["status"], item["mode"], item["output_location"]) == ("SUCCEEDED", mode, location)
     assert "inflight" not in item and "claim_expires_at" not in item
@@ -153,17 +157,11 @@ def test_a_duplicate_delivery_stops_at_the_claim(scorer_queue, route, score, upl
     assert len(endpoint.calls) == 1
 
 
-def test_a_model_4xx_fails_the_file_with_the_models_reason(
-    scorer_queue, route, score, upload, sqs, calls, endpoint, item_for_key, published
-):
+def test_a_model_4xx_fails_the_file_with_the_models_reason(score_one, endpoint, published):
     endpoint.model_error = (400, "feature 'age' must be a number")
-    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
-    calls.reset()
-    response = score(sqs_event(*records))
+    scorer_calls, item = score_one()
 
-    assert failed_ids(response) == []
-    assert calls.calls == SCORER_MODEL_ERROR
-    item = item_for_key("incoming/a.csv")
+    assert scorer_calls == SCORER_MODEL_ERROR
     assert item["status"] == "FAILED"
     assert "answered 400" in item["failure_reason"]
     assert "feature 'age' must be a number" in item["failure_reason"]

@@ -26,6 +26,12 @@ ENV = {
 }
 
 
+def moto_client(service: str) -> Iterator[Any]:
+    """A client of ``service`` on moto, in the stack's region (use as a fixture body: ``yield from``)."""
+    with mock_aws():
+        yield boto3.client(service, region_name="us-east-1")
+
+
 def tracker_table() -> Iterator[Any]:
     """A DynamoDB client on moto holding the tracker table (use as a fixture body: ``yield from``)."""
     with mock_aws():

@@ -13,23 +13,20 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from click.testing import CliRunner, Result
-from moto import mock_aws
 from sio import redrive as redriving
 from sio.cli import cli
 from sio.errors import SioError
 from sio.invoke import Invocation
 from sio.stack import resolve_environment
 
-from tests.support.sio_moto import ENV, answer
+from tests.support.sio_moto import ENV, answer, moto_client
 
 
 @pytest.fixture
 def sqs() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("sqs", region_name="us-east-1")
+    yield from moto_client("sqs")
 
 
 @pytest.fixture

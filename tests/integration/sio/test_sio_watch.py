@@ -11,17 +11,15 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from moto import mock_aws
 from sio import watch as sio_watch
 from sio.cli import cli
 
-from tests.support.sio_moto import ENV, answer
+from tests.support.sio_moto import ENV, answer, moto_client
 
 
 @pytest.fixture
 def sns() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("sns", region_name="us-east-1")
+    yield from moto_client("sns")
 
 
 @pytest.fixture
