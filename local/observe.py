@@ -100,3 +100,9 @@ class Subscriber:
     def stop(self) -> None:
         self.stopping.set()
         self.thread.join(5)
+
+    def __enter__(self) -> Subscriber:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -31,9 +31,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 @pytest.fixture(scope="package")
 def subscriber(stack: LocalStack) -> Iterator[Subscriber]:
-    watcher = Subscriber(stack, "e2e-subscriber")
-    yield watcher
-    watcher.stop()
+    with Subscriber(stack, "e2e-subscriber") as watcher:
+        yield watcher
 
 
 @pytest.fixture(scope="package")

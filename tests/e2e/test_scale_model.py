@@ -56,13 +56,10 @@ def burst_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 
 
 def test_a_sync_burst_longer_than_the_queue_window_is_scored_once_and_never_failed(burst_stack: LocalStack) -> None:
-    subscriber = Subscriber(burst_stack, "burst-subscriber")
-    try:
+    with Subscriber(burst_stack, "burst-subscriber") as subscriber:
         flow = Flow(burst_stack, subscriber, "sync burst")
         keys = [flow.put(f"f{n:04d}.csv", csv_rows(1), under="realtime/") for n in range(BURST)]
         items = all_terminal(burst_stack, flow.tag, BURST)
-    finally:
-        subscriber.stop()
 
     statuses = Counter(i["status"] for i in items)
     assert statuses == {"SUCCEEDED": BURST}, (statuses, {i.get("failure_reason") for i in items})  # 0 false FAILED
@@ -100,14 +97,11 @@ def slow_answer_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loca
 
 def test_invoke_answers_lost_to_read_timeouts_invoke_each_file_exactly_once(slow_answer_stack: LocalStack) -> None:
     files = 6
-    subscriber = Subscriber(slow_answer_stack, "ambiguous-subscriber")
-    try:
+    with Subscriber(slow_answer_stack, "ambiguous-subscriber") as subscriber:
         flow = Flow(slow_answer_stack, subscriber, "ambiguous invoke")
         for n in range(files):
             flow.put(f"a{n}.csv", csv_rows(1))
         items = all_terminal(slow_answer_stack, flow.tag, files)
-    finally:
-        subscriber.stop()
 
     assert Counter(i["status"] for i in items) == {"SUCCEEDED": files}
     # Every call ended in the router's read timeout (ambiguous), so the router could not know; SageMaker's

@@ -32,9 +32,8 @@ def scaling_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
 
 @pytest.fixture(scope="module")
 def watcher(scaling_stack: LocalStack) -> Iterator[Subscriber]:
-    subscriber = Subscriber(scaling_stack, "scaling-subscriber")
-    yield subscriber
-    subscriber.stop()
+    with Subscriber(scaling_stack, "scaling-subscriber") as subscriber:
+        yield subscriber
 
 
 @pytest.fixture

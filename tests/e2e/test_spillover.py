@@ -71,14 +71,11 @@ def spill_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 
 
 def _burst(stack: LocalStack, name: str, under: str) -> tuple[Flow, list[dict]]:
-    subscriber = Subscriber(stack, name.replace(" ", "-") + "-subscriber")
-    try:
+    with Subscriber(stack, name.replace(" ", "-") + "-subscriber") as subscriber:
         flow = Flow(stack, subscriber, name)
         for n in range(BURST):
             flow.put(f"f{n:04d}.csv", csv_rows(1), under=under)
         return flow, all_terminal(stack, flow.tag, BURST)
-    finally:
-        subscriber.stop()
 
 
 def _seconds(item: dict, start: str, end: str) -> float:

@@ -28,28 +28,29 @@ def _parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _wait_for_the_sweeper(flow: Flow, key: str) -> tuple[dict, datetime]:
-    """The item once terminal, and its deadline: submitted + RequestTTLSeconds + InvocationTimeoutSeconds
-    + DeadlineGraceSeconds (the stack's parameters). Waits for the deadline plus a few sweeps."""
+def _resolved_by_the_sweeper(flow: Flow, key: str, lost: str, status: str) -> tuple[dict, dict]:
+    """The item once terminal and the stand-in's run of it, having checked that the run ended
+    ``lost`` with its notification dropped, and that the sweeper closed the item ``status`` at its
+    deadline, not before: submitted + RequestTTLSeconds + InvocationTimeoutSeconds +
+    DeadlineGraceSeconds (the stack's parameters). Waits for the deadline plus a few sweeps."""
     item = flow.wait_status(key, {"SUBMITTED", "SUCCEEDED", "FAILED", "EXPIRED"})
     deadline = _parse(item["submitted_at"]) + timedelta(seconds=sum(int(v) for v in E2E_PARAMETERS.values()))
     left = max(0.0, (deadline - datetime.now(UTC)).total_seconds())
-    return flow.wait_status(key, timeout=left + 3 * SWEEP_SECONDS + WAIT / 3), deadline
+    item = flow.wait_status(key, timeout=left + 3 * SWEEP_SECONDS + WAIT / 3)
+    [run] = flow.history(item["request_id"])
+    assert (run["status"], run.get("dropped")) == (lost, True)
+    assert (item["status"], item["resolved_by"]) == (status, "sweeper")
+    assert _parse(item["completed_at"]) >= deadline
+    return item, run
 
 
 def test_a_lost_success_notification_is_resolved_by_the_sweeper_from_the_output_object(
     lost_notifications: LostNotifications,
 ) -> None:
     flow = lost_notifications.flow
-    # Given a file that was scored, whose success notification the stand-in lost (the output is written)
-    item, deadline = _wait_for_the_sweeper(flow, lost_notifications.success_key)
-    [run] = flow.history(item["request_id"])
-    assert (run["status"], run.get("dropped")) == ("Completed", True)
-
-    # Then at its deadline (not before) the sweeper found the output object: SUCCEEDED, resolved by the sweeper
-    assert item["status"] == "SUCCEEDED"
-    assert item["resolved_by"] == "sweeper"
-    assert _parse(item["completed_at"]) >= deadline
+    # A file that was scored, whose success notification the stand-in lost (the output is written):
+    # at its deadline the sweeper found the output object
+    item, run = _resolved_by_the_sweeper(flow, lost_notifications.success_key, "Completed", "SUCCEEDED")
     assert item["output_location"] == run["message"]["responseParameters"]["outputLocation"]
     assert len(flow.object(item["output_location"]).splitlines()) == 6
     # and announced it once, on the success topic, in the one message shape
@@ -67,15 +68,9 @@ def test_a_lost_failure_notification_is_resolved_with_the_models_reason_from_the
     lost_notifications: LostNotifications,
 ) -> None:
     flow = lost_notifications.flow
-    # Given a file the model rejected (400), whose failure notification the stand-in lost
-    item, deadline = _wait_for_the_sweeper(flow, lost_notifications.failure_key)
-    [run] = flow.history(item["request_id"])
-    assert (run["status"], run.get("dropped")) == ("Failed", True)
-
-    # Then the sweeper read SageMaker's failure object: FAILED with the model's own words
-    assert item["status"] == "FAILED"
-    assert item["resolved_by"] == "sweeper"
-    assert _parse(item["completed_at"]) >= deadline
+    # A file the model rejected (400), whose failure notification the stand-in lost: the sweeper
+    # read SageMaker's failure object, FAILED with the model's own words
+    item, _ = _resolved_by_the_sweeper(flow, lost_notifications.failure_key, "Failed", "FAILED")
     assert "row 2, field 2" in item["failure_reason"]
     assert item["failure_location"] in item["failure_reason"]
     assert not flow.exists(item["output_location"])

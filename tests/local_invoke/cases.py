@@ -495,13 +495,7 @@ def swept(outcome: Outcome) -> None:
     assert (unrouted["status"], unrouted["resolved_by"]) == ("FAILED", "sweeper")
     assert unrouted["failure_reason"].startswith("not routed:")
     [success], [error] = effects.success, effects.error
-    assert (success["inferenceId"], success["invocationStatus"], success["resolvedBy"]) == (
-        LOST_RESULT.request_id,
-        "Completed",
-        "sweeper",
-    )
-    assert success["eventSource"] == EVENT_SOURCE
-    assert success["responseParameters"]["outputLocation"] == LOST_OUTPUT
+    _announces_success(success, LOST_RESULT.request_id, LOST_OUTPUT, resolvedBy="sweeper")
     assert (error["inferenceId"], error["invocationStatus"], error["resolvedBy"]) == (
         NOT_ROUTED.request_id,
         "Failed",
@@ -529,14 +523,20 @@ def scored(outcome: Outcome) -> None:
     assert (item["status"], item["mode"], item["output_location"]) == ("SUCCEEDED", "realtime", location)
     assert "inflight" not in item
     [success] = outcome.effects.success
-    assert (success["inferenceId"], success["invocationStatus"], success["mode"]) == (
-        SCORED.request_id,
-        "Completed",
-        "realtime",
-    )
-    assert success["eventSource"] == EVENT_SOURCE
-    assert success["responseParameters"]["outputLocation"] == location
+    _announces_success(success, SCORED.request_id, location, mode="realtime")
     assert outcome.effects.error == []
+
+
+def _announces_success(message: dict[str, Any], request_id: str, location: str, **fields: str) -> None:
+    """``message`` is the product's success message for ``request_id``, its result at ``location``,
+    with ``fields`` (e.g. ``resolvedBy``)."""
+    assert (message["inferenceId"], message["invocationStatus"], message["eventSource"]) == (
+        request_id,
+        "Completed",
+        EVENT_SOURCE,
+    )
+    assert message["responseParameters"]["outputLocation"] == location
+    assert {name: message.get(name) for name in fields} == fields
 
 
 # ----------------------------------------------------------------------------------------- pairs
