@@ -55,6 +55,7 @@ from orchestrator.modes.night_jobs import pending
 from orchestrator.observability import logger
 from orchestrator.settings import BatchResultSettings
 from orchestrator.workflows.failed_nights import FailedNight
+from orchestrator.workflows.retry_jobs import RetryJobs
 from orchestrator.workflows.state_change import (
     OUTCOMES,
     Pair,
@@ -216,13 +217,22 @@ class BatchResults(UsesAdapters):
                         self._check_time(change, totals, remaining_ms)
                         settle(Status.SUCCEEDED, self.waiting(change, chunk, totals))
                 else:
-                    night = FailedNight(
+                    retry_jobs = RetryJobs(
                         change,
-                        status,
                         self.adapters,
                         settings=self.settings,
                         jobs=lambda: self.jobs,
                         workers=self.workers,
+                        pool=pool,
+                        totals=totals,
+                        remaining_ms=remaining_ms,
+                    )
+                    night = FailedNight(
+                        change,
+                        status,
+                        self.adapters,
+                        retry_jobs=retry_jobs,
+                        segment_files=self.settings.night_segment_files,
                         handoff=self.handoff,
                         pool=pool,
                         totals=totals,

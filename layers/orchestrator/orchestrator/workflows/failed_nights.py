@@ -35,12 +35,10 @@ from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.handoff import JobHandOff
 from orchestrator.aws.night_progress import NightProgress, PlanHeader, Progress
 from orchestrator.aws.tracker_table import BATCH_GET_MAX
-from orchestrator.aws.transform_jobs import TransformJobs
 from orchestrator.core import nights
 from orchestrator.core.status import Status
 from orchestrator.errors import RetryableError
 from orchestrator.observability import logger
-from orchestrator.settings import BatchResultSettings
 from orchestrator.workflows.retry_jobs import Remainder, RetryJobs
 from orchestrator.workflows.state_change import Pair, StateChange, failure_reason
 
@@ -86,9 +84,8 @@ class FailedNight(UsesAdapters):
         status: Status,
         adapters: Adapters,
         *,
-        settings: BatchResultSettings,
-        jobs: Callable[[], TransformJobs],
-        workers: int,
+        retry_jobs: RetryJobs,
+        segment_files: int,
         handoff: JobHandOff | None,
         pool: ThreadPoolExecutor,
         totals: dict[str, int],
@@ -100,7 +97,8 @@ class FailedNight(UsesAdapters):
         assert change.manifest_uri is not None
         self.change = change
         self.status = status
-        self.segment_files = settings.night_segment_files
+        self.retry_jobs = retry_jobs  # the same change, pool, totals and time left
+        self.segment_files = segment_files
         self.handoff = handoff
         self.pool = pool
         self.totals = totals
@@ -109,16 +107,6 @@ class FailedNight(UsesAdapters):
         self.remaining_ms = remaining_ms
         self.totals |= {"withOutput": 0, "retried": 0, "retryJobs": 0}
         self.store = NightProgress(self.s3, change.manifest_uri)
-        self.retry_jobs = RetryJobs(
-            change,
-            adapters,
-            settings=settings,
-            jobs=jobs,
-            workers=workers,
-            pool=pool,
-            totals=totals,
-            remaining_ms=remaining_ms,
-        )
         self.advanced = False  # this invocation recorded progress
 
     def run(self, entries: Iterable[manifest.RosterEntry]) -> None:
