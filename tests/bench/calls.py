@@ -15,16 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.bench.common import (
-    REGION,
-    LambdaContext,
-    Row,
-    function_env,
-    load_event,
-    load_handler,
-    patched_environ,
-    quiet_handlers,
-)
+from tests.bench import common
+from tests.bench.common import REGION, LambdaContext, Row
 
 SECTION = "calls"
 
@@ -100,7 +92,7 @@ def _create_resources(setup: Any) -> dict[str, str]:
     """The table and topics the functions write to; returns the functions' environment."""
     from tests.support.aws import create_tracker_table
 
-    env = function_env()
+    env = common.function_env()
     create_tracker_table(setup.client("dynamodb"), env["TRACKER_TABLE"])  # the template's, indexes included
     sns = setup.client("sns")
     env["SUCCESS_TOPIC_ARN"] = sns.create_topic(Name="bench-success")["TopicArn"]
@@ -114,10 +106,10 @@ def run(options: argparse.Namespace) -> list[Row]:
 
     from tests.support.wiring import reset_wiring
 
-    with patched_environ(function_env()), mock_aws():
+    with common.patched_environ(common.function_env()), mock_aws():
         setup = boto3.Session(region_name=REGION)
         env = _create_resources(setup)
-        with patched_environ(env):
+        with common.patched_environ(env):
             boto3.setup_default_session()  # wiring's clients come from this session
             # SageMaker's answer (moto's is canned): the output location the sample notification names,
             # which the tracker checks against the one the router kept (orchestrator/workflows/genuine.py).
@@ -148,7 +140,7 @@ def _run_sync() -> list[Row]:
     from tests.support.sagemaker import sync_endpoints
     from tests.support.wiring import reset_wiring
 
-    with patched_environ(function_env()), mock_aws():
+    with common.patched_environ(common.function_env()), mock_aws():
         setup = boto3.Session(region_name=REGION)
         env = _create_resources(setup)
         s3, sqs = setup.client("s3"), setup.client("sqs")
@@ -162,7 +154,7 @@ def _run_sync() -> list[Row]:
                 "ROUTING_RULES": '[{"mode":"realtime"}]',
             }
         )
-        with patched_environ(env):
+        with common.patched_environ(env):
             boto3.setup_default_session()
             session = boto3.DEFAULT_SESSION
             endpoint = sync_endpoints().attach(Interceptor().attach(session.events))
@@ -177,10 +169,10 @@ def _run_sync() -> list[Row]:
 def _sync_scenarios(session: Any, s3: Any, sqs: Any, queue: str, endpoint: Any) -> list[Row]:
     from tests.support.events import s3_put_record, sqs_event
 
-    handlers = {fn: load_handler(fn).lambda_handler for fn in ("router", "scorer")}
+    handlers = {fn: common.load_handler(fn).lambda_handler for fn in ("router", "scorer")}
     rows: list[Row] = []
     messages: list[dict[str, Any]] = []
-    with CallCounter().attach(session.events) as counter, quiet_handlers():
+    with CallCounter().attach(session.events) as counter, common.quiet_handlers():
         for scenario, step, expected in SYNC_SCENARIOS:
             if step == "router" or step == "scorer-model-error":
                 key = f"incoming/{len(rows)}.csv"
@@ -202,11 +194,11 @@ def _sync_scenarios(session: Any, s3: Any, sqs: Any, queue: str, endpoint: Any) 
 
 
 def _run_scenarios(session: Any) -> list[Row]:
-    handlers = {fn: load_handler(fn).lambda_handler for fn in ("router", "tracker")}
+    handlers = {fn: common.load_handler(fn).lambda_handler for fn in ("router", "tracker")}
     rows: list[Row] = []
-    with CallCounter().attach(session.events) as counter, quiet_handlers():
+    with CallCounter().attach(session.events) as counter, common.quiet_handlers():
         for scenario, function, event_name, expected in SCENARIOS:
-            response = handlers[function](load_event(event_name), LambdaContext())
+            response = handlers[function](common.load_event(event_name), LambdaContext())
             rows.append(_checked(f"{function}: {scenario}", counter.take(), expected, response))
     return rows
 
@@ -217,7 +209,7 @@ def _final_states(setup: Any, table: str) -> list[Row]:
     dynamodb = setup.client("dynamodb")
     rows = []
     for event_name, expected in FINAL_STATUS.items():
-        obj = s3_events.parse_body(load_event(event_name)["Records"][0]["body"])[0]
+        obj = s3_events.parse_body(common.load_event(event_name)["Records"][0]["body"])[0]
         request_id = identity.request_id(obj.bucket, obj.key, obj.version_id, obj.sequencer)
         item = dynamodb.get_item(TableName=table, Key={"request_id": {"S": request_id}}).get("Item", {})
         status = item.get("status", {}).get("S", "no item")

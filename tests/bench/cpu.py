@@ -20,16 +20,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.bench.common import (
-    REGION,
-    LambdaContext,
-    Row,
-    function_env,
-    load_event,
-    load_handler,
-    quiet_powertools,
-    sqs_event,
-)
+from tests.bench import common
+from tests.bench.common import REGION, LambdaContext, Row
 
 SECTION = "cpu"
 BATCH = 10
@@ -74,7 +66,7 @@ class FakeSNS:
 
 def batch_event(size: int = BATCH) -> dict[str, Any]:
     """``size`` SQS records, each an S3 notification for a distinct new object (from s3-put.json)."""
-    template = load_event("s3-put.json")
+    template = common.load_event("s3-put.json")
     envelope = json.loads(template["Records"][0]["body"])
     s3_record = envelope["Records"][0]
     bodies = []
@@ -87,7 +79,7 @@ def batch_event(size: int = BATCH) -> dict[str, Any]:
         }
         record = {**s3_record, "s3": {**s3_record["s3"], "object": obj}}
         bodies.append(json.dumps({"Records": [record]}))
-    return sqs_event(bodies, template)
+    return common.sqs_event(bodies, template)
 
 
 def fake_router(calls: Counter[str]) -> Any:
@@ -98,7 +90,7 @@ def fake_router(calls: Counter[str]) -> Any:
     from orchestrator.settings import RouterSettings
     from orchestrator.workflows.router import Router
 
-    settings = RouterSettings.from_env(function_env())
+    settings = RouterSettings.from_env(common.function_env())
     adapters = Adapters(
         tracker=TrackerTable(settings.tracker.table_name, FakeDynamoDB(calls)),
         s3=None,
@@ -157,7 +149,7 @@ def stubbed_http_router() -> Any:
         b"<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></PublishResponse>"
     )
     sns.meta.events.register("before-send", answer(published if sns.meta.service_model.protocol == "query" else b"{}"))
-    settings = RouterSettings.from_env(function_env())
+    settings = RouterSettings.from_env(common.function_env())
     adapters = Adapters(
         tracker=TrackerTable(settings.tracker.table_name, dynamodb),
         s3=None,
@@ -218,12 +210,12 @@ def run(options: argparse.Namespace) -> list[Row]:
     event = batch_event()
     calls: Counter[str] = Counter()
     router = fake_router(calls)
-    handler = load_handler("router").lambda_handler
+    handler = common.load_handler("router").lambda_handler
     context = LambdaContext()
     repeats = max(options.repeats, 5)
     rows = []
     try:
-        with quiet_powertools():
+        with common.quiet_powertools():
             response = process_sqs(event, context, router.handle_body)
             expected = {"PutItem": BATCH, "InvokeEndpointAsync": BATCH, "UpdateItem": BATCH}
             ok = not response["batchItemFailures"] and dict(calls) == expected

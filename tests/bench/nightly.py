@@ -29,17 +29,8 @@ from typing import Any
 
 import boto3
 
-from tests.bench.common import (
-    ACCOUNT,
-    REGION,
-    LambdaContext,
-    Row,
-    function_env,
-    load_event,
-    load_handler,
-    patched_environ,
-    quiet_handlers,
-)
+from tests.bench import common
+from tests.bench.common import ACCOUNT, REGION, LambdaContext, Row
 
 SECTION = "nightly"
 SIZES = (10_000, 100_000)
@@ -132,11 +123,11 @@ def counted_functions(endpoint: str, **settings: str) -> Iterator[tuple[Any, Cal
     every call of the functions' default session counted; the composition root cold on entry and exit."""
     from tests.support.wiring import reset_wiring
 
-    env = function_env(TRACKER_TABLE=TABLE, INPUT_BUCKET=BUCKET, AWS_ENDPOINT_URL=endpoint, **settings)
-    with patched_environ(env):
+    env = common.function_env(TRACKER_TABLE=TABLE, INPUT_BUCKET=BUCKET, AWS_ENDPOINT_URL=endpoint, **settings)
+    with common.patched_environ(env):
         setup = boto3.Session(region_name=REGION)
         env = _create_resources(setup, env)
-    with patched_environ(env), quiet_handlers():
+    with common.patched_environ(env), common.quiet_handlers():
         boto3.setup_default_session()
         calls = Calls()
         boto3.DEFAULT_SESSION.events.register("before-call.*.*", calls, unique_id="bench-counted-calls")
@@ -227,8 +218,8 @@ def run(options: argparse.Namespace) -> list[Row]:
         counted_functions(endpoint, TRANSFORM_MODEL_NAME="bench-model", TRANSFORM_SPLIT_TYPE="Line") as (setup, calls),
     ):
         dynamodb = setup.client("dynamodb", endpoint_url=endpoint)
-        nightly = load_handler("nightly").lambda_handler
-        results = load_handler("batch_result").lambda_handler
+        nightly = common.load_handler("nightly").lambda_handler
+        results = common.load_handler("batch_result").lambda_handler
         # Warm-up: a 10-file night and its result load every client and operation model once.
         _seed(dynamodb, 10, "2026-11-27", "2026-11-27T01:00:00.000Z")
         warm = nightly({"scheduledTime": "2026-11-27T02:00:00Z"}, Context())
@@ -294,7 +285,7 @@ def _tracker_check(dynamodb: Any, night: str, size: int) -> Row:
 def _completed(job_name: str, setup: Any, endpoint: str) -> dict[str, Any]:
     """The Completed state-change event of ``job_name``, as SageMaker would send it (moto sends none)."""
     described = setup.client("sagemaker", endpoint_url=endpoint).describe_transform_job(TransformJobName=job_name)
-    event = load_event("transform-state-completed.json")
+    event = common.load_event("transform-state-completed.json")
     event["detail"].update(
         {
             "TransformJobName": job_name,
