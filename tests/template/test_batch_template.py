@@ -378,48 +378,6 @@ def test_defaults_pass_every_rule(source_template):
     assert rejected_by(source_template) == []
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("TransformModelName", "my_model"),
-        ("TransformJobPrefix", "Scoring"),  # SageMaker lowercases job ARNs: IAM would never match
-        ("TransformJobPrefix", "a" * 31),  # no room for "-" + a 32-character request id
-        ("TransformJobPrefix", ""),
-        ("TransformInstanceType", "m5.large"),
-        ("TransformInstanceCount", "0"),
-        ("TransformMaxPayloadInMB", "101"),
-        ("TransformMaxConcurrentTransforms", "0"),
-        ("TransformBatchStrategy", "Multi"),
-        ("TransformSplitType", "Lines"),
-        ("TransformAssembleWith", "RecordIO"),
-        ("TransformAccept", "csv"),
-        ("TransformContentType", "text/csv; charset=utf-8"),
-        ("TransformJoinSource", "Output"),
-        ("TransformInputFilter", "[1:]"),
-        ("NightlyScheduleExpression", "0 2 * * *"),
-        ("NightlyScheduleTimezone", "Europe Paris"),
-    ],
-)
-def test_bad_transform_parameter_values_are_rejected(source_template, name, value):
-    assert not accepts(source_template["Parameters"][name], value)
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("TransformModelName", ""),
-        ("TransformModelName", "Churn-Model-v2"),
-        ("TransformJobPrefix", "scoring-prod"),
-        ("TransformInstanceType", "ml.g5.2xlarge"),
-        ("TransformOutputFilter", "$['id','SageMakerOutput']"),
-        ("NightlyScheduleExpression", "cron(30 1 ? * MON-FRI *)"),
-        ("NightlyScheduleTimezone", "America/Argentina/Buenos_Aires"),
-    ],
-)
-def test_good_transform_parameter_values_are_accepted(source_template, name, value):
-    assert accepts(source_template["Parameters"][name], value)
-
-
 def test_the_longest_prefix_still_fits_every_job_name(source_template):
     """Per-file jobs, the night's re-runs and retry jobs, with a night named by its local time on the
     second pass of an autumn hour (orchestrator.core.nights), all fit SageMaker's 63 characters."""

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from orchestrator.aws import manifest
 from orchestrator.core import identity, nights
-from orchestrator.core.routing import Mode
 
 from tests.template.cfn import accepts, actions, as_list, of_type, role_statements, statements, text
 from tests.template.deployed import CREATE_ASYNC, EXISTING_MODEL, REGION
@@ -281,20 +280,3 @@ def test_requestable_modes_defaults_to_async_and_nightly_and_reaches_the_router(
     variables = cfn["Resources"]["RouterFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["REQUESTABLE_MODES"] == {"Ref": "RequestableModes"}
     assert variables["READ_OBJECT_METADATA"] == {"Ref": "ReadObjectMetadata"}
-
-
-@pytest.mark.parametrize(
-    ("value", "ok"),
-    [
-        ("", True),  # nothing may be requested
-        ("async", True),
-        (",".join(m.value for m in Mode), True),
-        ("async, nightly", False),
-        ("async,turbo", False),
-        ("ASYNC", False),
-        ("async,", False),
-    ],
-)
-def test_requestable_modes_takes_mode_names_only(source_template, value, ok):
-    """Given a value, then the parameter takes exactly the router's mode names, comma-separated."""
-    assert accepts(source_template["Parameters"]["RequestableModes"], value) is ok

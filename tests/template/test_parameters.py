@@ -6,6 +6,7 @@ import re
 import tomllib
 
 import pytest
+from orchestrator.core.routing import Mode
 
 from tests.template.cfn import accepts
 from tests.template.stack import ROOT
@@ -56,6 +57,31 @@ def test_every_default_satisfies_its_own_constraint(source_template):
         ("RouterMaximumConcurrency", "1001"),
         ("RecordRetentionDays", "0"),
         ("LogLevel", "VERBOSE"),
+        # Only the router's mode names, comma-separated (orchestrator.core.routing.Mode).
+        ("RequestableModes", "async, nightly"),
+        ("RequestableModes", "async,turbo"),
+        ("RequestableModes", "ASYNC"),
+        ("RequestableModes", "async,"),
+        ("AlarmEmail", "ops"),
+        ("AlarmEmail", "a@example.com,b@example.com"),  # one address or none
+        ("AlarmEmail", "o s@x.io"),
+        ("TransformModelName", "my_model"),
+        ("TransformJobPrefix", "Scoring"),  # SageMaker lowercases job ARNs: IAM would never match
+        ("TransformJobPrefix", "a" * 31),  # no room for "-" + a 32-character request id
+        ("TransformJobPrefix", ""),
+        ("TransformInstanceType", "m5.large"),
+        ("TransformInstanceCount", "0"),
+        ("TransformMaxPayloadInMB", "101"),
+        ("TransformMaxConcurrentTransforms", "0"),
+        ("TransformBatchStrategy", "Multi"),
+        ("TransformSplitType", "Lines"),
+        ("TransformAssembleWith", "RecordIO"),
+        ("TransformAccept", "csv"),
+        ("TransformContentType", "text/csv; charset=utf-8"),
+        ("TransformJoinSource", "Output"),
+        ("TransformInputFilter", "[1:]"),
+        ("NightlyScheduleExpression", "0 2 * * *"),
+        ("NightlyScheduleTimezone", "Europe Paris"),
     ],
 )
 def test_bad_parameter_values_are_rejected(source_template, name, value):
@@ -72,6 +98,18 @@ def test_bad_parameter_values_are_rejected(source_template, name, value):
         ("ContentTypes", "csv=text/csv"),
         ("ContentTypes", "parquet=application/x-parquet,npy=application/x-npy"),
         ("RouterMaximumConcurrency", "1000"),
+        ("RequestableModes", ""),  # nothing may be requested
+        ("RequestableModes", "async"),
+        ("RequestableModes", ",".join(m.value for m in Mode)),
+        ("AlarmEmail", ""),
+        ("AlarmEmail", "ops@example.com"),
+        ("TransformModelName", ""),
+        ("TransformModelName", "Churn-Model-v2"),
+        ("TransformJobPrefix", "scoring-prod"),
+        ("TransformInstanceType", "ml.g5.2xlarge"),
+        ("TransformOutputFilter", "$['id','SageMakerOutput']"),
+        ("NightlyScheduleExpression", "cron(30 1 ? * MON-FRI *)"),
+        ("NightlyScheduleTimezone", "America/Argentina/Buenos_Aires"),
     ],
 )
 def test_good_parameter_values_are_accepted(source_template, name, value):
