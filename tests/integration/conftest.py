@@ -22,6 +22,7 @@ from orchestrator.aws.tracker_table import TrackerTable
 
 from tests.support import aws as stack_support
 from tests.support.clock import FakeClock
+from tests.support.environment import set_variables
 from tests.support.events import s3_put_record
 from tests.support.hooks import CallCounter, Interceptor
 from tests.support.lambda_runtime import invoker
@@ -53,8 +54,7 @@ def aws() -> Iterator[boto3.Session]:
 @pytest.fixture
 def stack(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> stack_support.Stack:
     created = stack_support.create_stack(aws)
-    for name, value in created.router_env().items():
-        monkeypatch.setenv(name, value)
+    set_variables(monkeypatch, created.router_env())
     return created
 
 
@@ -62,8 +62,7 @@ def stack(aws: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> stack_support.
 def batch_configured(stack: stack_support.Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """Batch transform configured, as the template sets it when a transform model is given; the
     workflows built afresh from it (the cold start of this tier's autouse fixture undoes it)."""
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
+    set_variables(monkeypatch, batch_env(stack.bucket))
     reset_wiring()
 
 

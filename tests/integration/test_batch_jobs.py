@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from tests.support.environment import set_variables
 from tests.support.events import load_event, s3_put_record, sqs_event
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids, invoker
@@ -67,14 +68,17 @@ def test_file_over_the_async_limit_gets_a_transform_job_of_its_own(route, transf
 
 
 def test_job_carries_the_configured_transform_options(route, transform, monkeypatch):
-    monkeypatch.setenv("TRANSFORM_INSTANCE_TYPE", "ml.c5.xlarge")
-    monkeypatch.setenv("TRANSFORM_INSTANCE_COUNT", "2")
-    monkeypatch.setenv("TRANSFORM_MAX_PAYLOAD_MB", "20")
-    monkeypatch.setenv("TRANSFORM_MAX_CONCURRENT_TRANSFORMS", "4")
-    monkeypatch.setenv("TRANSFORM_BATCH_STRATEGY", "MultiRecord")
-    monkeypatch.setenv("TRANSFORM_ACCEPT", "text/csv")
-    monkeypatch.setenv("TRANSFORM_JOIN_SOURCE", "Input")
-    monkeypatch.setenv("TRANSFORM_OUTPUT_FILTER", "$[-1]")
+    options = {
+        "TRANSFORM_INSTANCE_TYPE": "ml.c5.xlarge",
+        "TRANSFORM_INSTANCE_COUNT": "2",
+        "TRANSFORM_MAX_PAYLOAD_MB": "20",
+        "TRANSFORM_MAX_CONCURRENT_TRANSFORMS": "4",
+        "TRANSFORM_BATCH_STRATEGY": "MultiRecord",
+        "TRANSFORM_ACCEPT": "text/csv",
+        "TRANSFORM_JOIN_SOURCE": "Input",
+        "TRANSFORM_OUTPUT_FILTER": "$[-1]",
+    }
+    set_variables(monkeypatch, options)
     route(big_file())
 
     [job] = transform.jobs.values()

@@ -24,7 +24,6 @@ from tests.support.hooks import SimulatedCrash
 from tests.support.index_units import Index, WriteLog, changes
 from tests.support.lambda_runtime import failed_ids, invoker
 from tests.support.sagemaker import SageMakerStandIn, sync_endpoints, transform_jobs
-from tests.support.transform import batch_env
 from tests.support.wiring import reset_wiring
 
 OUTCOMES = Index.declared(tracker_table_properties(), deadlines.OUTCOME_INDEX)
@@ -158,11 +157,8 @@ def test_a_model_4xx_from_the_scorer_puts_the_file_in_the_index(
     assert changes(OUTCOMES, writes.take()) == ["put"]
 
 
-def test_a_stopped_transform_job_puts_its_file_in_the_index(
-    route, interceptor, item, clock, writes, monkeypatch, stack
-):
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
+@pytest.mark.usefixtures("batch_configured")
+def test_a_stopped_transform_job_puts_its_file_in_the_index(route, interceptor, item, clock, writes):
     transform_jobs().attach(interceptor)
     route(load_event("s3-put-over-1gb"))
     request_id = "1c54b662b65b18b120a299c6bbf58f8e"  # the sample's request; its state-change names its job
@@ -172,11 +168,10 @@ def test_a_stopped_transform_job_puts_its_file_in_the_index(
     assert changes(OUTCOMES, writes.take()) == ["put"]
 
 
+@pytest.mark.usefixtures("batch_configured")
 def test_the_older_of_two_nightly_versions_is_skipped_into_the_index(
-    route, upload, interceptor, aws, clock, items, writes, monkeypatch, stack, listed
+    route, upload, interceptor, aws, clock, items, writes, listed
 ):
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
     transform_jobs().attach(interceptor)
     clock.moment = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # the evening before the sample night
     for body, uploaded in ((b"old\n", "2026-11-27T19:00:00.000Z"), (b"age\n42\n", "2026-11-27T21:30:00.000Z")):

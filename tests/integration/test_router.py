@@ -9,7 +9,6 @@ from orchestrator.errors import ConfigError
 from tests.support.events import load_event, one_message, s3_object, s3_put_record, sqs_event
 from tests.support.lambda_runtime import failed_ids
 from tests.support.sagemaker import transform_jobs
-from tests.support.transform import batch_env
 
 
 def test_new_file_is_submitted_to_the_async_endpoint_with_its_output_location(route, upload, item_for_key, sagemaker):
@@ -233,14 +232,13 @@ class TestMetadataLookup:
         assert item_for_key("incoming/page.csv")["status"] == "SUBMITTED"
         assert sagemaker.accepted[0].content_type == "text/html"
 
+    @pytest.mark.usefixtures("batch_configured")
     def test_requesting_batch_is_skipped_by_default_and_starts_no_job(
-        self, route, upload, item_for_key, published, interceptor, stack, monkeypatch
+        self, route, upload, item_for_key, published, interceptor
     ):
         """Given batch is configured and an uploader asks for it in x-amz-meta-inference-mode, When the router
         runs with the default RequestableModes (async, nightly), Then the file is SKIPPED naming
         RequestableModes, announced, and no transform job is started."""
-        for name, value in batch_env(stack.bucket).items():
-            monkeypatch.setenv(name, value)
         transform = transform_jobs().attach(interceptor)
         route(sqs_event(upload("incoming/a.csv", Metadata={"inference-mode": "batch"})))
 
@@ -252,11 +250,10 @@ class TestMetadataLookup:
         assert message["failureReason"] == item["failure_reason"]
         assert transform.jobs == {}
 
+    @pytest.mark.usefixtures("batch_configured")
     def test_requestable_modes_parameter_lets_uploaders_ask_for_batch(
-        self, route, upload, item_for_key, interceptor, stack, monkeypatch
+        self, route, upload, item_for_key, interceptor, monkeypatch
     ):
-        for name, value in batch_env(stack.bucket).items():
-            monkeypatch.setenv(name, value)
         monkeypatch.setenv("REQUESTABLE_MODES", "async,nightly,batch")
         transform = transform_jobs().attach(interceptor)
         route(sqs_event(upload("incoming/a.csv", Metadata={"inference-mode": "batch"})))

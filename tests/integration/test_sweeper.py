@@ -301,10 +301,7 @@ def test_router_starts_no_record_it_cannot_finish_and_hands_the_rest_back(route,
 
 
 @pytest.fixture
-def transform(interceptor, stack, monkeypatch) -> SageMakerStandIn:
-    for name, value in batch_env(stack.bucket).items():
-        monkeypatch.setenv(name, value)
-    reset_wiring()
+def transform(interceptor, batch_configured) -> SageMakerStandIn:
     return transform_jobs().attach(interceptor)
 
 

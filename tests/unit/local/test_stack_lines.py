@@ -13,6 +13,7 @@ from moto import mock_aws
 from local import stack as local_stack
 from local.aws.state import ScheduleSpec
 from local.stack import LocalStack, StackConfig, alarm_lines, describe, endpoint_lines, parse_parameter_overrides
+from tests.support.environment import set_variables
 from tests.support.local_state import BUCKET, stack, state
 
 
@@ -136,12 +137,15 @@ def test_parameter_overrides_are_sams_key_value_pairs():
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("LOCAL_STACK_NAME", "mine")
-    monkeypatch.setenv("LOCAL_AWS_PORT", "5000")
-    monkeypatch.setenv("LOCAL_MODEL_URL", "http://model:9000")
-    monkeypatch.setenv("LOCAL_RATE_SCHEDULE_SECONDS", "0")
-    monkeypatch.setenv("LOCAL_INSTANCE_STARTUP_SECONDS", "1.5")
-    monkeypatch.setenv("LOCAL_PARAMETER_OVERRIDES", "RequestTTLSeconds=60")
+    settings = {
+        "LOCAL_STACK_NAME": "mine",
+        "LOCAL_AWS_PORT": "5000",
+        "LOCAL_MODEL_URL": "http://model:9000",
+        "LOCAL_RATE_SCHEDULE_SECONDS": "0",
+        "LOCAL_INSTANCE_STARTUP_SECONDS": "1.5",
+        "LOCAL_PARAMETER_OVERRIDES": "RequestTTLSeconds=60",
+    }
+    set_variables(monkeypatch, settings)
 
     config = StackConfig.from_env(state_dir=tmp_path)
 
