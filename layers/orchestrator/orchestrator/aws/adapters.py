@@ -28,13 +28,32 @@ class Adapters:
 
 
 class UsesAdapters:
-    """A workflow or mode built on :class:`Adapters`, read as its own attributes; whatever else it
-    needs (an invoker, transform jobs, a hand-off) stays an explicit argument of its constructor."""
+    """A workflow or mode built on :class:`Adapters`, reading them as its own attributes; whatever else it
+    needs (an invoker, transform jobs, a hand-off) is a field or argument of its own. The modes and most
+    workflows are dataclasses whose ``adapters`` field this reads (``eq=False``: compared and hashed by
+    identity, as plain objects are); the others call this constructor."""
+
+    adapters: Adapters
 
     def __init__(self, adapters: Adapters) -> None:
         self.adapters = adapters
-        self.tracker = adapters.tracker
-        self.s3 = adapters.s3
-        self.publisher = adapters.publisher
-        self.announcer = adapters.announcer
-        self.recorder = adapters.recorder
+
+    @property
+    def tracker(self) -> TrackerTable:
+        return self.adapters.tracker
+
+    @property
+    def s3(self) -> Any:
+        return self.adapters.s3
+
+    @property
+    def publisher(self) -> Publisher:
+        return self.adapters.publisher
+
+    @property
+    def announcer(self) -> Announcer:
+        return self.adapters.announcer
+
+    @property
+    def recorder(self) -> MetricsEmitter:
+        return self.adapters.recorder

@@ -10,6 +10,8 @@ negligible next to a transform job, and the job's output is ``<S3OutputPath>/<ke
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+
 from orchestrator.aws import manifest
 from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.transform_jobs import TransformJobs, job_request, payload_problem
@@ -22,24 +24,17 @@ from orchestrator.observability import logger
 from orchestrator.settings import TransformSettings
 
 
+@dataclass(eq=False)
 class FileJobs(UsesAdapters):
     """``Router.register(Mode.BATCH, FileJobs(...))``: called once per claimed file; its announcer
     closes a file that cannot be scored (modes.close)."""
 
-    def __init__(
-        self,
-        transform: TransformSettings,
-        adapters: Adapters,
-        *,
-        output_prefix: str,
-        jobs: TransformJobs,
-        deadline_seconds: int,
-    ) -> None:
-        super().__init__(adapters)
-        self.transform = transform
-        self.output_prefix = output_prefix
-        self.jobs = jobs
-        self.deadline_seconds = deadline_seconds  # submitted → the job's runtime allowance + grace
+    transform: TransformSettings
+    adapters: Adapters
+    _: KW_ONLY
+    output_prefix: str
+    jobs: TransformJobs
+    deadline_seconds: int  # submitted → the job's runtime allowance + grace
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event, decision = file.request_id, file.event, file.decision

@@ -9,7 +9,7 @@ configured mode: :class:`AsyncMode` here; ``file_jobs.FileJobs`` (batch), ``nigh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -85,13 +85,14 @@ def confirm_submitted(
     return now
 
 
+@dataclass(eq=False)
 class AsyncMode(UsesAdapters):
     """``InvokeEndpointAsync`` on the configured endpoint, then SUBMITTED with the result locations."""
 
-    def __init__(self, settings: RouterSettings, adapters: Adapters, *, invoker: AsyncInvoker) -> None:
-        super().__init__(adapters)
-        self.settings = settings
-        self.invoker = invoker
+    settings: RouterSettings
+    adapters: Adapters
+    _: KW_ONLY
+    invoker: AsyncInvoker
 
     def __call__(self, file: ClaimedFile) -> None:
         if file.claim.may_have_invoked:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from itertools import batched
 from typing import Any
@@ -73,21 +73,14 @@ class Launched:
     marked: int  # files marked SUBMITTED for it by this call
 
 
+@dataclass(eq=False)
 class NightJobs(UsesAdapters):
-    def __init__(
-        self,
-        adapters: Adapters,
-        *,
-        jobs: TransformJobs,
-        deadlines: DeadlineSettings,
-        clock: Callable[[], datetime] = timestamps.now,
-        workers: int = WORKERS,
-    ) -> None:
-        super().__init__(adapters)
-        self.jobs = jobs
-        self.deadlines = deadlines
-        self.clock = clock
-        self.workers = workers
+    adapters: Adapters
+    _: KW_ONLY
+    jobs: TransformJobs
+    deadlines: DeadlineSettings
+    clock: Callable[[], datetime] = timestamps.now
+    workers: int = WORKERS
 
     def start(
         self,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import KW_ONLY, dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -75,39 +76,29 @@ class _Roster:
             pass
 
 
+@dataclass(eq=False)
 class FailedNight(UsesAdapters):
     """One invocation's work on a Failed or Stopped nightly job (see the module docstring)."""
 
-    def __init__(
-        self,
-        change: StateChange,
-        status: Status,
-        adapters: Adapters,
-        *,
-        retry_jobs: RetryJobs,
-        segment_files: int,
-        handoff: JobHandOff | None,
-        pool: ThreadPoolExecutor,
-        totals: dict[str, int],
-        waiting: Waiting,
-        settle: Settle,
-        remaining_ms: RemainingMillis | None,
-    ) -> None:
-        super().__init__(adapters)
-        assert change.manifest_uri is not None
-        self.change = change
-        self.status = status
-        self.retry_jobs = retry_jobs  # the same change, pool, totals and time left
-        self.segment_files = segment_files
-        self.handoff = handoff
-        self.pool = pool
-        self.totals = totals
-        self.waiting = waiting
-        self.settle = settle
-        self.remaining_ms = remaining_ms
+    change: StateChange
+    status: Status
+    adapters: Adapters
+    _: KW_ONLY
+    retry_jobs: RetryJobs  # the same change, pool, totals and time left
+    segment_files: int
+    handoff: JobHandOff | None
+    pool: ThreadPoolExecutor
+    totals: dict[str, int]
+    waiting: Waiting
+    settle: Settle
+    remaining_ms: RemainingMillis | None
+    store: NightProgress = field(init=False)
+    advanced: bool = field(init=False, default=False)  # this invocation recorded progress
+
+    def __post_init__(self) -> None:
+        assert self.change.manifest_uri is not None
         self.totals |= {"withOutput": 0, "retried": 0, "retryJobs": 0}
-        self.store = NightProgress(self.s3, change.manifest_uri)
-        self.advanced = False  # this invocation recorded progress
+        self.store = NightProgress(self.s3, self.change.manifest_uri)
 
     def run(self, entries: Iterable[manifest.RosterEntry]) -> None:
         state = self.store.load()

@@ -81,12 +81,12 @@ _TERMINAL = frozenset(status.value for status in TERMINAL)
 RemainingMillis = Callable[[], int]
 
 
+@dataclass(eq=False)
 class NightlyEnlister(UsesAdapters):
     """``Router.register(Mode.NIGHTLY, NightlyEnlister(...))``: the file waits for tonight's job."""
 
-    def __init__(self, adapters: Adapters, deadline_seconds: int) -> None:
-        super().__init__(adapters)
-        self.deadline_seconds = deadline_seconds  # the next night + its retry window + grace
+    adapters: Adapters
+    deadline_seconds: int  # the next night + its retry window + grace
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event = file.request_id, file.event

@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import KW_ONLY, dataclass, field
 from itertools import batched, islice
 from typing import IO, Any
 
@@ -89,32 +90,25 @@ def own_manifest(job_name: str, manifest_uri: str | None) -> str:
     return existing
 
 
+@dataclass(eq=False)
 class RetryJobs(UsesAdapters):
     """The retry jobs of one failed nightly job, for one invocation (its parameters described once)."""
 
-    def __init__(
-        self,
-        change: StateChange,
-        adapters: Adapters,
-        *,
-        settings: BatchResultSettings,
-        jobs: Callable[[], TransformJobs],
-        workers: int,
-        pool: ThreadPoolExecutor,
-        totals: dict[str, int],
-        remaining_ms: RemainingMillis | None,
-    ) -> None:
-        super().__init__(adapters)
-        assert change.manifest_uri is not None
-        self.change = change
-        self.settings = settings
-        self.jobs = jobs  # SageMaker, made on first use: most failed nights start no retry job
-        self.workers = workers
-        self.pool = pool
-        self.totals = totals
-        self.remaining_ms = remaining_ms
-        self.round = nights.round_of(change.manifest_uri) + 1
-        self._described: dict[str, Any] | None = None
+    change: StateChange
+    adapters: Adapters
+    _: KW_ONLY
+    settings: BatchResultSettings
+    jobs: Callable[[], TransformJobs]  # SageMaker, made on first use: most failed nights start no retry job
+    workers: int
+    pool: ThreadPoolExecutor
+    totals: dict[str, int]
+    remaining_ms: RemainingMillis | None
+    round: int = field(init=False)
+    _described: dict[str, Any] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        assert self.change.manifest_uri is not None
+        self.round = nights.round_of(self.change.manifest_uri) + 1
 
     def _parameters(self) -> dict[str, Any]:
         """The job's own parameters (DescribeTransformJob, once per invocation); the event's copy of

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import KW_ONLY, asdict, dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -76,20 +76,19 @@ class ScoreRequest:
         return request
 
 
+@dataclass(eq=False)
 class Handoff(UsesAdapters):
     """``Router.register(Mode.REALTIME | Mode.SERVERLESS, Handoff(...))``: one SendMessage, then SUBMITTED.
 
     A crash between the two: the retry takes the expired claim over and sends again; the scorer's
     claim stops the second message."""
 
-    def __init__(
-        self, adapters: Adapters, *, sqs: Any, queue_url: str, endpoints: dict[str, str], deadline_seconds: int
-    ) -> None:
-        super().__init__(adapters)
-        self.sqs = sqs
-        self.queue_url = queue_url
-        self.endpoints = endpoints
-        self.deadline_seconds = deadline_seconds
+    adapters: Adapters
+    _: KW_ONLY
+    sqs: Any
+    queue_url: str
+    endpoints: dict[str, str]
+    deadline_seconds: int
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event, decision = file.request_id, file.event, file.decision
@@ -118,11 +117,12 @@ class Handoff(UsesAdapters):
         self.recorder.timing("QueueTime", timestamps.millis_between(event.event_time, now), mode=decision.mode.value)
 
 
+@dataclass(eq=False)
 class Scorer(UsesAdapters):
-    def __init__(self, settings: ScorerSettings, adapters: Adapters, *, invoker: SyncInvoker) -> None:
-        super().__init__(adapters)
-        self.settings = settings
-        self.invoker = invoker
+    settings: ScorerSettings
+    adapters: Adapters
+    _: KW_ONLY
+    invoker: SyncInvoker
 
     def handle_body(self, body: str) -> None:
         request = ScoreRequest.parse(body)
