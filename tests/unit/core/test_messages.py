@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from orchestrator.core.messages import EVENT_SOURCE, build_result, parse_result, unwrap_sns
+from orchestrator.core.messages import EVENT_SOURCE, build_result, json_object, parse_result, unwrap_sns
 from orchestrator.core.status import Status
 from orchestrator.errors import BadEventError
 
@@ -69,13 +69,21 @@ def test_sns_envelope_is_unwrapped():
     assert unwrap_sns(json.dumps(envelope)) == inner
 
 
+def test_only_a_json_object_is_taken_and_anything_else_is_a_bad_event_naming_what_it_was():
+    """The one parser of SQS bodies and messages (core.s3_events, unwrap_sns): each names itself."""
+    assert json_object('{"a": 1}', "SQS body") == {"a": 1}
+    malformed = {"{oops": "not JSON", None: "not JSON", '"text"': "not a JSON object", "[1]": "not a JSON object"}
+    for text, problem in malformed.items():
+        with pytest.raises(BadEventError, match=f"^SQS body is {problem}"):
+            json_object(text, "SQS body")
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        pytest.param("{oops", "not JSON", id="not-json"),
-        pytest.param('"text"', "not a JSON object", id="string"),
-        pytest.param('{"Type": "Notification", "Message": "{oops"}', "not JSON", id="bad-envelope"),
-        pytest.param('{"Type": "Notification", "Message": "[]"}', "not a JSON object", id="envelope-array"),
+        pytest.param("{oops", "message is not JSON", id="not-json"),
+        pytest.param('{"Type": "Notification", "Message": "{oops"}', "message is not JSON", id="bad-envelope"),
+        pytest.param('{"Type": "Notification", "Message": "[]"}', "message is not a JSON object", id="envelope-array"),
     ],
 )
 def test_malformed_body_is_a_bad_event(body, message):

@@ -51,16 +51,22 @@ class ResultMessage:
         return self.status is Status.SUCCEEDED
 
 
+def json_object(text: Any, what: str) -> dict[str, Any]:
+    """``text`` parsed as a JSON object; ``BadEventError`` naming ``what`` (an SQS body, a message) otherwise."""
+    try:
+        payload = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise BadEventError(f"{what} is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise BadEventError(f"{what} is not a JSON object")
+    return payload
+
+
 def unwrap_sns(body: str) -> dict[str, Any]:
     """The message itself, whether SNS delivered it raw (the stack's setting) or in its envelope."""
-    try:
-        payload = json.loads(body)
-        if isinstance(payload, dict) and payload.get("Type") == "Notification" and "Message" in payload:
-            payload = json.loads(payload["Message"])
-    except (TypeError, ValueError) as exc:
-        raise BadEventError(f"message is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise BadEventError("message is not a JSON object")
+    payload = json_object(body, "message")
+    if payload.get("Type") == "Notification" and "Message" in payload:
+        return json_object(payload["Message"], "message")
     return payload
 
 

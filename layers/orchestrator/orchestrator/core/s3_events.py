@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from orchestrator.core.messages import json_object
 from orchestrator.errors import BadEventError
 
 
@@ -38,12 +38,7 @@ def parse_body(body: str) -> list[ObjectCreated]:
     Raises ``BadEventError`` naming the problem for anything else: such a record cannot be scored
     and retrying will not change it, so it belongs in the DLQ with the reason in the logs.
     """
-    try:
-        payload = json.loads(body)
-    except (TypeError, ValueError) as exc:
-        raise BadEventError(f"SQS body is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise BadEventError("SQS body is not a JSON object")
+    payload = json_object(body, "SQS body")
     if payload.get("Event") == "s3:TestEvent":
         return []
     records = payload.get("Records")
