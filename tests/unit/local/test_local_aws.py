@@ -53,3 +53,28 @@ def test_dynamodb_requests_run_one_at_a_time_and_others_do_not_wait():
 
     _concurrently(app, "AmazonSQS.ReceiveMessage")
     assert inner.most > 1
+
+
+def test_the_profile_counts_each_action_and_leaves_the_answers_alone(tmp_path: Any) -> None:
+    """Given requests of three kinds through a profiled server, then its file lists each action with
+    its number of requests, and each request got the app's answer."""
+    from local.aws.moto_server import Profile
+
+    path = tmp_path / "moto.profile"
+    profile = Profile(str(path), calls=False)
+    app = profile.tally(lambda environ, start_response: [b"{}"])
+    requests = [
+        {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.UpdateItem"},
+        {"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.UpdateItem"},
+        {"QUERY_STRING": "Action=Publish&Version=2010-03-31"},
+        {
+            "REQUEST_METHOD": "PUT",
+            "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request",
+        },
+    ]
+    answers = [app(environ, lambda *a: None) for environ in requests]
+    profile.dump()
+    assert answers == [[b"{}"]] * 4
+    counts = {line.rsplit(None, 4)[0]: int(line.rsplit(None, 4)[1]) for line in path.read_text().splitlines()[1:]}
+    assert counts == {"DynamoDB_20120810.UpdateItem": 2, "Publish": 1, "s3 PUT": 1}
+    assert not (tmp_path / "moto.profile.pstats").exists()  # cProfile only when asked for
