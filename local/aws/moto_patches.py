@@ -16,6 +16,8 @@ the package:
   directory and stats each entry, under the dispatcher's global lock. The directory does not change
   while the server runs: it is listed once.
 
+DynamoDB's: ``moto_dynamodb_patches``.
+
 Each replacement returns exactly what moto's own code returns (``tests/unit/local/test_local_moto_patches.py``).
 """
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 import contextvars
 import functools
 from typing import Any
+
+from local.aws import moto_dynamodb_patches
 
 _originals: dict[str, Any] = {}
 # The counts of the queue whose attributes are being built on this thread (None: count as moto does).
@@ -42,6 +46,7 @@ def apply() -> None:
     from moto import backends
     from moto.sqs.models import Queue, SQSBackend
 
+    moto_dynamodb_patches.apply()
     _originals["retention"] = SQSBackend.is_message_valid_based_on_retention_period
     _originals["modules"] = backends.list_of_moto_modules
     _originals["attributes"] = Queue.attributes
@@ -61,6 +66,7 @@ def restore() -> None:
     from moto import backends
     from moto.sqs.models import Queue, SQSBackend
 
+    moto_dynamodb_patches.restore()
     SQSBackend.is_message_valid_based_on_retention_period = _originals.pop("retention")  # type: ignore[method-assign]
     Queue.attributes = _originals.pop("attributes")  # type: ignore[method-assign]
     for name in COUNTS:

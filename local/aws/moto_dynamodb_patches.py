@@ -1,0 +1,235 @@
+"""Fixes to moto's DynamoDB costs that grow with the table or with an update's size (``moto_patches``
+applies them with the rest).
+
+Found by replaying the DynamoDB requests of a 1,000-file drop in one process under cProfile:
+
+* A ``Query`` on an index sorts the *whole table* (``Table.all_items``: every item, compared through
+  ``DynamoType.__lt__``) and then keeps the items whose index hash key matches: 88 % of a query's
+  time at 1,000 items, and the sweeper runs a few dozen of them every few seconds on the sparse
+  ``InFlight`` index, which holds a handful. The fix hands that loop only the items that can carry
+  the queried hash key value (a look at one attribute each, no sort of the table), sorted as moto
+  sorts them; moto's own loop, sort, paging, filters and projections then run unchanged on them.
+* ``UpdateItem`` validates its expression in ten depth-first passes over its parsed tree (60 to 70
+  nodes for the product's updates), and each pass rebuilt its table of node types at *every* node;
+  one pass (``ActionCountValidator``) walks the whole subtree again at every nested node (quadratic
+  in the actions); the tree is deep-copied through the pickling protocol; and the expression is
+  parsed twice per request. Together, two thirds of an update. The fixes: the table read once per
+  pass, each subtree counted once, a direct copy of each node, each expression parsed once.
+
+Each replacement returns exactly what moto's own code returns (``tests/unit/local/test_local_moto_dynamodb_patches.py``
+compares patched and unpatched answers on the same data).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from typing import Any
+
+_originals: dict[str, Any] = {}
+# An index query under way: its table and hash key conditions, until its loop asks for the items.
+_index_query: contextvars.ContextVar[tuple[Any, list[tuple[str, Any]]] | None] = contextvars.ContextVar(
+    "index_query", default=None
+)
+# Update expressions parsed (the product sends a few shapes; placeholders keep values out of them).
+_parsed: dict[str, Any] = {}
+_PARSED_LIMIT = 512
+# Values compared as they are stored (cast_value is the value itself): a different one cannot match.
+_RAW_TYPES = ("S", "B")
+
+
+def apply() -> None:
+    """Install the fixes into the imported moto (idempotent; ``restore`` undoes them)."""
+    if _originals:
+        return
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import ActionCountValidator
+
+    _originals["query"] = Table.query
+    _originals["all_items"] = Table.all_items
+    _originals["traverse"] = DepthFirstTraverser.traverse
+    _originals["signature"] = inspect.signature(Table.query)
+    _originals["make"] = UpdateExpressionParser.__dict__["make"]  # the classmethod itself
+    Table.query = _query  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
+    DepthFirstTraverser.traverse = _traverse
+    UpdateExpressionParser.make = classmethod(_parse_update)  # type: ignore[method-assign, assignment]
+    _originals["verify"] = ActionCountValidator.verify_action_counts
+    ActionCountValidator.traverse = _traverse_counting  # type: ignore[method-assign]
+    ActionCountValidator.verify_action_counts = _verify_action_counts  # type: ignore[method-assign]
+    Node.__deepcopy__ = _copy_node  # type: ignore[attr-defined]
+
+
+def restore() -> None:
+    """moto as it was before ``apply``."""
+    if not _originals:
+        return
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import ActionCountValidator
+
+    Table.query = _originals.pop("query")  # type: ignore[method-assign]
+    Table.all_items = _originals.pop("all_items")  # type: ignore[method-assign]
+    DepthFirstTraverser.traverse = _originals.pop("traverse")
+    UpdateExpressionParser.make = _originals.pop("make")  # type: ignore[method-assign]
+    del ActionCountValidator.traverse
+    ActionCountValidator.verify_action_counts = _originals.pop("verify")  # type: ignore[method-assign]
+    del Node.__deepcopy__  # moto's nodes have none: copy.deepcopy's generic copy
+    _originals.clear()
+    _parsed.clear()
+
+
+def _query(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """moto's ``Table.query``; on an index with hash key conditions, its scan of the table sees only
+    the items that can match them."""
+    bound = _originals["signature"].bind(self, *args, **kwargs)
+    conditions = bound.arguments.get("hash_key_conditions")
+    if not bound.arguments.get("index_name") or not conditions:
+        return _originals["query"](self, *args, **kwargs)
+    token = _index_query.set((self, list(conditions)))
+    try:
+        return _originals["query"](self, *args, **kwargs)
+    finally:
+        _index_query.reset(token)
+
+
+def _all_items(self: Any) -> list[Any]:
+    """moto's ``Table.all_items``; for the index query under way (once), only the items whose hash key
+    attributes can equal the query's, in the order moto's sort of the whole table gives them."""
+    held = _index_query.get()
+    if held is None or held[0] is not self:
+        return _originals["all_items"](self)  # type: ignore[no-any-return]
+    _index_query.set(None)
+    conditions = held[1]
+    items = self.items.values()
+    if self.range_key_attr:
+        items = [item for hash_set in items for item in hash_set.values()]
+    candidates = [item for item in items if _may_match(item, conditions)]
+    return sorted(candidates, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _may_match(item: Any, conditions: list[tuple[str, Any]]) -> bool:
+    """False only where moto's loop would skip the item: an attribute is missing, or it is a string or
+    binary that differs from the one queried (moto compares types, then the cast values: for these the
+    values as stored). Numbers are left to moto's comparison ("1" equals "1.0")."""
+    for name, expected in conditions:
+        value = item.attrs.get(name)
+        if value is None:
+            return False
+        if expected.type in _RAW_TYPES and (value.type != expected.type or value.value != expected.value):
+            return False
+    return True
+
+
+def _traverse(self: Any, node: Any) -> Any:
+    """moto's ``DepthFirstTraverser.traverse`` (``traverse_node_recursively``) with the node types to
+    process read once per pass instead of at every node (each ``_processing_map`` is a constant dict),
+    and each ``isinstance`` against moto's abstract node classes answered once per class."""
+    types = self.nodes_to_be_processed()
+    processed: dict[type, bool] = {}
+    before_child = self.pre_processing_of_child
+
+    def visit(node: Any, child_id: int = -1) -> Any:
+        if _is_node(type(node)):
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    before_child(node, i)
+                    visit(child_node, i)
+            kind = type(node)
+            if kind not in processed:
+                processed[kind] = isinstance(node, types)
+            if processed[kind]:
+                node = self.process(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
+    return visit(node)
+
+
+@functools.cache
+def _is_node(kind: type) -> bool:
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    return issubclass(kind, Node)
+
+
+def _parse_update(cls: Any, expression: str) -> Any:
+    """moto's ``UpdateExpressionParser.make``, each expression parsed once: the tree is only read
+    (``UpdateItem`` looks for its placeholders; the validator works on a deep copy of it)."""
+    tree = _parsed.get(expression)
+    if tree is None:
+        if len(_parsed) >= _PARSED_LIMIT:
+            _parsed.clear()
+        tree = _parsed[expression] = _originals["make"].__func__(cls, expression)
+    return tree
+
+
+def _traverse_counting(self: Any, node: Any) -> Any:
+    """``ActionCountValidator``'s pass, with the clause counts of each subtree kept for the pass."""
+    self._clause_counts = {}
+    try:
+        return _traverse(self, node)
+    finally:
+        del self._clause_counts
+
+
+def _verify_action_counts(self: Any, node: Any) -> Any:
+    """moto's ``ActionCountValidator.verify_action_counts`` (at each ``UpdateExpression`` node: at most one
+    ADD, REMOVE and SET clause in its subtree, checked in that order), each subtree counted once: moto's
+    ``find_clauses`` walks the whole subtree again at every nested node (quadratic in the actions)."""
+    from moto.dynamodb.exceptions import TooManyClauses
+    from moto.dynamodb.parsing.ast_nodes import (
+        UpdateExpressionAddClause,
+        UpdateExpressionRemoveClause,
+        UpdateExpressionSetClause,
+    )
+
+    counts = getattr(self, "_clause_counts", None)
+    if counts is None:
+        return _originals["verify"](self, node)
+    for kind, name in (
+        (UpdateExpressionAddClause, "ADD"),
+        (UpdateExpressionRemoveClause, "REMOVE"),
+        (UpdateExpressionSetClause, "SET"),
+    ):
+        if _clause_count(node, kind, counts) > 1:
+            raise TooManyClauses(name)
+    return node
+
+
+def _clause_count(node: Any, kind: type, counts: dict[tuple[int, type], tuple[int, Any]]) -> int:
+    """``len(node.find_clauses([kind]))``: clauses of exactly that type, looked for below expressions
+    and functions (not below a clause found), each node's count remembered."""
+    from moto.dynamodb.parsing.ast_nodes import Expression, UpdateExpressionFunction
+
+    held = counts.get((id(node), kind))
+    if held is not None:
+        return int(held[0])
+    found = 0
+    for child in node.children or []:
+        if type(child) is kind:
+            found += 1
+        elif isinstance(child, (Expression, UpdateExpressionFunction)):
+            found += _clause_count(child, kind, counts)
+    counts[(id(node), kind)] = (found, node)  # the node is held so that its id is not reused
+    return found
+
+
+def _copy_node(self: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` of an expression node as its generic copy makes it (a new object of the same
+    class, its ``__dict__`` deep-copied), without the pickling protocol's detour (``__reduce_ex__``)."""
+    import copy
+
+    result = self.__class__.__new__(self.__class__)
+    memo[id(self)] = result
+    copied = result.__dict__
+    for name, value in self.__dict__.items():
+        copied[name] = copy.deepcopy(value, memo)
+    return result
