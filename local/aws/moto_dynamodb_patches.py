@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import importlib
 import inspect
 from typing import Any
 
@@ -39,45 +40,53 @@ _PARSED_LIMIT = 512
 _RAW_TYPES = ("S", "B")
 
 
+def _moto(module: str) -> Any:
+    """A module of moto's DynamoDB, untyped here: the patches reach into internals its annotations do not
+    describe (mypy cannot see its parser's classes)."""
+    return importlib.import_module(f"moto.dynamodb.{module}")
+
+
 def apply() -> None:
     """Install the fixes into the imported moto (idempotent; ``restore`` undoes them)."""
     if _originals:
         return
-    from moto.dynamodb.models.table import Table
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
-    from moto.dynamodb.parsing.validators import ActionCountValidator
+    Table = _moto("models.table").Table
+    ast_nodes = _moto("parsing.ast_nodes")
+    DepthFirstTraverser, Node = ast_nodes.DepthFirstTraverser, ast_nodes.Node
+    UpdateExpressionParser = _moto("parsing.expressions").UpdateExpressionParser
+    ActionCountValidator = _moto("parsing.validators").ActionCountValidator
 
     _originals["query"] = Table.query
     _originals["all_items"] = Table.all_items
     _originals["traverse"] = DepthFirstTraverser.traverse
     _originals["signature"] = inspect.signature(Table.query)
     _originals["make"] = UpdateExpressionParser.__dict__["make"]  # the classmethod itself
-    Table.query = _query  # type: ignore[method-assign]
-    Table.all_items = _all_items  # type: ignore[method-assign]
+    Table.query = _query
+    Table.all_items = _all_items
     DepthFirstTraverser.traverse = _traverse
-    UpdateExpressionParser.make = classmethod(_parse_update)  # type: ignore[method-assign, assignment]
+    UpdateExpressionParser.make = classmethod(_parse_update)
     _originals["verify"] = ActionCountValidator.verify_action_counts
-    ActionCountValidator.traverse = _traverse_counting  # type: ignore[method-assign]
-    ActionCountValidator.verify_action_counts = _verify_action_counts  # type: ignore[method-assign]
-    Node.__deepcopy__ = _copy_node  # type: ignore[attr-defined]
+    ActionCountValidator.traverse = _traverse_counting
+    ActionCountValidator.verify_action_counts = _verify_action_counts
+    Node.__deepcopy__ = _copy_node
 
 
 def restore() -> None:
     """moto as it was before ``apply``."""
     if not _originals:
         return
-    from moto.dynamodb.models.table import Table
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
-    from moto.dynamodb.parsing.validators import ActionCountValidator
+    Table = _moto("models.table").Table
+    ast_nodes = _moto("parsing.ast_nodes")
+    DepthFirstTraverser, Node = ast_nodes.DepthFirstTraverser, ast_nodes.Node
+    UpdateExpressionParser = _moto("parsing.expressions").UpdateExpressionParser
+    ActionCountValidator = _moto("parsing.validators").ActionCountValidator
 
-    Table.query = _originals.pop("query")  # type: ignore[method-assign]
-    Table.all_items = _originals.pop("all_items")  # type: ignore[method-assign]
+    Table.query = _originals.pop("query")
+    Table.all_items = _originals.pop("all_items")
     DepthFirstTraverser.traverse = _originals.pop("traverse")
-    UpdateExpressionParser.make = _originals.pop("make")  # type: ignore[method-assign]
+    UpdateExpressionParser.make = _originals.pop("make")
     del ActionCountValidator.traverse
-    ActionCountValidator.verify_action_counts = _originals.pop("verify")  # type: ignore[method-assign]
+    ActionCountValidator.verify_action_counts = _originals.pop("verify")
     del Node.__deepcopy__  # moto's nodes have none: copy.deepcopy's generic copy
     _originals.clear()
     _parsed.clear()
@@ -102,7 +111,7 @@ def _all_items(self: Any) -> list[Any]:
     attributes can equal the query's, in the order moto's sort of the whole table gives them."""
     held = _index_query.get()
     if held is None or held[0] is not self:
-        return _originals["all_items"](self)  # type: ignore[no-any-return]
+        return _originals["all_items"](self)
     _index_query.set(None)
     conditions = held[1]
     items = self.items.values()
@@ -134,7 +143,7 @@ def _traverse(self: Any, node: Any) -> Any:
     before_child = self.pre_processing_of_child
 
     def visit(node: Any, child_id: int = -1) -> Any:
-        if _is_node(type(node)):
+        if _is_node(node.__class__):
             parent_node = node.parent
             if node.children is not None:
                 for i, child_node in enumerate(node.children):
@@ -155,9 +164,7 @@ def _traverse(self: Any, node: Any) -> Any:
 
 @functools.cache
 def _is_node(kind: type) -> bool:
-    from moto.dynamodb.parsing.ast_nodes import Node
-
-    return issubclass(kind, Node)
+    return issubclass(kind, _moto("parsing.ast_nodes").Node)
 
 
 def _parse_update(cls: Any, expression: str) -> Any:
@@ -185,11 +192,11 @@ def _verify_action_counts(self: Any, node: Any) -> Any:
     ADD, REMOVE and SET clause in its subtree, checked in that order), each subtree counted once: moto's
     ``find_clauses`` walks the whole subtree again at every nested node (quadratic in the actions)."""
     from moto.dynamodb.exceptions import TooManyClauses
-    from moto.dynamodb.parsing.ast_nodes import (
-        UpdateExpressionAddClause,
-        UpdateExpressionRemoveClause,
-        UpdateExpressionSetClause,
-    )
+
+    ast_nodes = _moto("parsing.ast_nodes")
+    UpdateExpressionAddClause = ast_nodes.UpdateExpressionAddClause
+    UpdateExpressionRemoveClause = ast_nodes.UpdateExpressionRemoveClause
+    UpdateExpressionSetClause = ast_nodes.UpdateExpressionSetClause
 
     counts = getattr(self, "_clause_counts", None)
     if counts is None:
@@ -207,7 +214,8 @@ def _verify_action_counts(self: Any, node: Any) -> Any:
 def _clause_count(node: Any, kind: type, counts: dict[tuple[int, type], tuple[int, Any]]) -> int:
     """``len(node.find_clauses([kind]))``: clauses of exactly that type, looked for below expressions
     and functions (not below a clause found), each node's count remembered."""
-    from moto.dynamodb.parsing.ast_nodes import Expression, UpdateExpressionFunction
+    ast_nodes = _moto("parsing.ast_nodes")
+    Expression, UpdateExpressionFunction = ast_nodes.Expression, ast_nodes.UpdateExpressionFunction
 
     held = counts.get((id(node), kind))
     if held is not None:
