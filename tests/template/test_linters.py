@@ -37,9 +37,8 @@ def cfn_lint() -> subprocess.CompletedProcess[str]:
 def checkov() -> dict[str, Any]:
     # Not --quiet: the report must list the skipped checks to compare them with the declared ones.
     files = [arg for path in PATHS for arg in ("-f", str(path))]
-    result = run_tool(
-        "checkov", *files, "--config-file", str(CHECKOV_CONFIG), "--skip-download", "--compact", "-o", "json"
-    )
+    options = ("--config-file", str(CHECKOV_CONFIG), "--framework", "cloudformation", "--skip-download")
+    result = run_tool("checkov", *files, *options, "--compact", "-o", "json")
     report: dict[str, Any] = json.loads(result.stdout)
     return report
 
