@@ -46,15 +46,23 @@ def _moto(module: str) -> Any:
     return importlib.import_module(f"moto.dynamodb.{module}")
 
 
+def _patched_classes() -> tuple[Any, Any, Any, Any, Any]:
+    """The moto classes ``apply`` changes and ``restore`` gives back."""
+    ast_nodes = _moto("parsing.ast_nodes")
+    return (
+        _moto("models.table").Table,
+        ast_nodes.DepthFirstTraverser,
+        ast_nodes.Node,
+        _moto("parsing.expressions").UpdateExpressionParser,
+        _moto("parsing.validators").ActionCountValidator,
+    )
+
+
 def apply() -> None:
     """Install the fixes into the imported moto (idempotent; ``restore`` undoes them)."""
     if _originals:
         return
-    Table = _moto("models.table").Table
-    ast_nodes = _moto("parsing.ast_nodes")
-    DepthFirstTraverser, Node = ast_nodes.DepthFirstTraverser, ast_nodes.Node
-    UpdateExpressionParser = _moto("parsing.expressions").UpdateExpressionParser
-    ActionCountValidator = _moto("parsing.validators").ActionCountValidator
+    Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCountValidator = _patched_classes()
 
     _originals["query"] = Table.query
     _originals["all_items"] = Table.all_items
@@ -75,11 +83,7 @@ def restore() -> None:
     """moto as it was before ``apply``."""
     if not _originals:
         return
-    Table = _moto("models.table").Table
-    ast_nodes = _moto("parsing.ast_nodes")
-    DepthFirstTraverser, Node = ast_nodes.DepthFirstTraverser, ast_nodes.Node
-    UpdateExpressionParser = _moto("parsing.expressions").UpdateExpressionParser
-    ActionCountValidator = _moto("parsing.validators").ActionCountValidator
+    Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCountValidator = _patched_classes()
 
     Table.query = _originals.pop("query")
     Table.all_items = _originals.pop("all_items")
