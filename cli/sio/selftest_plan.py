@@ -264,7 +264,7 @@ def _why_not(routing: Routing, mode: str, run_id: str, sample: Sample) -> str:
 
 
 def night_event(run_id: str, attempt: int = 0) -> dict[str, str]:
-    """The schedule's input (template.yaml, the NightlyFunction's schedule), filled in as EventBridge
+    """The schedule's input (batch/template.yaml, the NightlyFunction's schedule), filled in as EventBridge
     Scheduler fills it, with a scheduled time of this run's own far in the future (module docstring):
     the night takes every file SCHEDULED up to then."""
     number = int(hashlib.sha256(run_id.encode()).hexdigest()[:12], 16)

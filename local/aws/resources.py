@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from local.aws.state import EventSourceMapping, FunctionSpec, RuleTarget, ScheduleSpec, StackState
@@ -127,7 +128,12 @@ def coverage(template: Template) -> dict[str, str | None]:
 class Builder:
     """Walks the resources in dependency order and creates (or records) each."""
 
-    def __init__(self, template: Template, clients: Callable[[str], Any], overrides: Overrides | None = None) -> None:
+    def __init__(
+        self,
+        template: Template,
+        clients: Callable[[str], Any],
+        overrides: Overrides | None = None,
+    ) -> None:
         self.t = template
         self.client = clients
         self.overrides = overrides or Overrides()
@@ -469,7 +475,7 @@ class Builder:
             request["ScheduleExpressionTimezone"] = props["ScheduleExpressionTimezone"]
         arn = self.client("scheduler").create_schedule(**request)["ScheduleArn"]
         self.schedules[resource.logical_id] = ScheduleSpec(
-            resource.logical_id, name, props["ScheduleExpression"], function, target.get("Input"), request["State"]
+            resource.logical_id, name, props["ScheduleExpression"], function, target.get("Input"), request["State"], arn
         )
         self._record(resource, Ref=name, Arn=arn)
 
@@ -553,6 +559,13 @@ class Builder:
         )
         builder = Builder(child, self.client, self.overrides)
         builder.create_all()
+        # Its functions and their triggers run with the parent's, under their own logical ids (unique
+        # across the stacks: the template tests inline the nested stacks into one).
+        self.functions |= builder.functions
+        self.mappings += builder.mappings
+        self.rule_targets += builder.rule_targets
+        self.schedules |= builder.schedules
+        self.notification_queues += builder.notification_queues
         for logical_id, info in builder.info.items():
             self.info[f"{resource.logical_id}.{logical_id}"] = info
         for logical_id, reason in builder.not_created.items():
@@ -590,15 +603,7 @@ class Builder:
             raise ResourceError(f"{resource.logical_id}: only local CodeUri paths can run locally")
         layers = []
         for layer_arn in props.get("Layers", []):
-            layer_id = next(
-                (
-                    lid
-                    for lid, body in self.t.cfn["Resources"].items()
-                    if body["Type"] == "AWS::Lambda::LayerVersion" and self.t.ref(lid) == layer_arn
-                ),
-                None,
-            )
-            path = code_path(self.t.cfn["Resources"][layer_id]["Properties"].get("Content")) if layer_id else None
+            path = self._layer_dir(layer_arn)
             if path is None:
                 raise ResourceError(f"{resource.logical_id}: layer {layer_arn} is not a local directory")
             layers.append(str(path))
@@ -617,6 +622,13 @@ class Builder:
             memory=int(props.get("MemorySize", 128)),
         )
         self.not_created[resource.logical_id] = f"{resource.type}: {PLAYED[resource.type]}"
+
+    def _layer_dir(self, arn: str) -> Path | None:
+        """The local directory of this template's layer ``arn``."""
+        for lid, body in self.t.cfn["Resources"].items():
+            if body["Type"] == "AWS::Lambda::LayerVersion" and self.t.ref(lid) == arn:
+                return code_path(body["Properties"].get("Content"))
+        return None
 
     def _event_source_mapping(self, resource: Resource) -> None:
         props = self._props(resource)

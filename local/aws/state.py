@@ -61,6 +61,7 @@ class ScheduleSpec:
     function: str  # logical id
     input: str | None
     state: str = "ENABLED"
+    arn: str = ""  # what EventBridge Scheduler puts in <aws.scheduler.schedule-arn>
 
     @property
     def is_rate(self) -> bool:

@@ -72,8 +72,9 @@ def load_yaml(path: Path = TEMPLATE) -> dict[str, Any]:
     return document
 
 
-def translate(sam: dict[str, Any], parameters: Mapping[str, str], region: str) -> dict[str, Any]:
-    """The CloudFormation template SAM would deploy. Local code paths become ``s3://local-code/<path>``."""
+def translate(sam: dict[str, Any], parameters: Mapping[str, str], region: str, base: Path = REPO) -> dict[str, Any]:
+    """The CloudFormation template SAM would deploy. Local code paths, relative to ``base`` (the template's
+    folder, as for `sam build`), become ``s3://local-code/<path from the repository>``."""
     import boto3
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -84,7 +85,7 @@ def translate(sam: dict[str, Any], parameters: Mapping[str, str], region: str) -
         for key in ("CodeUri", "ContentUri"):
             value = props.get(key)
             if isinstance(value, str) and not value.startswith("s3://"):
-                props[key] = f"s3://{CODE_BUCKET}/{value.rstrip('/')}"
+                props[key] = f"s3://{CODE_BUCKET}/{(base / value).resolve().relative_to(REPO).as_posix()}"
     translator = Translator(None, Parser(), boto_session=boto3.Session(region_name=region))
     try:
         return translator.translate(sam, parameter_values=dict(parameters), get_managed_policy_map=lambda: {})
@@ -182,8 +183,8 @@ class Template:
         declared = sam.get("Parameters", {})
         given = {k: v for k, v in (defaults or {}).items() if k in declared} | dict(parameters)
         values = _parameter_values(declared, given)
-        # A nested stack's template is plain CloudFormation: nothing to translate.
-        cfn = translate(sam, values, region) if "Transform" in sam else sam
+        # A nested stack's template in plain CloudFormation has nothing to translate.
+        cfn = translate(sam, values, region, path.parent) if "Transform" in sam else sam
         return cls(cfn, values, stack_name, region, aws_endpoint=aws_endpoint, path=path)
 
     # ------------------------------------------------------------ resources

@@ -87,7 +87,7 @@ def run_schedule(state: StackState, schedule_id: str | None = None, quiet: bool 
     schedule = state.schedule(schedule_id)
     spec = state.functions[schedule.function]
     console = _Console(client_factory(state.aws_endpoint, state.region), quiet)
-    event = schedule_input(schedule.input, state.resources[schedule.logical_id].get("Arn", schedule.name))
+    event = schedule_input(schedule.input, schedule.arn or schedule.name)
 
     response = invoke_async(console, spec, event, lambda payload: invoke_once(state, spec, payload))
     record_run(state, schedule, "on demand", event, response)
@@ -114,7 +114,7 @@ class SchedulePlayer:
     def _loop(self) -> None:
         state = self.runner.state
         spec = state.functions[self.schedule.function]
-        arn = state.resources[self.schedule.logical_id].get("Arn", self.schedule.name)
+        arn = self.schedule.arn or self.schedule.name
         while not self.runner.stopping.wait(self.period):
             event = schedule_input(self.schedule.input, arn)
             try:

@@ -109,6 +109,8 @@ def test_alarms_are_created_in_moto_as_the_template_declares_them(stack: LocalSt
         aws_endpoint=stack.aws_endpoint,
         defaults=LOCAL_PARAMETERS,
     )
+    # Outputs of the nested stack Batch (what Monitoring is passed of it) as the stack created them
+    template.created["Batch"] = {k: v for k, v in stack.state.resources["Batch"].items() if k.startswith("Outputs.")}
     declared = {r.logical_id: template.resolve(r.properties) for r in template.resources()}
     # The alarms live in the nested stack Monitoring, built as <stack>-Monitoring from what the parent passes
     monitoring = declared["Monitoring"]

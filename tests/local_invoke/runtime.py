@@ -28,6 +28,8 @@ from samtranslator.yaml_helper import yaml_parse
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+# The SAM templates with functions: the root and its nested application Batch (SAM builds and invokes both).
+SAM_TEMPLATES = (TEMPLATE, ROOT / "batch" / "template.yaml")
 EVENTS_DIR = ROOT / "events"
 ENV_VARS_FILE = EVENTS_DIR / "env-vars.json"
 BUILD_IMAGE_SCRIPT = ROOT / "scripts" / "build-invoke-image"
@@ -140,11 +142,17 @@ def lambda_image(arch: str) -> Image:
     return Image(reference, f"{reference} (scripts/build-invoke-image)")
 
 
+def functions() -> dict[str, dict[str, Any]]:
+    """Every function of the SAM templates by logical id (unique across them: `sam local invoke` takes it)."""
+    templates = [yaml_parse(path.read_text(encoding="utf-8")) for path in SAM_TEMPLATES]
+    return {name: r for t in templates for name, r in t["Resources"].items() if r["Type"] in FUNCTION_TYPES}
+
+
 def declared_variables() -> set[str]:
-    """Every environment variable the template declares for a function (Globals included)."""
-    template = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
-    blocks = [template.get("Globals", {}).get("Function", {})]
-    blocks += [r.get("Properties", {}) for r in template["Resources"].values() if r["Type"] in FUNCTION_TYPES]
+    """Every environment variable the templates declare for a function (Globals included)."""
+    templates = [yaml_parse(path.read_text(encoding="utf-8")) for path in SAM_TEMPLATES]
+    blocks = [t.get("Globals", {}).get("Function", {}) for t in templates]
+    blocks += [r.get("Properties", {}) for r in functions().values()]
     return {name for block in blocks for name in block.get("Environment", {}).get("Variables", {})}
 
 

@@ -1,22 +1,20 @@
-"""The pair list covers every function in template.yaml and every sample in events/ (no container needed)."""
+"""The pair list covers every function of the SAM templates (template.yaml and its nested batch/template.yaml)
+and every sample in events/ (no container needed)."""
 
 from __future__ import annotations
 
 import json
 
-from samtranslator.yaml_helper import yaml_parse
-
 from tests.local_invoke.cases import CASES, NOT_INVOCATION_EVENTS
-from tests.local_invoke.runtime import EVENTS_DIR, FUNCTION_TYPES, TEMPLATE
+from tests.local_invoke.runtime import EVENTS_DIR, functions
 
 
 def template_functions() -> set[str]:
-    template = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
-    return {name for name, resource in template["Resources"].items() if resource["Type"] in FUNCTION_TYPES}
+    return set(functions())
 
 
 def test_every_function_in_the_template_is_invoked_locally():
-    """Given template.yaml, every function it declares has at least one (function, event) pair."""
+    """Given the SAM templates, every function they declare has at least one (function, event) pair."""
     missing = template_functions() - {case.function for case in CASES}
     assert not missing, f"functions without a sam local invoke pair in tests/local_invoke/cases.py: {sorted(missing)}"
 
@@ -36,7 +34,7 @@ def test_pairs_name_existing_functions_and_events_once():
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids)), "a (function, event) pair is listed twice"
     for case in CASES:
-        assert case.function in functions, f"{case.function} is not a function in template.yaml"
+        assert case.function in functions, f"{case.function} is not a function of the SAM templates"
         assert (EVENTS_DIR / case.event).is_file(), f"events/{case.event} does not exist"
         assert case.event not in NOT_INVOCATION_EVENTS
         assert isinstance(json.loads((EVENTS_DIR / case.event).read_text(encoding="utf-8")), dict)

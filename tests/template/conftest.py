@@ -9,7 +9,7 @@ from samtranslator.yaml_helper import yaml_parse
 
 from tests.template.cfn import inline_nested
 from tests.template.deployed import NESTED, Stacks, deploy
-from tests.template.stack import MONITORING, TEMPLATE, translate
+from tests.template.stack import BATCH, MONITORING, TEMPLATE, translate
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +18,20 @@ def source_template() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def cfn(source_template: dict[str, Any]) -> dict[str, Any]:
-    return translate(source_template)
+def batch_template() -> dict[str, Any]:
+    return yaml_parse(BATCH.read_text())
+
+
+@pytest.fixture(scope="session")
+def with_batch(source_template: dict[str, Any], batch_template: dict[str, Any]) -> dict[str, Any]:
+    """The translated parent with the Batch application's functions and queues inlined (translated too),
+    each naming the parent's resource or parameter the parent passes for it: the deployed stack as one."""
+    return inline_nested(translate(source_template), "Batch", translate(batch_template))
+
+
+@pytest.fixture(scope="session")
+def cfn(with_batch: dict[str, Any]) -> dict[str, Any]:
+    return with_batch
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +40,10 @@ def monitoring_template() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def monitored(source_template: dict[str, Any], monitoring_template: dict[str, Any]) -> dict[str, Any]:
-    """The translated parent with the Monitoring stack's alarms and dashboard inlined, each naming the
-    parent's queue, function, topic or parameter the parent passes for it."""
-    return inline_nested(translate(source_template), "Monitoring", monitoring_template)
+def monitored(with_batch: dict[str, Any], monitoring_template: dict[str, Any]) -> dict[str, Any]:
+    """``with_batch`` with the Monitoring stack's alarms and dashboard inlined as well, each naming the parent's
+    queue, function, topic or parameter the parent passes for it."""
+    return inline_nested(with_batch, "Monitoring", monitoring_template)
 
 
 @pytest.fixture(scope="session")

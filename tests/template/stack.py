@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 # Every alarm and the dashboard: the nested application Monitoring (plain CloudFormation).
 MONITORING = ROOT / "monitoring" / "template.yaml"
+# The nightly run and the batch-result function: the nested application Batch (SAM, translated as well).
+BATCH = ROOT / "batch" / "template.yaml"
 VENV_BIN = Path(sys.executable).parent
 
 # What a deployment would pass: the parameters without defaults, and pseudo parameters SAM cannot

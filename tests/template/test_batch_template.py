@@ -29,6 +29,7 @@ from tests.template.cfn import (
     statements,
     text,
 )
+from tests.template.stack import BATCH
 
 NIGHTLY, BATCH_RESULT, ROUTER = "NightlyFunction", "BatchResultFunction", "RouterFunction"
 NIGHTLY_ENV = {
@@ -219,8 +220,11 @@ def test_asynchronously_invoked_functions_have_an_on_failure_destination(cfn, fu
 
 
 def test_batch_functions_code_timeouts_and_environment_follow_the_design_reference(cfn):
-    assert props(cfn, NIGHTLY)["Code"]["S3Key"] == "functions/nightly"
-    assert props(cfn, BATCH_RESULT)["Code"]["S3Key"] == "functions/batch_result"
+    # CodeUri is relative to batch/template.yaml, where `sam build` resolves it.
+    assert props(cfn, NIGHTLY)["Code"]["S3Key"] == "../functions/nightly"
+    assert props(cfn, BATCH_RESULT)["Code"]["S3Key"] == "../functions/batch_result"
+    for function in (NIGHTLY, BATCH_RESULT):
+        assert (BATCH.parent / props(cfn, function)["Code"]["S3Key"] / "app.py").is_file(), function
     for function, expected in ((NIGHTLY, NIGHTLY_ENV | TRANSFORM_ENV), (BATCH_RESULT, BATCH_RESULT_ENV)):
         p = props(cfn, function)
         assert p["Timeout"] == 900, function  # they stop themselves a minute before; a retry carries on

@@ -383,7 +383,7 @@ def test_only_sagemaker_on_behalf_of_this_account_may_assume_the_execution_role(
             "ASYNC_ENDPOINT_NAME",
             "AsyncEndpointName",
             # Globals: the router invokes it, the tracker and the sweeper record only its results.
-            {"Router", "Scorer", "Tracker", "Sweeper", "Nightly", "BatchResult"},
+            {"Router", "Scorer", "Tracker", "Sweeper"},
         ),
         (
             "CreateRealtimeEndpoint",

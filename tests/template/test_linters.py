@@ -1,6 +1,6 @@
-"""The templates pass sam validate (template.yaml), cfn-lint with the serverless rules and checkov
-(template.yaml and the nested endpoints/template.yaml and monitoring/template.yaml), and every
-suppression in them carries its reason."""
+"""The templates pass sam validate (template.yaml and the nested batch/template.yaml), cfn-lint with the
+serverless rules and checkov (those and the nested endpoints/template.yaml and monitoring/template.yaml),
+and every suppression in them carries its reason."""
 
 from __future__ import annotations
 
@@ -16,17 +16,17 @@ import yaml
 from samtranslator.yaml_helper import yaml_parse
 
 from tests.template.deployed import NESTED
-from tests.template.stack import MONITORING, ROOT, TEMPLATE, run_tool
+from tests.template.stack import BATCH, MONITORING, ROOT, TEMPLATE, run_tool
 
 # Checks skipped stack-wide, each with its reason (the others are skipped per resource, in its Metadata).
 CHECKOV_CONFIG = ROOT / ".checkov.yaml"
 
-# The parent (SAM) and the nested applications it deploys (plain CloudFormation).
-PATHS = (TEMPLATE, NESTED, MONITORING)
+# The parent and the nested applications it deploys (Batch in SAM, the others plain CloudFormation).
+PATHS = (TEMPLATE, BATCH, NESTED, MONITORING)
 TEMPLATES = pytest.mark.parametrize("template", PATHS, ids=lambda path: str(path.relative_to(ROOT)))
 
 
-# Each linter runs once over the three templates (its start-up is most of its time); each template's
+# Each linter runs once over the four templates (its start-up is most of its time); each template's
 # test reads its own findings. The tier's tests share one worker (tests/conftest.py), so one run.
 @functools.cache
 def cfn_lint() -> subprocess.CompletedProcess[str]:
@@ -52,9 +52,10 @@ def declared_checkov_skips(template: dict[str, Any]) -> dict[tuple[str, str], st
     }
 
 
-def test_sam_validate_with_lint_passes():
-    """Given template.yaml, when `sam validate --lint` runs, then it exits 0."""
-    result = run_tool("sam", "validate", "--lint", "--template-file", str(TEMPLATE), "--region", "us-east-1")
+@pytest.mark.parametrize("template", (TEMPLATE, BATCH), ids=lambda path: str(path.relative_to(ROOT)))
+def test_sam_validate_with_lint_passes(template: Path):
+    """Given a SAM template, when `sam validate --lint` runs, then it exits 0."""
+    result = run_tool("sam", "validate", "--lint", "--template-file", str(template), "--region", "us-east-1")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -82,7 +83,7 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_used_and_explained(temp
     exactly those the template declares, each with a comment (no stale or silent suppression)."""
     report = checkov()
     assert report["summary"]["parsing_errors"] == 0
-    # Every resource of the three templates was read.
+    # Every resource of the four templates was read.
     assert report["summary"]["resource_count"] == sum(len(yaml_parse(p.read_text())["Resources"]) for p in PATHS)
     mine = "/" + str(template.relative_to(ROOT))
     results = report["results"]
@@ -111,7 +112,7 @@ def test_every_check_skipped_stack_wide_has_its_reason_and_names_the_test_that_s
             reason.insert(0, lines[at].strip("# "))
         assert len(" ".join(reason)) > 60, f"{check}: no reason given above it"
     tests = "".join(path.read_text() for path in (ROOT / "tests" / "template").glob("test_*.py"))
-    named = re.findall(r"Tested: ([\w, ]+)", CHECKOV_CONFIG.read_text() + TEMPLATE.read_text())
+    named = re.findall(r"Tested: ([\w, ]+)", CHECKOV_CONFIG.read_text() + TEMPLATE.read_text() + BATCH.read_text())
     assert named
     for name in (n.strip() for group in named for n in group.split(",")):
         assert f"def {name}(" in tests, f"{name} is named as a skipped check's test but does not exist"

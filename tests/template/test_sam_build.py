@@ -6,7 +6,7 @@ import shutil
 
 from tests.template.stack import ROOT, run_tool
 
-BUILD_INPUTS = ("template.yaml", "functions", "layers", "endpoints", "monitoring")
+BUILD_INPUTS = ("template.yaml", "functions", "layers", "endpoints", "monitoring", "batch")
 
 
 def test_sam_build_packages_both_functions_and_the_shared_layer(tmp_path):
@@ -31,6 +31,11 @@ def test_sam_build_packages_both_functions_and_the_shared_layer(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert (build / "RouterFunction" / "app.py").is_file()
     assert (build / "TrackerFunction" / "app.py").is_file()
+    # The nested application Batch's functions are built with it, its template pointing at them.
+    assert (build / "Batch" / "NightlyFunction" / "app.py").is_file()
+    assert (build / "Batch" / "BatchResultFunction" / "app.py").is_file()
+    assert "CodeUri: NightlyFunction" in (build / "Batch" / "template.yaml").read_text()
+    assert (build / "Batch" / "BatchLayer" / "python" / "orchestrator" / "__init__.py").is_file()
     layer = build / "SharedLayer" / "python"
     assert (layer / "orchestrator" / "__init__.py").is_file()
     assert (layer / "aws_lambda_powertools" / "__init__.py").is_file()

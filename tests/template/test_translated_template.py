@@ -29,6 +29,7 @@ from tests.template.cfn import (
     statements,
     text,
 )
+from tests.template.stack import BATCH, ROOT
 
 ROUTER, TRACKER, SCORER = "RouterFunction", "TrackerFunction", "ScorerFunction"
 NIGHTLY, BATCH_RESULT = "NightlyFunction", "BatchResultFunction"  # more in test_batch_template.py
@@ -404,12 +405,19 @@ def test_functions_run_python_313_with_the_shared_layer_and_active_tracing(cfn):
     shared layer, and has Lambda active tracing."""
     functions = of_type(cfn, "AWS::Lambda::Function")
     assert set(functions) == {ROUTER, TRACKER, NIGHTLY, BATCH_RESULT, "SweeperFunction", SCORER}
-    [layer] = of_type(cfn, "AWS::Lambda::LayerVersion")
-    assert props(cfn, layer)["CompatibleRuntimes"] == ["python3.13"]
+    # The root's layer, and the nested application Batch's copy of it (batch/template.yaml says why).
+    # SAM suffixes a layer version's logical id with a hash of its content.
+    layers = {name.rstrip("0123456789abcdef"): name for name in of_type(cfn, "AWS::Lambda::LayerVersion")}
+    assert set(layers) == {"SharedLayer", "BatchLayer"}
+    for layer, folder in (("SharedLayer", ROOT), ("BatchLayer", BATCH.parent)):
+        assert props(cfn, layers[layer])["CompatibleRuntimes"] == ["python3.13"]
+        content = props(cfn, layers[layer])["Content"]["S3Key"]
+        assert (folder / content).resolve() == ROOT / "layers" / "orchestrator", layer
     for name, function in functions.items():
         p = function["Properties"]
         assert p["Runtime"] == "python3.13", name
         assert p["Architectures"] == [{"Ref": "Architecture"}], name
+        layer = layers["BatchLayer" if name in (NIGHTLY, BATCH_RESULT) else "SharedLayer"]
         assert p["Layers"] == [{"Ref": layer}], name
         assert p["TracingConfig"] == {"Mode": "Active"}, name
         assert p["Handler"] == "app.lambda_handler", name

@@ -25,7 +25,7 @@ from sio.selftest_plan import (
 )
 from sio.selftest_report import FAILED, NOT_TESTED, PASSED, TIMED_OUT, Cleanup, Report, Row
 
-from local.aws.template import load_yaml
+from local.aws.template import REPO, load_yaml
 from local.model.demo_model import predict
 from local.stack import LOCAL_PARAMETERS
 
@@ -197,7 +197,8 @@ def test_a_padded_sample_is_still_scored_row_by_row_by_the_demo_model() -> None:
 
 
 def _schedule_input() -> dict[str, Any]:
-    events = load_yaml()["Resources"]["NightlyFunction"]["Properties"]["Events"]
+    # The nightly function is the nested application Batch's.
+    events = load_yaml(REPO / "batch" / "template.yaml")["Resources"]["NightlyFunction"]["Properties"]["Events"]
     [schedule] = [e for e in events.values() if e["Type"] == "ScheduleV2"]
     return dict(json.loads(schedule["Properties"]["Input"]))
 
