@@ -142,9 +142,14 @@ class Placement:
     mode: str
     key: str
     size: int
-    metadata: dict[str, str]
+    ask: str | None  # the mode the file asks for in its metadata; None: it asks for none
     rule: str  # the rule that will decide
     notes: tuple[str, ...] = ()
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The object metadata the file is uploaded with."""
+        return {METADATA_KEY: self.ask} if self.ask else {}
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,7 @@ def place(routing: Routing, mode: str, run_id: str, sample: Sample) -> Placement
             key = f"{prefix}{FOLDER}{run_id}/{mode}{sample.suffix}"
             routed, rule = routing.route(key, size, ask)
             if routed == mode:
-                return Placement(mode, key, size, {METADATA_KEY: ask} if ask else {}, rule, _notes(routing, rule))
+                return Placement(mode, key, size, ask, rule, _notes(routing, rule))
     return Untestable(mode, _why_not(routing, mode, run_id, sample))
 
 

@@ -31,9 +31,19 @@ class SyncEndpoint:
     in_flight: int = 0
     last_call: float | None = None
 
+    @classmethod
+    def from_spec(cls, name: str, spec: dict[str, Any], model_url: str) -> SyncEndpoint:
+        """The endpoint an entry of the config's ``sync_endpoints`` describes; ``model_url`` unless it names one."""
+        tuning = {key: number(spec[key]) for key, number in _TUNING.items() if key in spec}
+        return cls(name, spec.get("kind", "realtime"), spec.get("model_url") or model_url, **tuning)
+
     @property
     def payload_limit(self) -> int:
         return 4 * MB if self.kind == "serverless" else 6 * MB
+
+
+# The numbers an endpoint's spec may set, each read with its type; unset, the field's default applies.
+_TUNING = {"max_concurrency": int, "cold_start_seconds": float, "idle_seconds": float}
 
 
 class SyncEndpoints(StandInCore):
@@ -42,14 +52,7 @@ class SyncEndpoints(StandInCore):
     def __init__(self, config: dict[str, Any], **options: Any) -> None:
         super().__init__(config, **options)
         self.sync_endpoints = {
-            name: SyncEndpoint(
-                name,
-                spec.get("kind", "realtime"),
-                spec.get("model_url") or self.model_url,
-                int(spec.get("max_concurrency", 0)),
-                float(spec.get("cold_start_seconds", 0.0)),
-                float(spec.get("idle_seconds", 60.0)),
-            )
+            name: SyncEndpoint.from_spec(name, spec, self.model_url)
             for name, spec in config.get("sync_endpoints", {}).items()
         }
 

@@ -25,11 +25,12 @@ from local.aws.template import REPO
 
 def local_environment(state: StackState) -> dict[str, str]:
     """What the local stack adds to every function's environment: endpoints, region, credentials."""
+    sagemaker = state.sagemaker_endpoint  # one stand-in serves both the control plane and the runtime
     return {
         "AWS_REGION": state.region,
         "AWS_ENDPOINT_URL": state.aws_endpoint,
-        "AWS_ENDPOINT_URL_SAGEMAKER": state.sagemaker_endpoint,
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": state.sagemaker_endpoint,
+        "AWS_ENDPOINT_URL_SAGEMAKER": sagemaker,
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": sagemaker,
         **TEST_CREDENTIALS,
     }
 

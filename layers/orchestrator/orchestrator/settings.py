@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from orchestrator.core import budgets
 from orchestrator.core.deadlines import DeadlineSettings
@@ -26,6 +27,12 @@ from orchestrator.core.routing import (  # re-exported: the parsers settings app
     parse_rules,
 )
 from orchestrator.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dataclasses import Field
+    from typing import Concatenate, Self
+
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "ASYNC_MAX_BYTES",
@@ -68,6 +75,11 @@ def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    """The variable's value as set (not stripped); ``default`` when unset."""
+    return env.get(name, default)
+
+
 def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -92,18 +104,34 @@ def output_outside_input(output_prefix: str, input_prefix: str) -> str:
     return output_prefix
 
 
-@dataclass(frozen=True)
-class TrackerSettings:
-    table_name: str
-    retention_days: int = 90
+def _env[**P](
+    read: Callable[Concatenate[Mapping[str, str], P], object], *args: P.args, **kwargs: P.kwargs
+) -> dict[str, Any]:
+    """A settings field's metadata: the environment is read into it with ``read(env, *args, **kwargs)``."""
+    return {"env": lambda env: read(env, *args, **kwargs)}
+
+
+def _read_fields[S: DataclassInstance](cls: type[S], env: Mapping[str, str], **known: object) -> S:
+    """``cls`` with its fields read from ``env`` in their order, so that the first bad variable is the one
+    reported; those ``known`` already (read before, or checked together) are taken as given."""
+    return cls(**{f.name: known[f.name] if f.name in known else f.metadata["env"](env) for f in fields(cls)})
+
+
+class _FromEnv:
+    """Settings whose fields each say how the environment is read into them (``_env``), so that one
+    ``from_env`` reads them all."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TrackerSettings:
-        env = os.environ if env is None else env
-        return cls(
-            table_name=_required(env, "TRACKER_TABLE"),
-            retention_days=_integer(env, "RECORD_RETENTION_DAYS", 90, 1, 3650),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
+        return _read_fields(cls, os.environ if env is None else env)
+
+
+@dataclass(frozen=True)
+class TrackerSettings(_FromEnv):
+    table_name: str = field(metadata=_env(_required, "TRACKER_TABLE"))
+    retention_days: int = field(default=90, metadata=_env(_integer, "RECORD_RETENTION_DAYS", 90, 1, 3650))
 
 
 def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
@@ -131,100 +159,94 @@ def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
     )
 
 
+# The fields several functions' settings share, read alike everywhere (lambdas: defined further down).
+_TRACKER = _env(TrackerSettings.from_env)
+_SUCCESS_TOPIC = _env(_required, "SUCCESS_TOPIC_ARN")
+_ERROR_TOPIC = _env(_required, "ERROR_TOPIC_ARN")
+_OUTPUT_PREFIX = _env(_text, "OUTPUT_PREFIX", "results/")
+_DEADLINES = _env(deadline_settings)
+_TRANSFORM_JOB_PREFIX = _env(lambda env: transform_job_prefix(env))
+_TRANSFORM = _env(lambda env: TransformSettings.from_env(env))
+
+
 @dataclass(frozen=True)
-class OutcomeSettings:
+class OutcomeSettings(_FromEnv):
     """The tracker function: which results are this stack's, and where failure bodies may be read."""
 
-    tracker: TrackerSettings
-    async_endpoint_name: str | None = None  # None: any endpoint's notification is accepted
-    job_prefix: str = "sio"
-    input_bucket: str | None = None  # None: failure bodies are not read
-    output_prefix: str = "results/"
+    tracker: TrackerSettings = field(metadata=_TRACKER)
+    # None: any endpoint's notification is accepted
+    async_endpoint_name: str | None = field(default=None, metadata=_env(_optional, "ASYNC_ENDPOINT_NAME"))
+    job_prefix: str = field(default="sio", metadata=_TRANSFORM_JOB_PREFIX)
+    # None: failure bodies are not read
+    input_bucket: str | None = field(default=None, metadata=_env(_optional, "INPUT_BUCKET"))
+    output_prefix: str = field(default="results/", metadata=_OUTPUT_PREFIX)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> OutcomeSettings:
-        env = os.environ if env is None else env
-        return cls(
-            tracker=TrackerSettings.from_env(env),
-            async_endpoint_name=_optional(env, "ASYNC_ENDPOINT_NAME"),
-            job_prefix=transform_job_prefix(env),
-            input_bucket=_optional(env, "INPUT_BUCKET"),
-            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
-        )
+
+def _router_output_prefix(env: Mapping[str, str]) -> str:
+    return output_outside_input(env.get("OUTPUT_PREFIX", "results/"), env.get("INPUT_PREFIX", "incoming/"))
 
 
 @dataclass(frozen=True)
-class RouterSettings:
-    tracker: TrackerSettings
-    success_topic_arn: str
-    error_topic_arn: str
-    async_endpoint_name: str
-    invocation_timeout_seconds: int = 900
-    request_ttl_seconds: int = 21600
-    content_types: dict[str, str] = field(default_factory=lambda: parse_content_types(DEFAULT_CONTENT_TYPES))
-    read_object_metadata: bool = False
-    input_prefix: str = "incoming/"
-    nightly_prefix: str = "incoming/nightly/"
-    batch_prefix: str = "incoming/batch/"
-    output_prefix: str = "results/"
-    async_max_bytes: int = ASYNC_MAX_BYTES
-    claim_timeout_seconds: int = 150
-    input_bucket: str | None = None  # None: records of any bucket are accepted (tests, local invoke)
+class RouterSettings(_FromEnv):
+    tracker: TrackerSettings = field(metadata=_TRACKER)
+    success_topic_arn: str = field(metadata=_SUCCESS_TOPIC)
+    error_topic_arn: str = field(metadata=_ERROR_TOPIC)
+    async_endpoint_name: str = field(metadata=_env(_required, "ASYNC_ENDPOINT_NAME"))
+    invocation_timeout_seconds: int = field(
+        default=900, metadata=_env(_integer, "INVOCATION_TIMEOUT_SECONDS", 900, 1, ASYNC_MAX_SECONDS)
+    )
+    request_ttl_seconds: int = field(default=21600, metadata=_env(_integer, "REQUEST_TTL_SECONDS", 21600, 60, 21600))
+    content_types: dict[str, str] = field(
+        default_factory=lambda: parse_content_types(DEFAULT_CONTENT_TYPES),
+        metadata=_env(lambda env: parse_content_types(env.get("CONTENT_TYPES") or DEFAULT_CONTENT_TYPES)),
+    )
+    read_object_metadata: bool = field(default=False, metadata=_env(_boolean, "READ_OBJECT_METADATA", False))
+    input_prefix: str = field(default="incoming/", metadata=_env(_text, "INPUT_PREFIX", "incoming/"))
+    nightly_prefix: str = field(
+        default="incoming/nightly/", metadata=_env(_text, "NIGHTLY_PREFIX", "incoming/nightly/")
+    )
+    batch_prefix: str = field(default="incoming/batch/", metadata=_env(_text, "BATCH_PREFIX", "incoming/batch/"))
+    output_prefix: str = field(default="results/", metadata=_env(_router_output_prefix))
+    async_max_bytes: int = field(
+        default=ASYNC_MAX_BYTES, metadata=_env(_integer, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES)
+    )
+    claim_timeout_seconds: int = field(default=150, metadata=_env(_integer, "CLAIM_TIMEOUT_SECONDS", 150, 1, 43200))
+    # None: records of any bucket are accepted (tests, local invoke)
+    input_bucket: str | None = field(default=None, metadata=_env(_optional, "INPUT_BUCKET"))
     # Time one record can need at worst (orchestrator/core/budgets.py); a record starts only if this is left.
-    record_budget_ms: int = field(default_factory=lambda: budgets.record_budget_ms())
-    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+    # Only local stacks with shortened function timeouts set ROUTER_RECORD_BUDGET_MS (local/, tests/e2e).
+    record_budget_ms: int = field(
+        default_factory=lambda: budgets.record_budget_ms(),
+        metadata=_env(lambda env: _integer(env, "ROUTER_RECORD_BUDGET_MS", budgets.record_budget_ms(), 0, 900_000)),
+    )
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings, metadata=_DEADLINES)
     # None: no transform model configured, so the batch and nightly modes are off.
-    transform: TransformSettings | None = None
+    transform: TransformSettings | None = field(default=None, metadata=_TRANSFORM)
     # The synchronous modes: each exists only when its endpoint is named (and the scorer queue is set).
-    realtime_endpoint_name: str | None = None
-    serverless_endpoint_name: str | None = None
-    scorer_queue_url: str | None = None
-    # RoutingRules, validated here at cold start (orchestrator.core.routing.parse_rules).
+    realtime_endpoint_name: str | None = field(default=None, metadata=_env(_optional, "REALTIME_ENDPOINT_NAME"))
+    serverless_endpoint_name: str | None = field(default=None, metadata=_env(_optional, "SERVERLESS_ENDPOINT_NAME"))
+    scorer_queue_url: str | None = field(default=None, metadata=_env(_optional, "SCORER_QUEUE_URL"))
+    # RoutingRules, validated here at cold start (orchestrator.core.routing.parse_rules); read by from_env
+    # before any other field, with requestable_modes, which they are checked against.
     routing_rules: tuple[Rule, ...] = ()
     # What x-amz-meta-inference-mode may ask for (RequestableModes); unset: DEFAULT_REQUESTABLE_MODES.
     requestable_modes: frozenset[Mode] = field(
         default_factory=lambda: parse_requestable_modes(DEFAULT_REQUESTABLE_MODES)
     )
     # How long a read of the scorer queue's backlog serves spill rules (orchestrator/aws/scorer_backlog.py).
-    spillover_check_seconds: int = SPILLOVER_CHECK_SECONDS
+    spillover_check_seconds: int = field(
+        default=SPILLOVER_CHECK_SECONDS,
+        metadata=_env(_integer, "SPILLOVER_CHECK_SECONDS", SPILLOVER_CHECK_SECONDS, 1, 300),
+    )
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RouterSettings:
-
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
         env = os.environ if env is None else env
         rules = parse_rules(env.get("ROUTING_RULES", ""))
         # Unset means the default; set but empty (the parameter's "") means no mode may be requested.
         requestable = parse_requestable_modes(env.get("REQUESTABLE_MODES", DEFAULT_REQUESTABLE_MODES))
         check_requestable(rules, requestable)
-        return cls(
-            tracker=TrackerSettings.from_env(env),
-            success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
-            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
-            async_endpoint_name=_required(env, "ASYNC_ENDPOINT_NAME"),
-            invocation_timeout_seconds=_integer(env, "INVOCATION_TIMEOUT_SECONDS", 900, 1, ASYNC_MAX_SECONDS),
-            request_ttl_seconds=_integer(env, "REQUEST_TTL_SECONDS", 21600, 60, 21600),
-            content_types=parse_content_types(env.get("CONTENT_TYPES") or DEFAULT_CONTENT_TYPES),
-            read_object_metadata=_boolean(env, "READ_OBJECT_METADATA", False),
-            input_prefix=env.get("INPUT_PREFIX", "incoming/"),
-            nightly_prefix=env.get("NIGHTLY_PREFIX", "incoming/nightly/"),
-            batch_prefix=env.get("BATCH_PREFIX", "incoming/batch/"),
-            output_prefix=output_outside_input(
-                env.get("OUTPUT_PREFIX", "results/"), env.get("INPUT_PREFIX", "incoming/")
-            ),
-            async_max_bytes=_integer(env, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES),
-            claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", 150, 1, 43200),
-            input_bucket=_optional(env, "INPUT_BUCKET"),
-            # Only local stacks with shortened function timeouts set it (local/, tests/e2e).
-            record_budget_ms=_integer(env, "ROUTER_RECORD_BUDGET_MS", budgets.record_budget_ms(), 0, 900_000),
-            deadlines=deadline_settings(env),
-            transform=TransformSettings.from_env(env),
-            realtime_endpoint_name=_optional(env, "REALTIME_ENDPOINT_NAME"),
-            serverless_endpoint_name=_optional(env, "SERVERLESS_ENDPOINT_NAME"),
-            scorer_queue_url=_optional(env, "SCORER_QUEUE_URL"),
-            routing_rules=rules,
-            requestable_modes=requestable,
-            spillover_check_seconds=_integer(env, "SPILLOVER_CHECK_SECONDS", SPILLOVER_CHECK_SECONDS, 1, 300),
-        )
+        return _read_fields(cls, env, routing_rules=rules, requestable_modes=requestable)
 
     def sync_endpoints(self) -> dict[str, str]:
         """``{"realtime": <endpoint>, "serverless": <endpoint>}`` for the configured synchronous modes."""
@@ -236,21 +258,23 @@ def sync_endpoints(realtime: str | None, serverless: str | None) -> dict[str, st
 
 
 @dataclass(frozen=True)
-class ScorerSettings:
+class ScorerSettings(_FromEnv):
     """The scorer function: the synchronous modes' endpoints, where results go, how long a claim lasts."""
 
-    tracker: TrackerSettings
-    success_topic_arn: str
-    error_topic_arn: str
-    endpoints: dict[str, str]  # mode → endpoint name (at least one)
-    output_prefix: str = "results/"
+    tracker: TrackerSettings = field(metadata=_TRACKER)
+    success_topic_arn: str = field(metadata=_SUCCESS_TOPIC)
+    error_topic_arn: str = field(metadata=_ERROR_TOPIC)
+    endpoints: dict[str, str]  # mode → endpoint name (at least one); read by from_env before any other field
+    output_prefix: str = field(default="results/", metadata=_OUTPUT_PREFIX)
     # Longer than one invocation (a running claim is never taken over), shorter than the queue's
     # visibility timeout (the redelivery finds it expired).
-    claim_timeout_seconds: int = 270
-    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+    claim_timeout_seconds: int = field(
+        default=270, metadata=_env(_integer, "SCORER_CLAIM_TIMEOUT_SECONDS", 270, 1, 43200)
+    )
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings, metadata=_DEADLINES)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ScorerSettings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
         env = os.environ if env is None else env
         endpoints = sync_endpoints(
             _optional(env, "REALTIME_ENDPOINT_NAME"),
@@ -262,15 +286,7 @@ class ScorerSettings:
                 "ServerlessEndpointName) must name an endpoint for the scorer to have work",
                 {"variable": "REALTIME_ENDPOINT_NAME"},
             )
-        return cls(
-            tracker=TrackerSettings.from_env(env),
-            success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
-            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
-            endpoints=endpoints,
-            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
-            claim_timeout_seconds=_integer(env, "SCORER_CLAIM_TIMEOUT_SECONDS", 270, 1, 43200),
-            deadlines=deadline_settings(env),
-        )
+        return _read_fields(cls, env, endpoints=endpoints)
 
 
 # Batch transform settings come from template parameters: errors name both, so the fix is obvious.
@@ -366,22 +382,39 @@ def transform_job_prefix(env: Mapping[str, str]) -> str:
 class TransformSettings:
     """CreateTransformJob options shared by per-file and nightly jobs (docs/architecture.md §7.4)."""
 
-    model_name: str
-    job_prefix: str = "sio"
-    instance_type: str = "ml.m5.large"
-    instance_count: int = 1
-    max_payload_mb: int = 6
-    max_concurrent_transforms: int = 1
-    batch_strategy: str | None = None
+    model_name: str  # read by from_env before any other field: without it there are no transform settings
+    job_prefix: str = field(default="sio", metadata=_TRANSFORM_JOB_PREFIX)
+    instance_type: str = field(
+        default="ml.m5.large",
+        metadata=_env(
+            _checked, "TRANSFORM_INSTANCE_TYPE", "ml.m5.large", _INSTANCE_TYPE.match, "is not an ml.* instance type"
+        ),
+    )
+    instance_count: int = field(default=1, metadata=_env(_integer, "TRANSFORM_INSTANCE_COUNT", 1, 1, 100))
+    max_payload_mb: int = field(default=6, metadata=_env(_integer, "TRANSFORM_MAX_PAYLOAD_MB", 6, 0, 100))
+    max_concurrent_transforms: int = field(
+        default=1, metadata=_env(_integer, "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", 1, 1, 100)
+    )
+    batch_strategy: str | None = field(
+        default=None,
+        metadata=_env(lambda env: _choice(env, "TRANSFORM_BATCH_STRATEGY", ("", *BATCH_STRATEGIES), "") or None),
+    )
     # Line, like the template's defaults: files over 100 MB (the batch mode's reason to be) only go
     # through split into records; CSV and JSON Lines split on lines.
-    split_type: str = "Line"
-    assemble_with: str = "Line"
-    accept: str | None = None
-    content_type: str | None = None  # None: the file's own content type
-    join_source: str = "None"
-    input_filter: str | None = None
-    output_filter: str | None = None
+    split_type: str = field(default="Line", metadata=_env(_choice, "TRANSFORM_SPLIT_TYPE", SPLIT_TYPES, "Line"))
+    assemble_with: str = field(
+        default="Line", metadata=_env(_choice, "TRANSFORM_ASSEMBLE_WITH", ASSEMBLY_TYPES, "Line")
+    )
+    accept: str | None = field(
+        default=None, metadata=_env(_matching, "TRANSFORM_ACCEPT", _MEDIA_TYPE, "a media type like text/csv")
+    )
+    # None: the file's own content type
+    content_type: str | None = field(
+        default=None, metadata=_env(_matching, "TRANSFORM_CONTENT_TYPE", _MEDIA_TYPE, "a media type like text/csv")
+    )
+    join_source: str = field(default="None", metadata=_env(_choice, "TRANSFORM_JOIN_SOURCE", JOIN_SOURCES, "None"))
+    input_filter: str | None = field(default=None, metadata=_env(_json_path, "TRANSFORM_INPUT_FILTER"))
+    output_filter: str | None = field(default=None, metadata=_env(_json_path, "TRANSFORM_OUTPUT_FILTER"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TransformSettings | None:
@@ -394,23 +427,7 @@ class TransformSettings:
             raise _setting_error(
                 "TRANSFORM_MODEL_NAME", "is not a SageMaker model name (1-63 letters, digits, hyphens)", model
             )
-        settings = cls(
-            model_name=model,
-            job_prefix=transform_job_prefix(env),
-            instance_type=_matching(env, "TRANSFORM_INSTANCE_TYPE", _INSTANCE_TYPE, "an ml.* instance type")
-            or "ml.m5.large",
-            instance_count=_integer(env, "TRANSFORM_INSTANCE_COUNT", 1, 1, 100),
-            max_payload_mb=_integer(env, "TRANSFORM_MAX_PAYLOAD_MB", 6, 0, 100),
-            max_concurrent_transforms=_integer(env, "TRANSFORM_MAX_CONCURRENT_TRANSFORMS", 1, 1, 100),
-            batch_strategy=_choice(env, "TRANSFORM_BATCH_STRATEGY", ("", *BATCH_STRATEGIES), "") or None,
-            split_type=_choice(env, "TRANSFORM_SPLIT_TYPE", SPLIT_TYPES, "Line"),
-            assemble_with=_choice(env, "TRANSFORM_ASSEMBLE_WITH", ASSEMBLY_TYPES, "Line"),
-            accept=_matching(env, "TRANSFORM_ACCEPT", _MEDIA_TYPE, "a media type like text/csv"),
-            content_type=_matching(env, "TRANSFORM_CONTENT_TYPE", _MEDIA_TYPE, "a media type like text/csv"),
-            join_source=_choice(env, "TRANSFORM_JOIN_SOURCE", JOIN_SOURCES, "None"),
-            input_filter=_json_path(env, "TRANSFORM_INPUT_FILTER"),
-            output_filter=_json_path(env, "TRANSFORM_OUTPUT_FILTER"),
-        )
+        settings = _read_fields(cls, env, model_name=model)
         settings.check_combinations()
         return settings
 
@@ -442,34 +459,6 @@ def _required_transform(env: Mapping[str, str], function: str) -> TransformSetti
     return transform
 
 
-@dataclass(frozen=True)
-class NightlySettings:
-    tracker: TrackerSettings
-    transform: TransformSettings
-    input_bucket: str
-    output_prefix: str = "results/"
-    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
-    # Superseded versions of a key are announced (SKIPPED) on the error topic.
-    error_topic_arn: str = ""
-    # Nights are named in the schedule's time zone; with the local time too unless it runs once a day.
-    schedule_timezone: str = "UTC"
-    schedule_expression: str = ""
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> NightlySettings:
-        env = os.environ if env is None else env
-        return cls(
-            tracker=TrackerSettings.from_env(env),
-            transform=_required_transform(env, "nightly"),
-            input_bucket=_required(env, "INPUT_BUCKET"),
-            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
-            deadlines=deadline_settings(env),
-            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
-            schedule_timezone=_schedule_timezone(env),
-            schedule_expression=env.get("NIGHTLY_SCHEDULE_EXPRESSION", "").strip(),
-        )
-
-
 def _schedule_timezone(env: Mapping[str, str]) -> str:
     """NIGHTLY_SCHEDULE_TIMEZONE (template parameter NightlyScheduleTimezone), checked against the
     time zone database now rather than at the first night."""
@@ -488,48 +477,43 @@ def _schedule_timezone(env: Mapping[str, str]) -> str:
 
 
 @dataclass(frozen=True)
-class BatchResultSettings:
-    tracker: TrackerSettings
-    success_topic_arn: str
-    error_topic_arn: str
-    job_prefix: str = "sio"
-    # The deadline of the files a retry job takes (a failed nightly job's files without output).
-    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
-    # A failed night's files are verified this many at a time: each segment's retry jobs start, and
-    # its progress is recorded, before the next segment is read (workflows/failed_nights.py).
-    night_segment_files: int = NIGHT_SEGMENT_FILES
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> BatchResultSettings:
-        env = os.environ if env is None else env
-        return cls(
-            tracker=TrackerSettings.from_env(env),
-            success_topic_arn=_required(env, "SUCCESS_TOPIC_ARN"),
-            error_topic_arn=_required(env, "ERROR_TOPIC_ARN"),
-            job_prefix=transform_job_prefix(env),
-            deadlines=deadline_settings(env),
-            night_segment_files=_integer(env, "NIGHT_SEGMENT_FILES", NIGHT_SEGMENT_FILES, 1, 1_000_000),
-        )
+class NightlySettings(_FromEnv):
+    tracker: TrackerSettings = field(metadata=_TRACKER)
+    transform: TransformSettings = field(metadata=_env(_required_transform, "nightly"))
+    input_bucket: str = field(metadata=_env(_required, "INPUT_BUCKET"))
+    output_prefix: str = field(default="results/", metadata=_OUTPUT_PREFIX)
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings, metadata=_DEADLINES)
+    # Superseded versions of a key are announced (SKIPPED) on the error topic.
+    error_topic_arn: str = field(default="", metadata=_ERROR_TOPIC)
+    # Nights are named in the schedule's time zone; with the local time too unless it runs once a day.
+    schedule_timezone: str = field(default="UTC", metadata=_env(_schedule_timezone))
+    schedule_expression: str = field(
+        default="", metadata=_env(lambda env: env.get("NIGHTLY_SCHEDULE_EXPRESSION", "").strip())
+    )
 
 
 @dataclass(frozen=True)
-class SweeperSettings:
-    results: BatchResultSettings  # table, topics and job prefix: the batch-result function's own
-    async_endpoint_name: str
-    input_bucket: str
-    output_prefix: str = "results/"
-    # None: no transform model, so nights are disabled (a SCHEDULED file past its night is FAILED).
-    transform: TransformSettings | None = None
-    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+class BatchResultSettings(_FromEnv):
+    tracker: TrackerSettings = field(metadata=_TRACKER)
+    success_topic_arn: str = field(metadata=_SUCCESS_TOPIC)
+    error_topic_arn: str = field(metadata=_ERROR_TOPIC)
+    job_prefix: str = field(default="sio", metadata=_TRANSFORM_JOB_PREFIX)
+    # The deadline of the files a retry job takes (a failed nightly job's files without output).
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings, metadata=_DEADLINES)
+    # A failed night's files are verified this many at a time: each segment's retry jobs start, and
+    # its progress is recorded, before the next segment is read (workflows/failed_nights.py).
+    night_segment_files: int = field(
+        default=NIGHT_SEGMENT_FILES, metadata=_env(_integer, "NIGHT_SEGMENT_FILES", NIGHT_SEGMENT_FILES, 1, 1_000_000)
+    )
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SweeperSettings:
-        env = os.environ if env is None else env
-        return cls(
-            results=BatchResultSettings.from_env(env),
-            async_endpoint_name=_required(env, "ASYNC_ENDPOINT_NAME"),
-            input_bucket=_required(env, "INPUT_BUCKET"),
-            output_prefix=env.get("OUTPUT_PREFIX", "results/"),
-            transform=TransformSettings.from_env(env),
-            deadlines=deadline_settings(env),
-        )
+
+@dataclass(frozen=True)
+class SweeperSettings(_FromEnv):
+    # Table, topics and job prefix: the batch-result function's own.
+    results: BatchResultSettings = field(metadata=_env(BatchResultSettings.from_env))
+    async_endpoint_name: str = field(metadata=_env(_required, "ASYNC_ENDPOINT_NAME"))
+    input_bucket: str = field(metadata=_env(_required, "INPUT_BUCKET"))
+    output_prefix: str = field(default="results/", metadata=_OUTPUT_PREFIX)
+    # None: no transform model, so nights are disabled (a SCHEDULED file past its night is FAILED).
+    transform: TransformSettings | None = field(default=None, metadata=_TRANSFORM)
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings, metadata=_DEADLINES)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from orchestrator.aws.announce import Announcer
 from orchestrator.aws.notifications import Publisher
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.observability import MetricsEmitter
+
+if TYPE_CHECKING:
+    from typing import Never, Self
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,23 @@ class Adapters:
         return Announcer(self.publisher, self.tracker, region=self.region, recorder=self.recorder)
 
 
+class _Adapter[T]:
+    """The adapter of the same name, read as the workflow's own read-only attribute: ``self.adapters.<name>``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, instance: UsesAdapters, owner: type) -> T: ...
+    def __get__(self, instance: UsesAdapters | None, owner: type) -> Self | T:
+        return self if instance is None else getattr(instance.adapters, self.name)
+
+    def __set__(self, instance: UsesAdapters, value: Never) -> None:
+        raise AttributeError(f"{self.name} is read from the adapters, not set")
+
+
 class UsesAdapters:
     """A workflow or mode built on :class:`Adapters`, reading them as its own attributes; whatever else it
     needs (an invoker, transform jobs, a hand-off) is a field or argument of its own. The modes and most
@@ -35,25 +55,11 @@ class UsesAdapters:
 
     adapters: Adapters
 
+    tracker: _Adapter[TrackerTable] = _Adapter()
+    s3: _Adapter[Any] = _Adapter()
+    publisher: _Adapter[Publisher] = _Adapter()
+    announcer: _Adapter[Announcer] = _Adapter()
+    recorder: _Adapter[MetricsEmitter] = _Adapter()
+
     def __init__(self, adapters: Adapters) -> None:
         self.adapters = adapters
-
-    @property
-    def tracker(self) -> TrackerTable:
-        return self.adapters.tracker
-
-    @property
-    def s3(self) -> Any:
-        return self.adapters.s3
-
-    @property
-    def publisher(self) -> Publisher:
-        return self.adapters.publisher
-
-    @property
-    def announcer(self) -> Announcer:
-        return self.adapters.announcer
-
-    @property
-    def recorder(self) -> MetricsEmitter:
-        return self.adapters.recorder

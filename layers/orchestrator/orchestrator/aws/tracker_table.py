@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
@@ -19,6 +19,10 @@ from orchestrator.aws import tracker_reads
 from orchestrator.core import deadlines, timestamps
 from orchestrator.core.status import Status, rank
 from orchestrator.errors import RetryableError, UnknownRequestError
+
+if TYPE_CHECKING:
+    # _update's arguments: request_id, expression, condition, names, values, action.
+    type _UpdateArguments = tuple[str, str, str, dict[str, str], dict[str, Any], str]
 
 INFLIGHT_INDEX = deadlines.INDEX  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
 BATCH_GET_MAX = tracker_reads.BATCH_GET_MAX  # keys per BatchGetItem call
@@ -558,17 +562,9 @@ class TrackerTable:
             return None if current is None else OutcomeApplied(False, current)
         return OutcomeApplied(True, _from_item(response.get("Attributes")) or {})
 
-    def _conditional_update(
-        self,
-        request_id: str,
-        expression: str,
-        condition: str,
-        names: dict[str, str],
-        values: dict[str, Any],
-        action: str,
-    ) -> bool:
-        """Whether the write happened (its condition held)."""
-        result = self._update(request_id, expression, condition, names, values, action, returning=False)
+    def _conditional_update(self, *update: *_UpdateArguments) -> bool:
+        """Whether :meth:`_update` with these arguments wrote (its condition held); nothing is asked back."""
+        result = self._update(*update, returning=False)
         return result is not None and result.applied
 
     def _set_clause(

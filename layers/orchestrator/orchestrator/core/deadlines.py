@@ -80,6 +80,16 @@ def outcome_key(status: Status, request_id: str) -> str | None:
     return partition(status.value, request_id) if status in UNSUCCESSFUL else None
 
 
+class _Deadline:
+    """A status's deadline in seconds, as the module's table gives it: these settings' sum, plus grace."""
+
+    def __init__(self, *spans: str) -> None:
+        self.spans = (*spans, "grace_seconds")
+
+    def __get__(self, settings: DeadlineSettings, owner: type) -> int:
+        return sum(getattr(settings, span) for span in self.spans)
+
+
 @dataclass(frozen=True)
 class DeadlineSettings:
     """The numbers deadlines are computed from (the template's parameters and timing mapping)."""
@@ -93,32 +103,18 @@ class DeadlineSettings:
     # The router's and scorer's queues and their DLQs keep a message this long (template parameter).
     queue_retention_seconds: int = 345600
 
-    @property
-    def received(self) -> int:
-        """From the claim: as long as the router's message may still be delivered (or redriven)."""
-        return self.queue_retention_seconds + self.grace_seconds
-
-    @property
-    def submitted_async(self) -> int:
-        """An async request: SageMaker may hold it its TTL, then run it its invocation timeout."""
-        return self.request_ttl_seconds + self.invocation_timeout_seconds + self.grace_seconds
-
-    @property
-    def submitted_sync(self) -> int:
-        """A real-time / serverless file: as long as its message may still be delivered (a backlog,
-        redeliveries, a redrive from ScorerDLQ): the scorer's queue keeps messages as long as the
-        router's, so the same as :attr:`received`."""
-        return self.received
-
-    @property
-    def submitted_batch(self) -> int:
-        """A file in a transform job: as long as the job may run."""
-        return self.transform_max_runtime_seconds + self.grace_seconds
-
-    @property
-    def scheduled(self) -> int:
-        """A file waiting for the night: until the next night's run and its retries are over."""
-        return self.nightly_interval_seconds + self.nightly_retry_window_seconds + self.grace_seconds
+    # From the claim: as long as the router's message may still be delivered (or redriven).
+    received = _Deadline("queue_retention_seconds")
+    # An async request: SageMaker may hold it its TTL, then run it its invocation timeout.
+    submitted_async = _Deadline("request_ttl_seconds", "invocation_timeout_seconds")
+    # A real-time / serverless file: as long as its message may still be delivered (a backlog,
+    # redeliveries, a redrive from ScorerDLQ): the scorer's queue keeps messages as long as the
+    # router's, so the same as received.
+    submitted_sync = received
+    # A file in a transform job: as long as the job may run.
+    submitted_batch = _Deadline("transform_max_runtime_seconds")
+    # A file waiting for the night: until the next night's run and its retries are over.
+    scheduled = _Deadline("nightly_interval_seconds", "nightly_retry_window_seconds")
 
     def after(self, moment: datetime, seconds: int) -> str:
         return timestamps.iso(moment + timedelta(seconds=seconds))

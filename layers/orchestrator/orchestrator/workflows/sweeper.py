@@ -107,14 +107,12 @@ class Sweeper(UsesAdapters):
         *,
         jobs: TransformJobs | None,
         batch_results: BatchResults | None,
-        max_items: int | None = None,
         handoff: JobHandOff | None = None,
     ) -> None:
         super().__init__(adapters)
         self.settings = settings
         self.jobs = jobs
         self.batch_results = batch_results
-        self.max_items = max_items or MAX_ITEMS_PER_RUN
         self.handoff = handoff  # where a finished night goes (given with jobs and batch_results)
         self._described: dict[str, dict[str, Any] | None] = {}
 
@@ -159,7 +157,7 @@ class Sweeper(UsesAdapters):
     ) -> Iterator[dict[str, Any]]:
         for item in self.tracker.overdue(state, now=now, attributes=_ATTRIBUTES, page_size=100):
             handled = totals.overdue + totals.announced_from_outbox + totals.outbox_failed
-            if handled >= self.max_items or not self._room_for_an_item(remaining_ms):
+            if handled >= MAX_ITEMS_PER_RUN or not self._room_for_an_item(remaining_ms):
                 totals.stopped_early = True
                 logger.info("sweep stops here; the next run continues", extra={"handled": handled})
                 return
