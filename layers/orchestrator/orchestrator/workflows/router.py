@@ -20,7 +20,8 @@ from orchestrator.core.routing import Backlog, Decision, FileFacts, Mode, Routin
 from orchestrator.core.s3_events import ObjectCreated
 from orchestrator.core.status import Status
 from orchestrator.errors import OrchestratorError, RetryableError
-from orchestrator.modes.interface import AsyncMode, ClaimedFile, ModeHandler, close
+from orchestrator.modes.async_endpoint import AsyncMode
+from orchestrator.modes.interface import ClaimedFile, ModeHandler, close
 from orchestrator.observability import logger
 from orchestrator.settings import RouterSettings
 
