@@ -110,13 +110,10 @@ def scorer() -> Scorer:
     from orchestrator.workflows.scorer import Scorer
 
     settings = ScorerSettings.from_env()
-    return Scorer(
-        settings,
-        _adapters(settings, clients.client("s3")),
-        # Containers answer within 60 s; one attempt per call: SyncInvoker repeats only what SageMaker
-        # refused (throttled, not ready, never connected), so a slow model is never invoked twice.
-        invoker=SyncInvoker(clients.client("sagemaker-runtime", budgets.SCORER_INVOKE, retried=False)),
-    )
+    # Containers answer within 60 s; one attempt per call: SyncInvoker repeats only what SageMaker
+    # refused (throttled, not ready, never connected), so a slow model is never invoked twice.
+    invoker = SyncInvoker(clients.client("sagemaker-runtime", budgets.SCORER_INVOKE, retried=False))
+    return Scorer(settings, _adapters(settings, clients.client("s3")), invoker=invoker)
 
 
 class _LazyClient:
