@@ -133,3 +133,86 @@ def test_module_list_is_read_once_and_unchanged() -> None:
         assert "sqs" in listed and "dynamodb" in listed
     finally:
         moto_patches.restore()
+
+
+def _delete_scenario(sqs: Any) -> list[Any]:
+    """Deletes of every kind on a queue with a dead-letter queue: what each answers, what stays where."""
+    from botocore.exceptions import ClientError
+
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = f'{{"deadLetterTargetArn": "{arn}", "maxReceiveCount": "2"}}'
+    url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": policy})["QueueUrl"]
+    for n in range(6):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+    outcomes: list[Any] = []
+
+    def delete(handle: str) -> None:
+        try:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+            outcomes.append("deleted")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]
+    delete(first[0]["ReceiptHandle"])  # the current handle
+    delete(first[0]["ReceiptHandle"])  # again: ignored
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]  # visibility 0: all again
+    delete(first[1]["ReceiptHandle"])  # an older handle of a message received since
+    delete("not-a-handle")
+    entries = [{"Id": "a", "ReceiptHandle": again[-1]["ReceiptHandle"]}, {"Id": "b", "ReceiptHandle": "x"}]
+    batch = sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+    outcomes.append(([s["Id"] for s in batch["Successful"]], [f["Code"] for f in batch["Failed"]]))
+    moved = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]  # third receive: to the DLQ
+    outcomes.append(sorted(m["Body"] for m in moved))
+    delete(again[2]["ReceiptHandle"])  # a message now in the dead-letter queue: not this queue's any more
+    bodies = sorted(m["Body"] for m in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"])
+    outcomes.append(bodies)
+    return outcomes
+
+
+def test_deletes_answer_as_moto_does() -> None:
+    with mock_aws():
+        expected = _delete_scenario(boto3.client("sqs", region_name=REGION))
+    moto_patches.apply()
+    try:
+        with mock_aws():
+            patched = _delete_scenario(boto3.client("sqs", region_name=REGION))
+    finally:
+        moto_patches.restore()
+    assert patched == expected
+    assert expected[:3] == ["deleted", "deleted", "deleted"] and expected[3] == "ReceiptHandleIsInvalid"
+
+
+def test_a_delete_builds_no_message_s_handle_list(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for n in range(50):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+    handles = [m["ReceiptHandle"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    built = {"lists": 0}
+    original = Message.all_receipt_handles
+
+    def counted(message: Message) -> Any:
+        built["lists"] += 1
+        return original.fget(message)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Message, "all_receipt_handles", property(counted))
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])
+    assert built["lists"] >= 50  # moto: each message's handles, to find the one
+    built["lists"] = 0
+    moto_patches.apply()
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-2])
+    assert built["lists"] == 1  # the deleted message's, to record them as deleted
+    assert len(sqs_backends[ACCOUNT][REGION].get_queue("q")._messages) == 48
+
+
+def test_visible_messages_and_the_long_poll_are_moto_s(sqs: Any) -> None:
+    queue = _queue_of_every_kind(sqs)
+    expected = [m.body for m in queue.messages]
+    moto_patches.apply()
+    assert [m.body for m in queue.messages] == expected and len(expected) == 4
+    url = sqs.get_queue_url(QueueName="q")["QueueUrl"]
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)  # nothing visible now
+    began = time.monotonic()
+    assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages") is None
+    assert time.monotonic() - began >= 0.9  # it waited for one, as moto's long poll does
