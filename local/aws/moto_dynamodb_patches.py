@@ -15,6 +15,11 @@ Found by replaying the DynamoDB requests of a 1,000-file drop in one process und
   in the actions); the tree is deep-copied through the pickling protocol; and the expression is
   parsed twice per request. Together, two thirds of an update. The fixes: the table read once per
   pass, each subtree counted once, a direct copy of each node, each expression parsed once.
+* ``OverlappingPathsValidator`` does what ``ActionCountValidator`` did: at every node of the tree it
+  collects the actions below it (a walk of the subtree) and compares their paths, half an update's
+  time at a 2,000-file drop. Each node's actions are some of the root's, so where the root's paths
+  neither overlap nor repeat, no node's do: the pass checks the root, and only if that fails runs
+  moto's pass at every node, for moto's exact error.
 
 Each replacement returns exactly what moto's own code returns (``tests/unit/local/test_local_moto_dynamodb_patches.py``
 compares patched and unpatched answers on the same data).
@@ -46,7 +51,7 @@ def _moto(module: str) -> Any:
     return importlib.import_module(f"moto.dynamodb.{module}")
 
 
-def _patched_classes() -> tuple[Any, Any, Any, Any, Any]:
+def _patched_classes() -> tuple[Any, Any, Any, Any, Any, Any]:
     """The moto classes ``apply`` changes and ``restore`` gives back."""
     ast_nodes = _moto("parsing.ast_nodes")
     return (
@@ -55,6 +60,7 @@ def _patched_classes() -> tuple[Any, Any, Any, Any, Any]:
         ast_nodes.Node,
         _moto("parsing.expressions").UpdateExpressionParser,
         _moto("parsing.validators").ActionCountValidator,
+        _moto("parsing.validators").OverlappingPathsValidator,
     )
 
 
@@ -62,7 +68,7 @@ def apply() -> None:
     """Install the fixes into the imported moto (idempotent; ``restore`` undoes them)."""
     if _originals:
         return
-    Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCountValidator = _patched_classes()
+    Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCounts, OverlappingPaths = _patched_classes()
 
     _originals["query"] = Table.query
     _originals["all_items"] = Table.all_items
@@ -73,9 +79,10 @@ def apply() -> None:
     Table.all_items = _all_items
     DepthFirstTraverser.traverse = _traverse
     UpdateExpressionParser.make = classmethod(_parse_update)
-    _originals["verify"] = ActionCountValidator.verify_action_counts
-    ActionCountValidator.traverse = _traverse_counting
-    ActionCountValidator.verify_action_counts = _verify_action_counts
+    _originals["verify"] = ActionCounts.verify_action_counts
+    ActionCounts.traverse = _traverse_counting
+    ActionCounts.verify_action_counts = _verify_action_counts
+    OverlappingPaths.traverse = _check_paths_at_the_root
     Node.__deepcopy__ = _copy_node
 
 
@@ -83,14 +90,15 @@ def restore() -> None:
     """moto as it was before ``apply``."""
     if not _originals:
         return
-    Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCountValidator = _patched_classes()
+    Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCounts, OverlappingPaths = _patched_classes()
 
     Table.query = _originals.pop("query")
     Table.all_items = _originals.pop("all_items")
     DepthFirstTraverser.traverse = _originals.pop("traverse")
     UpdateExpressionParser.make = _originals.pop("make")
-    del ActionCountValidator.traverse
-    ActionCountValidator.verify_action_counts = _originals.pop("verify")
+    del ActionCounts.traverse
+    ActionCounts.verify_action_counts = _originals.pop("verify")
+    del OverlappingPaths.traverse
     del Node.__deepcopy__  # moto's nodes have none: copy.deepcopy's generic copy
     _originals.clear()
     _parsed.clear()
@@ -213,6 +221,21 @@ def _verify_action_counts(self: Any, node: Any) -> Any:
         if _clause_count(node, kind, counts) > 1:
             raise TooManyClauses(name)
     return node
+
+
+def _check_paths_at_the_root(self: Any, node: Any) -> Any:
+    """``OverlappingPathsValidator``'s pass: moto checks the paths of the actions below every node (each
+    check returns its node unchanged). Those are always some of the root's actions (``find_clauses``
+    stops at an action, and no action holds another), and a set without overlapping or repeated paths
+    has no subset with any: the root's check passing answers for every node. Otherwise, or when the
+    root is not an update expression, moto's pass at every node raises moto's own first error."""
+    if isinstance(node, _moto("parsing.ast_nodes").UpdateExpression):
+        try:
+            self.check_for_overlapping_paths(node)
+        except Exception:  # noqa: BLE001 - moto's own pass decides which error, as before
+            return _traverse(self, node)
+        return node
+    return _traverse(self, node)
 
 
 def _clause_count(node: Any, kind: type, counts: dict[tuple[int, type], tuple[int, Any]]) -> int:

@@ -353,6 +353,33 @@ def test_a_repeated_update_answers_as_moto_does(dynamodb: Any) -> None:
     assert unpatched[1]["nbytes"] == {"N": str(int(unpatched[0]["nbytes"]["N"]) + 1)}
 
 
+def test_an_update_s_paths_are_compared_once(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto compares the paths of the actions below every node of the tree: quadratic in the actions."""
+    from moto.dynamodb.parsing.validators import OverlappingPathsValidator
+
+    checks = {"n": 0}
+    original = OverlappingPathsValidator.check_for_overlapping_paths
+
+    def counted(self: Any, node: Any) -> Any:
+        checks["n"] += 1
+        return original(self, node)
+
+    monkeypatch.setattr(OverlappingPathsValidator, "check_for_overlapping_paths", counted)
+    update = UPDATES["the router's confirm (SET and REMOVE, a condition)"]
+    counts = []
+
+    def confirm(table: str) -> Any:
+        checks["n"] = 0
+        try:
+            return dynamodb.update_item(TableName=table, Key={"request_id": {"S": "r003"}}, **update)
+        finally:
+            counts.append(checks["n"])
+
+    unpatched, patched = _both(confirm)
+    assert patched == unpatched and "error" not in unpatched
+    assert counts[0] > 20 and counts[1] == 1
+
+
 def _scan(client: Any, table: str) -> list[Any]:
     return sorted(client.scan(TableName=table)["Items"], key=lambda i: i["request_id"]["S"])
 
