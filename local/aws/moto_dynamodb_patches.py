@@ -9,6 +9,12 @@ Found by replaying the DynamoDB requests of a 1,000-file drop in one process und
   ``InFlight`` index, which holds a handful. The fix hands that loop only the items that can carry
   the queried hash key value (a look at one attribute each, no sort of the table), sorted as moto
   sorts them; moto's own loop, sort, paging, filters and projections then run unchanged on them.
+* An index ``Query`` with a range condition (the sweeper's ``deadline_at <= now`` on each ``InFlight``
+  partition) then weighs every candidate of the partition (``Item.size``, a walk of all its
+  attributes) before comparing its range key: at a backlog of thousands, most of the query. Where
+  moto's loop could not end early on a candidate that fails the range condition (fewer matches than
+  the query's ``Limit``, and matches too small for a 405,000-byte item to reach the 1 MB page), the
+  candidates it is handed are the matches only: the same page, count and last key.
 * ``UpdateItem`` validates its expression in ten depth-first passes over its parsed tree (60 to 70
   nodes for the product's updates), and each pass rebuilt its table of node types at *every* node;
   one pass (``ActionCountValidator``) walks the whole subtree again at every nested node (quadratic
@@ -35,9 +41,12 @@ from typing import Any
 
 _originals: dict[str, Any] = {}
 # An index query under way: its table and hash key conditions, until its loop asks for the items.
-_index_query: contextvars.ContextVar[tuple[Any, list[tuple[str, Any]]] | None] = contextvars.ContextVar(
+_index_query: contextvars.ContextVar[tuple[Any, list[tuple[str, Any]], Any] | None] = contextvars.ContextVar(
     "index_query", default=None
 )
+# moto's page size and its largest item (``LimitedSizeDict``): a candidate's weight can end a page only
+# where the matches before it weigh more than their difference.
+_PAGE_BYTES, _ITEM_BYTES = 1_000_000, 405_000
 # Update expressions parsed (the product sends a few shapes; placeholders keep values out of them).
 _parsed: dict[str, Any] = {}
 _PARSED_LIMIT = 512
@@ -111,7 +120,7 @@ def _query(self: Any, *args: Any, **kwargs: Any) -> Any:
     conditions = bound.arguments.get("hash_key_conditions")
     if not bound.arguments.get("index_name") or not conditions:
         return _originals["query"](self, *args, **kwargs)
-    token = _index_query.set((self, list(conditions)))
+    token = _index_query.set((self, list(conditions), _range_filter(self, bound.arguments)))
     try:
         return _originals["query"](self, *args, **kwargs)
     finally:
@@ -125,12 +134,41 @@ def _all_items(self: Any) -> list[Any]:
     if held is None or held[0] is not self:
         return _originals["all_items"](self)
     _index_query.set(None)
-    conditions = held[1]
+    conditions, range_filter = held[1], held[2]
     items = self.items.values()
     if self.range_key_attr:
         items = [item for hash_set in items for item in hash_set.values()]
     candidates = [item for item in items if _may_match(item, conditions)]
+    if range_filter is not None:
+        candidates = range_filter(candidates)
     return sorted(candidates, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _range_filter(table: Any, arguments: dict[str, Any]) -> Any:
+    """For an index query with one range condition and no legacy filter: the candidates that pass it, when
+    those that fail it cannot change moto's answer (else all of them). moto's loop checks the ``Limit``
+    and the page size at every candidate before its range comparison, so one that fails could end the
+    page only once ``Limit`` matches were taken or the matches before it weigh over 595,000 bytes."""
+    comparison, objects = arguments.get("range_comparison"), arguments.get("range_objs")
+    conditions = arguments.get("range_key_conditions") or []
+    if not comparison or arguments.get("filter_kwargs") or len(conditions) > 1:
+        return None
+    ranges = [k["AttributeName"] for k in table.get_index(arguments["index_name"]).schema if k["KeyType"] == "RANGE"]
+    if len(ranges) != 1:
+        return None
+    name = conditions[-1][0] if conditions else ranges[0]  # the attribute moto compares
+    limit = arguments.get("limit")
+
+    def passing(candidates: list[Any]) -> list[Any]:
+        # moto's test, as it writes it (an absent or empty value fails)
+        matches = [i for i in candidates if (value := i.attrs.get(name)) and value.compare(comparison, objects)]
+        if limit is not None and len(matches) >= limit:
+            return candidates
+        if sum(i.size() for i in matches) > _PAGE_BYTES - _ITEM_BYTES:
+            return candidates
+        return matches
+
+    return passing
 
 
 def _may_match(item: Any, conditions: list[tuple[str, Any]]) -> bool:

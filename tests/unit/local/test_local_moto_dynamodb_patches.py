@@ -208,6 +208,70 @@ def test_queries_answer_as_moto_does(dynamodb: Any, name: str, limit: int | None
         assert sum(page["Count"] for page in unpatched) > 0  # the comparison is not between empty answers
 
 
+SWEEP = QUERIES["sparse index, range condition, projection (the sweeper's)"]
+
+
+@pytest.mark.parametrize("limit", [None, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("forward", [True, False])
+def test_range_conditions_page_as_moto_pages_them(dynamodb: Any, limit: int | None, forward: bool) -> None:
+    """Every Limit around the number of matches (where moto ends a page on a candidate that fails the
+    range condition, its last key pointing past the matches), in both directions."""
+    query = dict(SWEEP, ScanIndexForward=forward, **({"Limit": limit} if limit else {}))
+    unpatched, patched = _both(lambda table: _all_pages(dynamodb, TableName=table, **query))
+    assert patched == unpatched
+    assert 0 < sum(page["Count"] for page in unpatched) < ITEMS // 8  # few match; the partition holds more
+
+
+def test_heavy_matches_are_paged_as_moto_pages_them(dynamodb: Any) -> None:
+    """Matches that weigh over 595,000 bytes: a failing candidate could end moto's 1 MB page, so the
+    candidates are left as moto finds them."""
+    blob = "x" * 250_000
+
+    def heavy(table: str) -> Any:
+        for n in range(4):
+            item = {"request_id": {"S": f"h{n}"}, "inflight": {"S": "HEAVY#00"}, "blob": {"S": blob}}
+            item["deadline_at"] = {"S": f"2026-01-0{1 + n % 2}T00:00:00Z"}  # two match, two do not
+            dynamodb.put_item(TableName=table, Item=item)
+        query = {"KeyConditionExpression": "inflight = :p AND deadline_at <= :until", "IndexName": "InFlight"}
+        values = {":p": {"S": "HEAVY#00"}, ":until": {"S": "2026-01-01T12:00:00Z"}}
+        return _all_pages(dynamodb, TableName=table, ExpressionAttributeValues=values, **query)
+
+    unpatched, patched = _both(heavy)
+    assert patched == unpatched and sum(page["Count"] for page in unpatched) == 2
+
+
+def test_a_range_query_weighs_only_its_matches(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backlog: 40 files in flight in one partition, 2 of them overdue."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    weighed = {"n": 0}
+    original = Item.size
+
+    def counted(self: Any) -> Any:
+        weighed["n"] += 1
+        return original(self)
+
+    monkeypatch.setattr(Item, "size", counted)
+    counts = []
+
+    def sweep(table: str) -> Any:
+        for n in range(40):
+            deadline = "2026-01-01T00:00:00Z" if n < 2 else "2026-01-03T00:00:00Z"
+            item = {"request_id": {"S": f"b{n}"}, "inflight": {"S": "SUBMITTED#09"}, "deadline_at": {"S": deadline}}
+            dynamodb.put_item(TableName=table, Item=item)
+        weighed["n"] = 0
+        try:
+            values = {":p": {"S": "SUBMITTED#09"}, ":until": {"S": "2026-01-02T00:00:00Z"}}
+            return _all_pages(dynamodb, TableName=table, **dict(SWEEP, ExpressionAttributeValues=values))
+        finally:
+            counts.append(weighed["n"])
+
+    unpatched, patched = _both(sweep)
+    assert patched == unpatched and sum(page["Count"] for page in unpatched) == 2
+    assert counts[0] >= 40  # moto weighs every candidate of the partition
+    assert counts[1] <= 3 * 2  # the patch: the matches only (moto's page check and total, its own total)
+
+
 @pytest.mark.parametrize("value", ["1", "1.0", "10", "3"])
 @pytest.mark.parametrize("forward", [True, False])
 def test_numeric_index_keys_match_as_numbers(dynamodb: Any, value: str, forward: bool) -> None:
