@@ -17,6 +17,7 @@ from moto.dynamodb.parsing.ast_nodes import Node
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 from local.aws import moto_dynamodb_patches, moto_patches
+from tests.support.spy import count_calls
 
 REGION = "us-east-1"
 ITEMS = 60
@@ -244,14 +245,7 @@ def test_a_range_query_weighs_only_its_matches(dynamodb: Any, monkeypatch: pytes
     """A backlog: 40 files in flight in one partition, 2 of them overdue."""
     from moto.dynamodb.models.dynamo_type import Item
 
-    weighed = {"n": 0}
-    original = Item.size
-
-    def counted(self: Any) -> Any:
-        weighed["n"] += 1
-        return original(self)
-
-    monkeypatch.setattr(Item, "size", counted)
+    weighed = count_calls(monkeypatch, Item, "size")
     counts = []
 
     def sweep(table: str) -> Any:
@@ -259,12 +253,12 @@ def test_a_range_query_weighs_only_its_matches(dynamodb: Any, monkeypatch: pytes
             deadline = "2026-01-01T00:00:00Z" if n < 2 else "2026-01-03T00:00:00Z"
             item = {"request_id": {"S": f"b{n}"}, "inflight": {"S": "SUBMITTED#09"}, "deadline_at": {"S": deadline}}
             dynamodb.put_item(TableName=table, Item=item)
-        weighed["n"] = 0
+        weighed.n = 0
         try:
             values = {":p": {"S": "SUBMITTED#09"}, ":until": {"S": "2026-01-02T00:00:00Z"}}
             return _all_pages(dynamodb, TableName=table, **dict(SWEEP, ExpressionAttributeValues=values))
         finally:
-            counts.append(weighed["n"])
+            counts.append(weighed.n)
 
     unpatched, patched = _both(sweep)
     assert patched == unpatched and sum(page["Count"] for page in unpatched) == 2
@@ -291,23 +285,16 @@ def test_numeric_index_keys_match_as_numbers(dynamodb: Any, value: str, forward:
 
 
 def test_an_index_query_no_longer_sorts_the_table(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    comparisons = {"n": 0}
-    original = DynamoType.__lt__
-
-    def counted(self: DynamoType, other: DynamoType) -> bool:
-        comparisons["n"] += 1
-        return original(self, other)
-
-    monkeypatch.setattr(DynamoType, "__lt__", counted)
+    comparisons = count_calls(monkeypatch, DynamoType, "__lt__")
     query = QUERIES["sparse index, hash key"]
     before = dynamodb.query(TableName="a", **query)["Items"]
-    unpatched = comparisons["n"]
-    comparisons["n"] = 0
+    unpatched = comparisons.n
+    comparisons.n = 0
     moto_patches.apply()
     after = dynamodb.query(TableName="b", **query)["Items"]
     assert after == before and len(before) == 5
     assert unpatched >= ITEMS  # moto: the whole table sorted
-    assert comparisons["n"] < 3 * len(before)  # patched: the few matches sorted
+    assert comparisons.n < 3 * len(before)  # patched: the few matches sorted
 
 
 UPDATES: dict[str, dict[str, Any]] = {
@@ -421,23 +408,16 @@ def test_an_update_s_paths_are_compared_once(dynamodb: Any, monkeypatch: pytest.
     """moto compares the paths of the actions below every node of the tree: quadratic in the actions."""
     from moto.dynamodb.parsing.validators import OverlappingPathsValidator
 
-    checks = {"n": 0}
-    original = OverlappingPathsValidator.check_for_overlapping_paths
-
-    def counted(self: Any, node: Any) -> Any:
-        checks["n"] += 1
-        return original(self, node)
-
-    monkeypatch.setattr(OverlappingPathsValidator, "check_for_overlapping_paths", counted)
+    checks = count_calls(monkeypatch, OverlappingPathsValidator, "check_for_overlapping_paths")
     update = UPDATES["the router's confirm (SET and REMOVE, a condition)"]
     counts = []
 
     def confirm(table: str) -> Any:
-        checks["n"] = 0
+        checks.n = 0
         try:
             return dynamodb.update_item(TableName=table, Key={"request_id": {"S": "r003"}}, **update)
         finally:
-            counts.append(checks["n"])
+            counts.append(checks.n)
 
     unpatched, patched = _both(confirm)
     assert patched == unpatched and "error" not in unpatched

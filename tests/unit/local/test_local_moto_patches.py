@@ -12,6 +12,7 @@ from moto import mock_aws
 from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
 
 from local.aws import moto_patches
+from tests.support.spy import count_calls
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -22,19 +23,6 @@ def sqs() -> Iterator[Any]:
     with mock_aws():
         yield boto3.client("sqs", region_name=REGION)
     moto_patches.restore()
-
-
-def _count_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """How often moto computes a whole queue's attributes (its message counts)."""
-    calls = {"attributes": 0}
-    original = Queue.attributes
-
-    def counted(queue: Queue) -> Any:
-        calls["attributes"] += 1
-        return original.fget(queue)  # type: ignore[attr-defined]
-
-    monkeypatch.setattr(Queue, "attributes", property(counted))
-    return calls
 
 
 @pytest.mark.parametrize("age_seconds", [0, 59, 61, 3600])
@@ -54,14 +42,14 @@ def test_receive_no_longer_computes_the_queue_attributes_per_message(sqs: Any, m
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
     for n in range(30):
         sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
-    calls = _count_calls(monkeypatch)
+    calls = count_calls(monkeypatch, Queue, "attributes")  # a whole queue's counts
     before = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    unpatched = calls["attributes"]
+    unpatched = calls.n
     moto_patches.apply()
-    calls["attributes"] = 0
+    calls.n = 0
     after = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert unpatched >= len(before) == 10  # moto: the whole queue's counts for every message returned
-    assert calls["attributes"] == 0 and len(after) == 10
+    assert calls.n == 0 and len(after) == 10
     assert {m["Body"] for m in before}.isdisjoint(m["Body"] for m in after)
 
 
@@ -189,20 +177,13 @@ def test_a_delete_builds_no_message_s_handle_list(sqs: Any, monkeypatch: pytest.
     for n in range(50):
         sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
     handles = [m["ReceiptHandle"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
-    built = {"lists": 0}
-    original = Message.all_receipt_handles
-
-    def counted(message: Message) -> Any:
-        built["lists"] += 1
-        return original.fget(message)  # type: ignore[attr-defined]
-
-    monkeypatch.setattr(Message, "all_receipt_handles", property(counted))
+    built = count_calls(monkeypatch, Message, "all_receipt_handles")
     sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])
-    assert built["lists"] >= 50  # moto: each message's handles, to find the one
-    built["lists"] = 0
+    assert built.n >= 50  # moto: each message's handles, to find the one
+    built.n = 0
     moto_patches.apply()
     sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-2])
-    assert built["lists"] == 1  # the deleted message's, to record them as deleted
+    assert built.n == 1  # the deleted message's, to record them as deleted
     assert len(sqs_backends[ACCOUNT][REGION].get_queue("q")._messages) == 48
 
 
