@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import overload
 
 from orchestrator.core import timestamps
 from orchestrator.core.status import TERMINAL, Status
@@ -86,7 +87,19 @@ class _Deadline:
     def __init__(self, *spans: str) -> None:
         self.spans = (*spans, "grace_seconds")
 
-    def __get__(self, settings: DeadlineSettings, owner: type) -> int:
+    def __set_name__(self, owner: type, name: str) -> None:
+        # The settings are named as text: a name that is not a field fails when the module loads.
+        unknown = [span for span in self.spans if span not in owner.__annotations__]
+        if unknown:
+            raise TypeError(f"deadline {name} sums {', '.join(unknown)}, not fields of {owner.__name__}")
+
+    @overload
+    def __get__(self, settings: None, owner: type) -> _Deadline: ...
+    @overload
+    def __get__(self, settings: DeadlineSettings, owner: type) -> int: ...
+    def __get__(self, settings: DeadlineSettings | None, owner: type) -> int | _Deadline:
+        if settings is None:  # read on the class (help(), introspection): the declaration itself
+            return self
         return sum(getattr(settings, span) for span in self.spans)
 
 
