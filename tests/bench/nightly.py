@@ -172,7 +172,6 @@ def _seed(dynamodb: Any, count: int, night: str, scheduled_at: str) -> None:
                                 "status_rank": 1,
                                 "status_since": scheduled_at,
                                 "created_at": scheduled_at,
-                                "updated_at": scheduled_at,
                                 "scheduled_at": scheduled_at,
                                 "expires_at": 1_803_600_000,
                             }

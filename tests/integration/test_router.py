@@ -45,7 +45,12 @@ def test_item_records_the_object_and_when_it_moved(route, upload, item_for_key, 
 
     item = item_for_key("incoming/a.csv")
     obj = s3_object(record)["object"]
-    assert (item["bucket"], item["key"], item["version_id"]) == (stack.bucket, "incoming/a.csv", obj["versionId"])
+    assert (item["object_uri"], item["key"], item["version_id"]) == (
+        f"s3://{stack.bucket}/incoming/a.csv",
+        "incoming/a.csv",
+        obj["versionId"],
+    )
+    assert "bucket" not in item  # the stack's own bucket is implied
     assert (item["size"], item["content_type"], item["etag"]) == (4, "text/csv", obj["eTag"])
     assert item["created_at"] <= item["submitted_at"]
     assert item["status_since"] >= item["created_at"]

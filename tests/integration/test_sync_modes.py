@@ -95,7 +95,7 @@ def score_one(scorer_queue, route, score, upload, sqs, calls, item_for_key):
     return run
 
 
-def test_small_file_is_handed_to_the_scorer_and_submitted(scorer_queue, route, upload, sqs, item_for_key, calls):
+def test_small_file_is_handed_to_the_scorer_and_submitted(stack, scorer_queue, route, upload, sqs, item_for_key, calls):
     calls.reset()
     [record] = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
     assert calls.calls == ROUTER_CALLS
@@ -104,7 +104,7 @@ def test_small_file_is_handed_to_the_scorer_and_submitted(scorer_queue, route, u
     assert item["route_reason"].startswith("[default: realtime] ")
     assert json.loads(record["body"]) == {
         "requestId": item["request_id"],
-        "bucket": item["bucket"],
+        "bucket": stack.bucket,
         "key": "incoming/a.csv",
         "versionId": item["version_id"],
         "contentType": "text/csv",

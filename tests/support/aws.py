@@ -34,6 +34,7 @@ class Stack:
             "SUCCESS_TOPIC_ARN": self.success_topic_arn,
             "ERROR_TOPIC_ARN": self.error_topic_arn,
             "ASYNC_ENDPOINT_NAME": ENDPOINT_NAME,
+            "INPUT_BUCKET": self.bucket,  # template.yaml's Globals give it to every function
         }
 
 

@@ -128,7 +128,6 @@ class TrackerTable:
             "status_rank": rank(Status.RECEIVED),
             "status_since": stamp,
             "created_at": stamp,
-            "updated_at": stamp,
             "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds,
             "inflight": deadlines.inflight_key(Status.RECEIVED, request_id),
             "deadline_at": timestamps.iso(moment + timedelta(seconds=deadline_seconds or claim_timeout_seconds)),
@@ -592,7 +591,6 @@ class TrackerTable:
             "status": status.value,
             "status_rank": rank(status),
             "status_since": stamp,
-            "updated_at": stamp,
         }
         removals = list(remove)
         inflight = deadlines.inflight_key(status, request_id)

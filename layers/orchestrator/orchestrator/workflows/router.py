@@ -83,7 +83,8 @@ class Router(UsesAdapters):
         logger.set_correlation_id(request_id)
         decision = self._decide(event)
         fields = {
-            "bucket": event.bucket,
+            # The stack's own bucket is implied (object_uri names it): 67 B less on every item.
+            "bucket": None if event.bucket == self.settings.input_bucket else event.bucket,
             "key": event.key,
             "version_id": event.version_id,
             "sequencer": event.sequencer,
