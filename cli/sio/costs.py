@@ -418,11 +418,15 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
     overhead = a("lambda_ms_per_invocation")
     router_b = records_per_batch(workload, a("router_batch_size"))
     tracker_b = records_per_batch(workload, a("tracker_batch_size"), a("tracker_batching_window_seconds"))
+    path = measured(prices, mode)
+    # Messages a file sends the tracker's queue (measured: SageMaker's notification for async; none
+    # for the modes the product announces itself, which its subscription filter keeps out).
+    tracked = float(path["tracker_messages"])
     # SQS: S3 → router queue (1 send; receive + delete per batch), SNS → tracker queue (the same).
-    sqs = 1 + 2 / router_b + 1 + 2 / tracker_b
-    invocations = 1 / router_b + 1 / tracker_b
+    sqs = 1 + 2 / router_b + tracked * (1 + 2 / tracker_b)
+    invocations = 1 / router_b + tracked / tracker_b
     gb_ms = a("router_memory_mb") / 1024 * (overhead / router_b + a("router_ms_per_record"))
-    gb_ms += a("tracker_memory_mb") / 1024 * (overhead / tracker_b + a("tracker_ms_per_record"))
+    gb_ms += tracked * a("tracker_memory_mb") / 1024 * (overhead / tracker_b + a("tracker_ms_per_record"))
     if mode in ("realtime", "serverless"):  # router → scorer queue → scorer, which waits for the endpoint
         scorer_b = records_per_batch(workload, a("scorer_batch_size"))
         sqs += 1 + 2 / scorer_b
@@ -435,7 +439,6 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
     elif mode == "nightly":
         gb_ms += a("nightly_memory_mb") / 1024 * a("nightly_ms_per_file")
         gb_ms += a("batch_result_memory_mb") / 1024 * a("batch_result_ms_per_file")
-    path = measured(prices, mode)
     logs = path["log_bytes"] + invocations * a("lambda_platform_log_bytes_per_invocation")
     return {
         "lambda requests": files * invocations * prices.number("lambda.request"),

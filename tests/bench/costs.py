@@ -2,8 +2,8 @@
 
 - **Write units per file, by path**: the real handlers (router, scorer, tracker, nightly, batch
   result) on moto in process with the integration tier's SageMaker and transform stand-ins, what
-  the product publishes delivered back to the tracker (its queue is subscribed to both topics),
-  every table write read back from the table's
+  reaches the tracker's queue through the template's subscriptions delivered to it (and counted:
+  ``tracker_messages``), every table write read back from the table's
   stream (item before and after), priced by DynamoDB's rules (``tests/support/index_units.py``: the
   table ⌈larger image / 1 KB⌉, each index entry put, deleted or moved at its projected size + 100 B)
   against the indexes template.yaml declares; a conditional write that fails (no stream record) is
@@ -77,6 +77,7 @@ def _counted_logs(counter: _Counting) -> Iterator[None]:
 def measure() -> dict[str, Any]:
     """Per path: table writes, write units by table/index, failed conditional writes, log bytes."""
     import boto3
+    import pytest
     from moto import mock_aws
 
     from tests.bench.outcomes import _async_scenarios, _realtime_scenarios
@@ -84,9 +85,11 @@ def measure() -> dict[str, Any]:
     from tests.support.aws import drain
     from tests.support.events import sqs_event, tracker_record
     from tests.support.hooks import Interceptor
+    from orchestrator.workflows.tracker import OutcomeRecorder
     from tests.support.index_units import WRITE_UNIT, WriteLog, indexes, item_size, write_units
     from tests.support.lambda_runtime import invoker
     from tests.support.sagemaker import async_endpoint, sync_endpoints, transform_jobs
+    from tests.support.spy import count_calls
     from tests.support.transform import batch_env
     from tests.support.wiring import reset_wiring
 
@@ -127,10 +130,14 @@ def measure() -> dict[str, Any]:
                             log.take()
                             probe.clear()
                             counter = _Counting()
-                            with _counted_logs(counter):
+                            with _counted_logs(counter), pytest.MonkeyPatch.context() as patch:
+                                # Every message the tracker is handed (SageMaker's notifications are
+                                # handed by the scenario), counted.
+                                tracked = count_calls(patch, OutcomeRecorder, "handle_body")
                                 request_id = drive()
-                                # What the product published comes back to the tracker's queue (it is
-                                # subscribed to both topics): delivered as Lambda would.
+                                # What reaches the tracker's queue through its subscriptions (the
+                                # template's filter keeps the product's own messages out): delivered as
+                                # Lambda would.
                                 while messages := drain(setup.client("sqs"), stack.tracker_queue_url):
                                     track(sqs_event(*(tracker_record(m["Body"]) for m in messages)))
                             writes = [w for w in log.take() if w.request_id == request_id]
@@ -149,6 +156,7 @@ def measure() -> dict[str, Any]:
                                 "write_units_total": sum(units.values()) + refused,
                                 "largest_item_bytes": max(item_size(w.new or w.old or {}) for w in writes),
                                 "log_bytes": counter.bytes,
+                                "tracker_messages": tracked.n,
                                 "read_units": dict(sorted(probe.reads.items())),
                                 "calls": dict(sorted(probe.calls.items())),
                             }

@@ -119,7 +119,7 @@ class Flow:
             "s3": {
                 "s3SchemaVersion": "1.0",
                 "configurationId": "duplicate",
-                "bucket": {"name": item["bucket"], "arn": f"arn:aws:s3:::{item['bucket']}"},
+                "bucket": {"name": self.stack.bucket, "arn": f"arn:aws:s3:::{self.stack.bucket}"},
                 "object": obj,
             },
         }

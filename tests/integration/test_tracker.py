@@ -111,3 +111,36 @@ def test_tracker_outage_fails_the_record_for_a_retry(request_id, track, intercep
     with pytest.raises(BatchProcessingError):
         track(sqs_event(_result("success", request_id)))
     assert item(request_id)["status"] == "SUBMITTED"
+
+
+def test_the_tracker_queue_gets_sagemakers_notifications_and_not_the_products_own(aws, stack, sqs):
+    """The template's subscription filter: what the product announced is recorded by whoever announced
+    it, so only SageMaker's notifications (and any other result message on the topics) reach the
+    tracker; a user's subscription still gets everything."""
+    from orchestrator.core.messages import build_result
+    from orchestrator.core.status import Status
+
+    from tests.support.aws import bodies, drain
+
+    sns = aws.client("sns")
+    ours = build_result(
+        request_id="a" * 32,
+        status=Status.SUCCEEDED,
+        region="us-east-1",
+        event_time="2026-12-07T00:00:01.000Z",
+        received_time="2026-12-07T00:00:00.000Z",
+        input_location=f"s3://{stack.bucket}/{KEY}",
+        content_type="text/csv",
+        mode="realtime",
+        output_location=f"s3://{stack.bucket}/results/realtime/{'a' * 32}.out",
+    )
+    theirs = sagemaker_notification("success", "b" * 32)
+    foreign = {**theirs, "inferenceId": "c" * 32, "eventSource": "someone-else"}
+    for message in (ours, theirs, foreign):
+        sns.publish(TopicArn=stack.success_topic_arn, Message=json.dumps(message))
+    sns.publish(TopicArn=stack.error_topic_arn, Message=json.dumps({**ours, "invocationStatus": "Failed"}))
+
+    tracked = [m["inferenceId"] for m in bodies(drain(sqs, stack.tracker_queue_url))]
+    assert sorted(tracked) == ["b" * 32, "c" * 32]
+    watched = [m["inferenceId"] for m in bodies(drain(sqs, stack.success_watch_url))]
+    assert sorted(watched) == ["a" * 32, "b" * 32, "c" * 32]

@@ -10,7 +10,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 import pytest
-from orchestrator.core import budgets, deadlines
+from orchestrator.core import budgets, deadlines, messages
 
 from tests.template.cfn import (
     DEADLINE_ENV,
@@ -331,6 +331,9 @@ def test_tracker_queue_subscribes_to_both_topics_with_raw_delivery_and_a_dlq(cfn
         assert subscription["Endpoint"] == {"Fn::GetAtt": ["TrackerQueue", "Arn"]}
         assert subscription["RawMessageDelivery"] in (True, "true")
         assert references(subscription["RedrivePolicy"]["deadLetterTargetArn"]) == {"TrackerDLQ"}
+        # The product's own messages (recorded by whoever announced them) stay out of the tracker's queue.
+        assert subscription["FilterPolicyScope"] == "MessageBody"
+        assert subscription["FilterPolicy"] == {"eventSource": [{"anything-but": messages.EVENT_SOURCE}]}
 
 
 def test_tracker_queue_accepts_messages_from_the_two_topics_only(cfn):
