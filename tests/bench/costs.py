@@ -79,13 +79,13 @@ def measure() -> dict[str, Any]:
     import boto3
     import pytest
     from moto import mock_aws
+    from orchestrator.workflows.tracker import OutcomeRecorder
 
     from tests.bench.outcomes import _async_scenarios, _realtime_scenarios
     from tests.support import aws as stack_support
     from tests.support.aws import drain
     from tests.support.events import sqs_event, tracker_record
     from tests.support.hooks import Interceptor
-    from orchestrator.workflows.tracker import OutcomeRecorder
     from tests.support.index_units import WRITE_UNIT, WriteLog, indexes, item_size, write_units
     from tests.support.lambda_runtime import invoker
     from tests.support.sagemaker import async_endpoint, sync_endpoints, transform_jobs
