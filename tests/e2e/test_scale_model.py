@@ -4,8 +4,9 @@ Each scenario scales a time constant down through the template's own parameters 
 way a deployment sets them, never through a code path only tests take:
 
 - **a sync burst against a 15-second queue window**: the scorer's timeout 10 s, claim 12 s, visibility
-  15 s, one receive, no grace, one scorer environment, then a burst of small real-time files. The
-  queue holds files longer than visibility x receives (the former deadline, when 72 of 300 such
+  15 s, one receive, no grace, one scorer environment, a model that takes MODEL_SECONDS a file, then a
+  burst of small real-time files: BURST x MODEL_SECONDS alone is longer than the window, whatever the
+  machine's speed. The queue holds files longer than visibility x receives (the former deadline, when 72 of 300 such
   files were closed FAILED while their messages still waited): every file must be scored once, and
   none recorded FAILED.
 - **ambiguous invoke timeouts**: SageMaker takes each InvokeEndpointAsync and answers after 5 s, past
@@ -32,6 +33,9 @@ from tests.e2e.flow import Flow, all_terminal, csv_rows
 pytestmark = pytest.mark.slow
 
 SLOW_ANSWER_SECONDS = 5.0  # > the router's 4 s read timeout
+# The model's time per file in the sync burst: the backlog outlasts the window by the model's time, not
+# by how busy the machine happens to be (200 x 0.1 s = 20 s > 15 s).
+MODEL_SECONDS = 0.1
 # The router keeps the template's order (timeout 30 < claim 35, timeout + claim <= visibility 70) and
 # starts a record with 6 s left: a record here is one 4 s read timeout plus milliseconds.
 AMBIGUOUS_OVERRIDES = Overrides(
@@ -51,7 +55,9 @@ AMBIGUOUS_OVERRIDES = Overrides(
 def burst_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     config = e2e_config(tmp_path_factory, "orchestrator-burst", BURST_PARAMETERS, overrides=BURST_OVERRIDES)
     config.concurrency = 1  # one scorer environment
+    assert BURST * MODEL_SECONDS > WINDOW
     with LocalStack(config) as running:
+        running.model("/_local/faults", {"delay": MODEL_SECONDS})
         yield running
 
 
