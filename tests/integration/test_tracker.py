@@ -139,8 +139,9 @@ def test_the_tracker_queue_gets_sagemakers_notifications_and_not_the_products_ow
     for message in (ours, theirs, foreign):
         sns.publish(TopicArn=stack.success_topic_arn, Message=json.dumps(message))
     sns.publish(TopicArn=stack.error_topic_arn, Message=json.dumps({**ours, "invocationStatus": "Failed"}))
+    sns.publish(TopicArn=stack.error_topic_arn, Message=json.dumps(sagemaker_notification("error", "d" * 32)))
 
     tracked = [m["inferenceId"] for m in bodies(drain(sqs, stack.tracker_queue_url))]
-    assert sorted(tracked) == ["b" * 32, "c" * 32]
+    assert sorted(tracked) == ["b" * 32, "c" * 32, "d" * 32]
     watched = [m["inferenceId"] for m in bodies(drain(sqs, stack.success_watch_url))]
     assert sorted(watched) == ["a" * 32, "b" * 32, "c" * 32]
