@@ -444,7 +444,13 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
         "lambda requests": files * invocations * prices.number("lambda.request"),
         "lambda compute": files * gb_ms / 1000 * prices.lambda_gb_second,
         "sqs": files * sqs * prices.number("sqs.request"),
-        "sns": files * prices.number("sns.publish"),  # one result message per file
+        # One result message per file; a success is also scanned by the tracker's success subscription,
+        # whose filter reads the body (SNS bills payload-based filtering by the bytes scanned).
+        "sns": files
+        * (
+            prices.number("sns.publish")
+            + path["success_message_bytes"] / GIB * prices.number("sns.payload_filtering_gb")
+        ),
         "dynamodb": files
         * (
             write_units(prices, mode) * prices.number("dynamodb.write_request_unit")

@@ -89,7 +89,6 @@ def measure() -> dict[str, Any]:
     from tests.support.index_units import WRITE_UNIT, WriteLog, indexes, item_size, write_units
     from tests.support.lambda_runtime import invoker
     from tests.support.sagemaker import async_endpoint, sync_endpoints, transform_jobs
-    from tests.support.spy import count_calls
     from tests.support.transform import batch_env
     from tests.support.wiring import reset_wiring
 
@@ -132,14 +131,19 @@ def measure() -> dict[str, Any]:
                             counter = _Counting()
                             with _counted_logs(counter), pytest.MonkeyPatch.context() as patch:
                                 # Every message the tracker is handed (SageMaker's notifications are
-                                # handed by the scenario), counted.
-                                tracked = count_calls(patch, OutcomeRecorder, "handle_body")
+                                # handed by the scenario), kept.
+                                handed = _handed_to_tracker(patch, OutcomeRecorder)
                                 request_id = drive()
                                 # What reaches the tracker's queue through its subscriptions (the
-                                # template's filter keeps the product's own messages out): delivered as
+                                # template's filter keeps the product's own successes out): delivered as
                                 # Lambda would.
                                 while messages := drain(setup.client("sqs"), stack.tracker_queue_url):
                                     track(sqs_event(*(tracker_record(m["Body"]) for m in messages)))
+                            # The success topic's messages (a user's subscription gets the product's;
+                            # SageMaker's were handed to the tracker): what the success subscription's
+                            # body filter scans.
+                            published = [m["Body"] for m in drain(setup.client("sqs"), stack.success_watch_url)]
+                            successes = published + [b for b in handed if _sagemakers_success(b)]
                             writes = [w for w in log.take() if w.request_id == request_id]
                             units: dict[str, int] = {}
                             for write in writes:
@@ -156,7 +160,8 @@ def measure() -> dict[str, Any]:
                                 "write_units_total": sum(units.values()) + refused,
                                 "largest_item_bytes": max(item_size(w.new or w.old or {}) for w in writes),
                                 "log_bytes": counter.bytes,
-                                "tracker_messages": tracked.n,
+                                "tracker_messages": len(handed),
+                                "success_message_bytes": sum(len(b.encode("utf-8")) for b in successes),
                                 "read_units": dict(sorted(probe.reads.items())),
                                 "calls": dict(sorted(probe.calls.items())),
                             }
@@ -165,6 +170,26 @@ def measure() -> dict[str, Any]:
                     boto3.DEFAULT_SESSION = None
     projections = {index.name: index.projection for index in declared}
     return {"paths": measured, "indexes": projections}
+
+
+def _handed_to_tracker(patch: Any, recorder: type) -> list[str]:
+    """The bodies of the messages the tracker handles (``OutcomeRecorder.handle_body``), kept as it runs."""
+    handed: list[str] = []
+    original = recorder.handle_body
+
+    def handle_body(self: Any, body: str) -> None:
+        handed.append(body)
+        original(self, body)
+
+    patch.setattr(recorder, "handle_body", handle_body)
+    return handed
+
+
+def _sagemakers_success(body: str) -> bool:
+    from orchestrator.core.messages import EVENT_SOURCE
+
+    message = json.loads(body)
+    return message.get("eventSource") != EVENT_SOURCE and message.get("invocationStatus") == "Completed"
 
 
 class _Probe:

@@ -128,19 +128,13 @@ def test_result_overtaking_the_confirmation_still_ends_succeeded(
     assert "submitted_at" not in final  # the confirmation found the item already moved on
 
 
-def test_skip_announcement_stays_out_of_the_tracker_queue_and_is_acknowledged_if_it_reaches_it(
-    route, sqs, stack, track, item_for_key
-):
-    """The router's own error message (a SKIPPED file) goes to the error topic's subscribers but not
-    to the tracker's queue (the subscription's filter: the router recorded it itself). Handed to the
-    tracker all the same (a subscription without the filter), it is acknowledged and leaves the
-    item as the router recorded it."""
+def test_skip_announcement_reaching_the_tracker_is_acknowledged(route, deliver_to_tracker, item_for_key):
+    """The router's own error message (a SKIPPED file) comes back through the tracker queue (failures
+    are not filtered out of it): it is acknowledged and leaves the item as the router recorded it."""
     route(load_event("s3-put-zero-byte"))
     before = item_for_key("incoming/empty.csv")
 
-    assert stack_support.drain(sqs, stack.tracker_queue_url) == []
-    [announced] = stack_support.drain(sqs, stack.error_watch_url)
-    assert failed_ids(track(tracker_event_from([announced]))) == []
+    assert failed_ids(deliver_to_tracker()) == []
     assert item_for_key("incoming/empty.csv") == before
 
 

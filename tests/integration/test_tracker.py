@@ -113,10 +113,12 @@ def test_tracker_outage_fails_the_record_for_a_retry(request_id, track, intercep
     assert item(request_id)["status"] == "SUBMITTED"
 
 
-def test_the_tracker_queue_gets_sagemakers_notifications_and_not_the_products_own(aws, stack, sqs):
-    """The template's subscription filter: what the product announced is recorded by whoever announced
-    it, so only SageMaker's notifications (and any other result message on the topics) reach the
-    tracker; a user's subscription still gets everything."""
+def test_the_tracker_queue_gets_every_failure_and_no_success_of_the_products_own(aws, stack, sqs):
+    """The template's subscription filter on the success topic: a success the product announced is
+    recorded by whoever announced it (and a retry derives it again), so only SageMaker's successes (and
+    any other result message) reach the tracker from that topic; every failure does, the product's
+    included (a retry may not reach the same failure: the tracker's copy records what was announced).
+    A user's subscription still gets everything."""
     from orchestrator.core.messages import build_result
     from orchestrator.core.status import Status
 
@@ -141,7 +143,12 @@ def test_the_tracker_queue_gets_sagemakers_notifications_and_not_the_products_ow
     sns.publish(TopicArn=stack.error_topic_arn, Message=json.dumps({**ours, "invocationStatus": "Failed"}))
     sns.publish(TopicArn=stack.error_topic_arn, Message=json.dumps(sagemaker_notification("error", "d" * 32)))
 
-    tracked = [m["inferenceId"] for m in bodies(drain(sqs, stack.tracker_queue_url))]
-    assert sorted(tracked) == ["b" * 32, "c" * 32, "d" * 32]
+    tracked = [(m["inferenceId"], m["invocationStatus"]) for m in bodies(drain(sqs, stack.tracker_queue_url))]
+    assert sorted(tracked) == [
+        ("a" * 32, "Failed"),
+        ("b" * 32, "Completed"),
+        ("c" * 32, "Completed"),
+        ("d" * 32, "Failed"),
+    ]
     watched = [m["inferenceId"] for m in bodies(drain(sqs, stack.success_watch_url))]
     assert sorted(watched) == ["a" * 32, "b" * 32, "c" * 32]

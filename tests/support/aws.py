@@ -65,27 +65,35 @@ def create_tracker_table(dynamodb: Any, name: str) -> None:
 
 
 @functools.cache
-def tracker_subscription_attributes() -> dict[str, str]:
-    """The tracker queue's subscription attributes as template.yaml declares them (raw delivery and
-    the filter that keeps the product's own messages out)."""
+def tracker_subscription_attributes(topic: str) -> dict[str, str]:
+    """The tracker queue's subscription to ``topic`` (``SuccessTopic``, ``ErrorTopic``) as template.yaml
+    declares it: raw delivery, and the filter that keeps the product's own successes out."""
     from local.aws.template import load_yaml
 
-    properties = load_yaml()["Resources"]["SuccessTopicTrackerSubscription"]["Properties"]
-    return {
-        "RawMessageDelivery": str(properties["RawMessageDelivery"]).lower(),
-        "FilterPolicyScope": properties["FilterPolicyScope"],
-        "FilterPolicy": json.dumps(properties["FilterPolicy"]),
-    }
+    properties = load_yaml()["Resources"][f"{topic}TrackerSubscription"]["Properties"]
+    attributes = {"RawMessageDelivery": str(properties["RawMessageDelivery"]).lower()}
+    if "FilterPolicy" in properties:
+        attributes["FilterPolicyScope"] = properties["FilterPolicyScope"]
+        attributes["FilterPolicy"] = json.dumps(properties["FilterPolicy"])
+    return attributes
 
 
-def subscribe_queue(sns: Any, sqs: Any, name: str, *topic_arns: str, attributes: dict[str, str] | None = None) -> str:
-    """A queue subscribed to ``topic_arns`` with raw message delivery (a user's subscription), or with
-    ``attributes`` (the tracker's, as the template wires it)."""
+def subscribe_queue(sns: Any, sqs: Any, name: str, *topic_arns: str) -> str:
+    """A queue subscribed to ``topic_arns`` with raw message delivery (a user's subscription)."""
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for topic_arn in topic_arns:
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return url
+
+
+def tracker_queue(sns: Any, sqs: Any, success: str, error: str) -> str:
+    """The tracker's queue, subscribed to both topics as the template wires it."""
+    url = sqs.create_queue(QueueName="sagemaker-inference-orchestrator-TrackerQueue")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for topic, topic_arn in (("SuccessTopic", success), ("ErrorTopic", error)):
         sns.subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes or {"RawMessageDelivery": "true"}
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=tracker_subscription_attributes(topic)
         )
     return url
 
@@ -103,14 +111,7 @@ def create_stack(session: boto3.Session) -> Stack:
         bucket=INPUT_BUCKET,
         success_topic_arn=success,
         error_topic_arn=error,
-        tracker_queue_url=subscribe_queue(
-            sns,
-            sqs,
-            "sagemaker-inference-orchestrator-TrackerQueue",
-            success,
-            error,
-            attributes=tracker_subscription_attributes(),
-        ),
+        tracker_queue_url=tracker_queue(sns, sqs, success, error),
         success_watch_url=subscribe_queue(sns, sqs, "user-success-subscription", success),
         error_watch_url=subscribe_queue(sns, sqs, "user-error-subscription", error),
     )

@@ -331,9 +331,13 @@ def test_tracker_queue_subscribes_to_both_topics_with_raw_delivery_and_a_dlq(cfn
         assert subscription["Endpoint"] == {"Fn::GetAtt": ["TrackerQueue", "Arn"]}
         assert subscription["RawMessageDelivery"] in (True, "true")
         assert references(subscription["RedrivePolicy"]["deadLetterTargetArn"]) == {"TrackerDLQ"}
-        # The product's own messages (recorded by whoever announced them) stay out of the tracker's queue.
-        assert subscription["FilterPolicyScope"] == "MessageBody"
-        assert subscription["FilterPolicy"] == {"eventSource": [{"anything-but": messages.EVENT_SOURCE}]}
+    # The product's own successes (recorded by whoever announced them, and derived again by a retry)
+    # stay out of the tracker's queue; every failure reaches it, the product's included.
+    [success] = [s for s in subscriptions if s["TopicArn"] == {"Ref": "SuccessTopic"}]
+    assert success["FilterPolicyScope"] == "MessageBody"
+    assert success["FilterPolicy"] == {"eventSource": [{"anything-but": messages.EVENT_SOURCE}]}
+    [error] = [s for s in subscriptions if s["TopicArn"] == {"Ref": "ErrorTopic"}]
+    assert "FilterPolicy" not in error and "FilterPolicyScope" not in error
 
 
 def test_tracker_queue_accepts_messages_from_the_two_topics_only(cfn):

@@ -82,11 +82,13 @@ MEASURED = json.loads((ROOT / "cli" / "sio" / "measured.json").read_text(encodin
 
 
 def _measured(path: str, invocations: float) -> float:
-    """Per file: the measured write and read units at list price, and the measured log bytes plus
-    Lambda's own lines (350 B an invocation, assumed) at $0.50 per GB."""
+    """Per file: the measured write and read units at list price, the measured log bytes plus Lambda's
+    own lines (350 B an invocation, assumed) at $0.50 per GB, and the measured bytes of the success
+    message the tracker's success subscription scans at $0.09 per GB."""
     m = MEASURED[path]
     reads = sum(v for k, v in m["read_units"].items() if k != "Query")
-    return m["write_units_total"] * 6.25e-7 + reads * 1.25e-7 + (m["log_bytes"] + 350 * invocations) / 1024**3 * 0.5
+    logs = (m["log_bytes"] + 350 * invocations) / 1024**3 * 0.5
+    return m["write_units_total"] * 6.25e-7 + reads * 1.25e-7 + logs + m["success_message_bytes"] / 1024**3 * 0.09
 
 
 # Orchestration of A's async files, by hand (one record per invocation at 0.0116 files/s):
