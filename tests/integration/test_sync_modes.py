@@ -17,6 +17,7 @@ from orchestrator.core import timestamps
 from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.settings import ScorerSettings
 
+from tests.support import aws as stack_support
 from tests.support.events import sqs_event
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids, invoker
@@ -274,6 +275,32 @@ def test_a_crash_after_the_result_was_written_ends_succeeded_without_a_second_ca
     item = item_for_key("incoming/a.csv")
     assert item["status"] == "SUCCEEDED" and item["output_location"].endswith(f"{item['request_id']}.out")
     assert len(published("success")) == 1
+
+
+def test_a_crash_between_announcing_a_success_and_recording_it_ends_succeeded_by_the_retry(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, published, interceptor, stack
+):
+    """The scorer announced its success and died before its write: the tracker never gets the product's
+    own successes (its subscription's filter), so the retry derives the same success from the result
+    object (announced again, subscribers key on inferenceId), without a second model call."""
+    records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
+    interceptor.fail(
+        "dynamodb.UpdateItem", raises=SimulatedCrash(), times=1, when=lambda request: b"SUCCEEDED" in request.body
+    )
+    with pytest.raises(SimulatedCrash):
+        score(sqs_event(*records))
+    assert len(published("success")) == 1
+    assert item_for_key("incoming/a.csv")["status"] == "IN_PROGRESS"
+    assert stack_support.drain(sqs, stack.tracker_queue_url) == []  # nothing for the tracker to record
+
+    clock.advance(ScorerSettings.claim_timeout_seconds + 1)
+    assert failed_ids(score(sqs_event(*records))) == []
+
+    assert len(endpoint.calls) == 1
+    item = item_for_key("incoming/a.csv")
+    assert item["status"] == "SUCCEEDED" and item["output_location"].endswith(f"{item['request_id']}.out")
+    assert "submission_uncertain" not in item
+    assert len(published("success")) == 1  # the retry's announcement
 
 
 def test_a_result_over_256_kb_is_written_to_s3_and_only_its_location_announced(
