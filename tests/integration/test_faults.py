@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from orchestrator.settings import RouterSettings
 
-from tests.support.events import load_event, sqs_event, with_body
+from tests.support import aws as stack_support
+from tests.support.events import load_event, sqs_event, tracker_event_from, with_body
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import failed_ids
 from tests.support.sagemaker import AsyncRequest, input_location
@@ -296,3 +299,32 @@ class TestMetadataLookupFaults:
         with pytest.raises(BatchProcessingError):
             route(sqs_event(upload(KEY)))
         assert items() == []
+
+
+def test_a_failure_announced_then_lost_before_its_write_is_recorded_by_the_tracker_as_announced(
+    interceptor, route, upload, item_for_key, clock, sqs, stack, track, published
+):
+    """SageMaker rejects the request (FAILED, announced) and the router dies before writing it. Its retry
+    would find a claim never released and take the file for possibly sent (docs/architecture.md §3),
+    ending it otherwise than announced; the tracker's copy of the announcement (failures are not
+    filtered out of its queue, unlike the product's successes) records the failure that was announced."""
+    interceptor.fail(INVOKE, code="ValidationError", message=TestValidationError.MESSAGE)
+    interceptor.fail("dynamodb.UpdateItem", raises=SimulatedCrash(), times=1, when=lambda r: b"FAILED" in r.body)
+    record = upload(KEY)
+    with pytest.raises(SimulatedCrash):
+        route(sqs_event(record))
+    [announced] = published("error")
+    assert item_for_key(KEY)["status"] == "RECEIVED"
+
+    messages = stack_support.drain(sqs, stack.tracker_queue_url)
+    assert [json.loads(m["Body"])["inferenceId"] for m in messages] == [announced["inferenceId"]]
+    assert failed_ids(track(tracker_event_from(messages))) == []
+    item = item_for_key(KEY)
+    assert (item["status"], item["failure_reason"]) == ("FAILED", announced["failureReason"])
+
+    # The router's retry, once the claim expired, stops at the claim: the file stays as announced.
+    clock.advance(RouterSettings.claim_timeout_seconds + 1)
+    interceptor.clear_faults()
+    assert failed_ids(route(sqs_event(record))) == []
+    assert item_for_key(KEY) == item
+    assert interceptor.attempts[INVOKE] == 1
