@@ -419,8 +419,9 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
     router_b = records_per_batch(workload, a("router_batch_size"))
     tracker_b = records_per_batch(workload, a("tracker_batch_size"), a("tracker_batching_window_seconds"))
     path = measured(prices, mode)
-    # Messages a file sends the tracker's queue (measured: SageMaker's notification for async; none
-    # for the modes the product announces itself, which its subscription filter keeps out).
+    # Messages a file sends the tracker's queue (measured: SageMaker's notification for async; none for
+    # a success the product announces itself, which the success subscription's filter keeps out; one
+    # for a failure).
     tracked = float(path["tracker_messages"])
     # SQS: S3 → router queue (1 send; receive + delete per batch), SNS → tracker queue (the same).
     sqs = 1 + 2 / router_b + tracked * (1 + 2 / tracker_b)
