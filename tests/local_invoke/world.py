@@ -92,9 +92,9 @@ class Account:
             name = declared_value(variable).rsplit(":", 1)[-1]
             topics[variable] = sns.create_topic(Name=name)["TopicArn"]
         self.success_topic_arn, self.error_topic_arn = topics["SUCCESS_TOPIC_ARN"], topics["ERROR_TOPIC_ARN"]
-        # A subscriber per topic (raw delivery, as the tracker queue is wired), to read what was published.
-        self.success_watch_url = aws.subscribe_queue(sns, sqs, "watch-success", self.success_topic_arn)
-        self.error_watch_url = aws.subscribe_queue(sns, sqs, "watch-error", self.error_topic_arn)
+        # A subscriber per topic (raw delivery, a user's: everything published), to read what was published.
+        self.success_watch_url = aws.subscribe_queue(sns, sqs, "watch-success", {self.success_topic_arn: aws.RAW})
+        self.error_watch_url = aws.subscribe_queue(sns, sqs, "watch-error", {self.error_topic_arn: aws.RAW})
 
     def env_vars(self) -> dict[str, dict[str, str]]:
         """events/env-vars.json for this account: ARNs in it, and the moto server as the endpoint."""

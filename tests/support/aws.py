@@ -78,24 +78,16 @@ def tracker_subscription_attributes(topic: str) -> dict[str, str]:
     return attributes
 
 
-def subscribe_queue(sns: Any, sqs: Any, name: str, *topic_arns: str) -> str:
-    """A queue subscribed to ``topic_arns`` with raw message delivery (a user's subscription)."""
+def subscribe_queue(sns: Any, sqs: Any, name: str, subscriptions: dict[str, dict[str, str]]) -> str:
+    """A queue subscribed to each topic ARN of ``subscriptions`` with that subscription's attributes."""
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    for topic_arn in topic_arns:
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    for topic_arn, attributes in subscriptions.items():
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
     return url
 
 
-def tracker_queue(sns: Any, sqs: Any, success: str, error: str) -> str:
-    """The tracker's queue, subscribed to both topics as the template wires it."""
-    url = sqs.create_queue(QueueName="sagemaker-inference-orchestrator-TrackerQueue")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    for topic, topic_arn in (("SuccessTopic", success), ("ErrorTopic", error)):
-        sns.subscribe(
-            TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=tracker_subscription_attributes(topic)
-        )
-    return url
+RAW = {"RawMessageDelivery": "true"}  # a user's subscription
 
 
 def create_stack(session: boto3.Session) -> Stack:
@@ -111,9 +103,17 @@ def create_stack(session: boto3.Session) -> Stack:
         bucket=INPUT_BUCKET,
         success_topic_arn=success,
         error_topic_arn=error,
-        tracker_queue_url=tracker_queue(sns, sqs, success, error),
-        success_watch_url=subscribe_queue(sns, sqs, "user-success-subscription", success),
-        error_watch_url=subscribe_queue(sns, sqs, "user-error-subscription", error),
+        tracker_queue_url=subscribe_queue(
+            sns,
+            sqs,
+            "sagemaker-inference-orchestrator-TrackerQueue",
+            {  # as the template wires it
+                success: tracker_subscription_attributes("SuccessTopic"),
+                error: tracker_subscription_attributes("ErrorTopic"),
+            },
+        ),
+        success_watch_url=subscribe_queue(sns, sqs, "user-success-subscription", {success: RAW}),
+        error_watch_url=subscribe_queue(sns, sqs, "user-error-subscription", {error: RAW}),
     )
 
 
