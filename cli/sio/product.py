@@ -24,11 +24,15 @@ NOT_SUCCEEDED = frozenset(UNSUCCESSFUL)
 
 # ---------------------------------------------------------------- tracker indexes (template.yaml)
 BY_OBJECT_INDEX = "ByObject"  # object_uri + created_at: every version of an S3 object (only sio queries it)
-IN_FLIGHT_INDEX = deadlines.INDEX  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
+IN_FLIGHT_INDEX = deadlines.INDEX  # inflight (<LANE>#<shard>) + deadline_at: only non-terminal items
 OUTCOME_INDEX = deadlines.OUTCOME_INDEX  # outcome (<STATUS>#<shard>) + status_since: unsuccessful outcomes
 SHARDS = deadlines.SHARDS
-inflight_partitions = deadlines.partitions  # every partition value of one status, in either index
-outcome_partitions = deadlines.partitions
+outcome_partitions = deadlines.partitions  # every partition value of one status in ByOutcome
+
+
+def inflight_partitions(status: str) -> list[str]:
+    """Every InFlight partition value that may hold an item in ``status``: the lanes it may sit in."""
+    return [value for lane in deadlines.holding(Status(status)) for value in deadlines.partitions(lane.value)]
 
 # ---------------------------------------------------------------- identity
 REQUEST_ID_LENGTH = identity.REQUEST_ID_LENGTH

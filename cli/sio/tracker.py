@@ -130,7 +130,8 @@ class TrackerReader:
     def in_status(
         self, status: str, *, since: str | None = None, mode: str | None = None, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Items now in an in-flight status (``InFlight``, shard after shard; each shard by deadline)."""
+        """Items now in an in-flight status (``InFlight``, lane after lane, shard after shard; each shard by
+        deadline), filtered on the status: a lane also holds claims not yet confirmed."""
         if status == "SUCCEEDED":
             raise NoIndexError(
                 "no index lists SUCCEEDED items: successes are kept out of the status indexes (InFlight holds "
@@ -146,7 +147,7 @@ class TrackerReader:
         remaining = limit
         for partition in inflight_partitions(status):
             params = tracker_reads.index_query(self.table, IN_FLIGHT_INDEX, {"inflight = :p": partition})
-            self._filters(params, since=since, mode=mode)
+            self._filters(params, since=since, status=status, mode=mode)
             for item in self._pages(params, remaining):
                 yield item
                 if remaining is not None:

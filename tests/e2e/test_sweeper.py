@@ -82,9 +82,10 @@ def test_a_lost_failure_notification_is_resolved_with_the_models_reason_from_the
 
 
 def test_the_sweeper_runs_on_its_schedule_by_itself(flow: Flow) -> None:
-    # Given an item the router claimed an hour ago and never confirmed (its deadline long passed)
-    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
-    tracker = TrackerTable(flow.stack.table, flow.stack.client("dynamodb"), clock=lambda: an_hour_ago)
+    # Given an item the router claimed five days ago and never confirmed: past a RECEIVED item's
+    # deadline (claim + QueueRetentionSeconds, 4 days by default, + 15 min of grace)
+    five_days_ago = datetime.now(UTC) - timedelta(days=5)
+    tracker = TrackerTable(flow.stack.table, flow.stack.client("dynamodb"), clock=lambda: five_days_ago)
     key = flow.key("never-routed.csv")
     request_id = uuid.uuid4().hex
     fields = {"bucket": flow.stack.bucket, "key": key, "object_uri": f"s3://{flow.stack.bucket}/{key}", "size": 10}

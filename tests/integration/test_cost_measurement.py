@@ -54,7 +54,18 @@ def test_the_models_dynamodb_and_log_lines_are_the_measured_figures(mode, measur
 
 def test_the_async_happy_path_writes_each_index_entry_once_at_most(measurement):
     """The levers kept: ByObject (KEYS_ONLY) is written once, when the item is created; the in-flight
-    entry (INCLUDE) is put, moved once (a delete and a put) and deleted, 1 unit each; the outcome index
-    is not touched by a success."""
+    entry (INCLUDE) is put by the claim in its lane, rewritten in place by the confirmation (its keys
+    unchanged: not a delete and a put) and deleted, 1 unit each; the outcome index is not touched by a
+    success."""
     units = measurement["paths"]["async"]["write_units"]
-    assert (units["ByObject"], units["InFlight"], units["ByOutcome"]) == (1, 4, 0)
+    assert (units["ByObject"], units["InFlight"], units["ByOutcome"]) == (1, 3, 0)
+
+
+def test_no_status_write_of_the_routers_or_the_scorers_moves_an_in_flight_entry(measurement):
+    """Real-time: the claim, the router's confirmation, the scorer's claim and the outcome are 4 in-flight
+    index units (a put, two rewrites in place, a delete), not 6 (each status its own partition and
+    deadline: two moves of a delete and a put). A night's file moves once, when a job takes it."""
+    paths = measurement["paths"]
+    assert paths["realtime"]["write_units"]["InFlight"] == 4
+    assert paths["batch"]["write_units"]["InFlight"] == 3
+    assert paths["nightly"]["write_units"]["InFlight"] == 5

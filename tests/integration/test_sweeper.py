@@ -14,6 +14,7 @@ import pytest
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.deadlines import DeadlineSettings
 
+from tests.support import emf
 from tests.support.events import load_event, sagemaker_notification, sqs_event, tracker_record
 from tests.support.hooks import SimulatedCrash
 from tests.support.lambda_runtime import FakeLambdaContext, failed_ids, invoker, load_handler
@@ -214,6 +215,35 @@ def test_dead_lettered_router_record_is_failed_not_routed_with_its_last_reason(
     assert final["failure_reason"].endswith("Last error: SageMaker call failed: AccessDeniedException")
     [message] = published("error")
     assert message["invocationStatus"] == "Failed" and message["resolvedBy"] == "sweeper"
+
+
+def test_a_claim_found_at_its_modes_earlier_deadline_is_moved_on_to_its_own_not_judged(
+    dead_lettered, sweep, clock, item_for_key, published, capfd
+):
+    """The claim wrote the async deadline (hours), the earliest the file could have; a claim still
+    RECEIVED is due at claim + the queues' retention (days): the sweeper moves it on, counts nothing
+    overdue and announces nothing, and closes it "not routed" only at its own deadline."""
+    claimed = item_for_key(KEY)
+    assert claimed["inflight"].startswith("SUBMITTED#")  # the lane of the status async confirms
+    clock.advance(ASYNC_DEADLINE + 1)
+    capfd.readouterr()
+
+    summary = sweep({})
+
+    moved = item_for_key(KEY)
+    assert (summary["overdue"], summary["notYetDue"], moved["status"]) == (0, 1, "RECEIVED")
+    assert moved["deadline_at"] > claimed["deadline_at"]
+    assert published("error") == [] and published("success") == []
+    # The gauges count by status, not by lane: the claim sits in SUBMITTED's lane as RECEIVED.
+    gauges = {
+        doc["Status"]: doc["InFlightItems"] for doc in emf.documents(capfd.readouterr().out) if "InFlightItems" in doc
+    }
+    assert (gauges["RECEIVED"], gauges["SUBMITTED"]) == ([1.0], [0.0])
+
+    clock.advance(RECEIVED_DEADLINE - ASYNC_DEADLINE)
+    assert sweep({})["overdue"] == 1
+    assert item_for_key(KEY)["status"] == "FAILED" and item_for_key(KEY)["not_routed"] is True
+    assert [m["invocationStatus"] for m in published("error")] == ["Failed"]
 
 
 def test_redriving_a_not_routed_record_scores_it_and_announces_again(

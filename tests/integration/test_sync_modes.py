@@ -8,6 +8,7 @@ delivery 1 (UpdateItem); a model's 4xx 5 (no PutObject).
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -369,6 +370,49 @@ def test_a_backlog_longer_than_every_redelivery_is_scored_not_failed(
     assert failed_ids(score(sqs_event(*records))) == []
     assert item_for_key("incoming/queued.csv")["status"] == "SUCCEEDED"
     assert len(endpoint.calls) == 1 and published("error") == []
+
+
+def test_the_scorers_claim_keeps_the_in_flight_entry_the_router_wrote_and_a_reopened_verdict_reenters_it(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, stack, monkeypatch
+):
+    """The router's claim put the file in SUBMITTED's lane, due by the claim + the queues' retention;
+    its confirmation and the scorer's claim keep both keys of that entry (rewritten in place, not
+    moved). A file the sweeper closed "not scored" left the index: a late message's claim puts it back,
+    due from that claim."""
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
+    key = "incoming/lane.csv"
+    records = _route_one(route, upload, sqs, scorer_queue, key)
+    handed = item_for_key(key)
+    assert handed["inflight"].startswith("SUBMITTED#")
+    assert handed["deadline_at"] == timestamps.iso(
+        timestamps.parse(handed["created_at"]) + timedelta(seconds=DeadlineSettings().submitted_sync)
+    )
+
+    def crash() -> None:
+        endpoint.on_invoke = None
+        raise SimulatedCrash
+
+    endpoint.on_invoke = crash
+    clock.advance(60)
+    with pytest.raises(SimulatedCrash):
+        score(sqs_event(*records))
+    scoring = item_for_key(key)
+    assert scoring["status"] == "IN_PROGRESS"
+    assert (scoring["inflight"], scoring["deadline_at"]) == (handed["inflight"], handed["deadline_at"])
+
+    clock.advance(DeadlineSettings().submitted_sync)
+    invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
+    closed = item_for_key(key)
+    assert closed["status"] == "FAILED" and "inflight" not in closed and "deadline_at" not in closed
+
+    endpoint.on_invoke = crash
+    with pytest.raises(SimulatedCrash):
+        score(sqs_event(*records))  # a redriven message: the verdict is reopened
+    reopened = item_for_key(key)
+    assert (reopened["status"], reopened["inflight"]) == ("IN_PROGRESS", handed["inflight"])
+    assert reopened["deadline_at"] == timestamps.iso(
+        timestamps.parse(reopened["status_since"]) + timedelta(seconds=DeadlineSettings().submitted_sync)
+    )
 
 
 def test_a_message_arriving_after_the_not_scored_verdict_is_scored_and_announced_again(

@@ -156,6 +156,7 @@ def deadline_settings(env: Mapping[str, str]) -> DeadlineSettings:
         queue_retention_seconds=_integer(
             env, "QUEUE_RETENTION_SECONDS", defaults.queue_retention_seconds, 60, 1_209_600
         ),
+        claim_timeout_seconds=_integer(env, "CLAIM_TIMEOUT_SECONDS", defaults.claim_timeout_seconds, 1, 43200),
     )
 
 

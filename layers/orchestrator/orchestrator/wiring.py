@@ -97,7 +97,6 @@ def _register_sync_modes(router: Router) -> None:
         sqs=sqs,
         queue_url=settings.scorer_queue_url,
         endpoints=endpoints,
-        deadline_seconds=settings.deadlines.submitted_sync,
     )
     for mode in endpoints:
         router.register(Mode(mode), handoff)
@@ -143,10 +142,9 @@ def _register_batch_modes(router: Router) -> None:
         router.adapters,
         output_prefix=router.settings.output_prefix,
         jobs=TransformJobs(_LazyClient("sagemaker")),
-        deadline_seconds=router.settings.deadlines.submitted_batch,
     )
     router.register(Mode.BATCH, file_jobs)
-    router.register(Mode.NIGHTLY, NightlyEnlister(router.adapters, router.settings.deadlines.scheduled))
+    router.register(Mode.NIGHTLY, NightlyEnlister(router.adapters))
 
 
 @cache

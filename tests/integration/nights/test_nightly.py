@@ -89,6 +89,30 @@ def test_night_starts_one_job_over_its_files_and_marks_each_submitted(schedule, 
     assert summary == {"date": "2026-11-28", "jobName": NIGHT, "jobCreated": True, "files": 3, "markedSubmitted": 3}
 
 
+def test_a_claim_the_router_never_confirmed_is_not_taken_by_the_night(
+    schedule, route, upload, interceptor, clock, nightly, transform, s3, item_for_key
+):
+    """The router claims a nightly file into SCHEDULED's lane (its confirmation then rewrites the entry in
+    place). A claim that died before its confirmation sits there still RECEIVED: the night reads the
+    lane filtered on the status, so only the confirmed file is in the job."""
+    [scheduled] = schedule("a.csv")
+    clock.moment = EVENING
+    interceptor.fail("dynamodb.UpdateItem", raises=SimulatedCrash(), times=1)
+    with pytest.raises(SimulatedCrash):
+        route(sqs_event(upload("incoming/nightly/b.csv")))
+    unconfirmed = item_for_key("incoming/nightly/b.csv")
+    assert unconfirmed["status"] == "RECEIVED"
+    assert unconfirmed["inflight"].startswith("SCHEDULED#")
+
+    summary = nightly(load_event("schedule-nightly"))
+
+    [job] = transform.jobs.values()
+    assert read_manifest(s3, job.manifest_uri)[1:] == ["incoming/nightly/a.csv"]
+    assert summary["files"] == 1
+    assert item_for_key("incoming/nightly/b.csv")["status"] == "RECEIVED"
+    assert item_for_key("incoming/nightly/a.csv")["request_id"] == scheduled
+
+
 @pytest.mark.slow  # long scenario: `make test-slow` (CI runs it after `make test`)
 def test_aws_calls_per_night_do_not_grow_per_file_except_one_conditional_write(schedule, nightly, calls):
     schedule(*(f"f{n:03d}.csv" for n in range(150)))

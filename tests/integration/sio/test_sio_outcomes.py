@@ -168,3 +168,28 @@ def test_the_backfill_leaves_a_file_reopened_after_it_read_it(dynamodb, outcomes
     assert summary["changed_since_read"] == 1 and summary["keyed"] == {}
     item = dynamodb.get_item(TableName=TABLE, Key={"request_id": {"S": reopened}})["Item"]
     assert item["status"]["S"] == "SUBMITTED" and "outcome" not in item
+
+
+# ---------------------------------------------------------------- in-flight statuses (InFlight lanes)
+
+
+def test_an_in_flight_status_is_listed_from_every_lane_that_may_hold_it(dynamodb, calls):
+    """The router claims a file into the lane of the status its mode confirms: an async claim not yet
+    confirmed sits in SUBMITTED's lane as RECEIVED. `--status RECEIVED` finds it there, and
+    `--status SUBMITTED` lists only the confirmed file of that lane."""
+    tracker = TrackerTable(TABLE, dynamodb)
+    ids = {}
+    for name in ("claimed.csv", "confirmed.csv"):
+        ids[name] = hashlib.sha256(name.encode()).hexdigest()[:32]
+        key = f"incoming/{name}"
+        fields = {"key": key, "object_uri": f"s3://bucket/{key}", "mode": "async"}
+        assert tracker.claim(ids[name], fields, 150, deadline_seconds=3600, lane=Status.SUBMITTED)
+    assert tracker.confirm(ids["confirmed.csv"], Status.SUBMITTED, {})
+
+    received = json.loads(sio("-o", "json", "status", "--status", "RECEIVED").stdout)
+    submitted = json.loads(sio("-o", "json", "status", "--status", "SUBMITTED").stdout)
+
+    assert [f["request_id"] for f in received["items"]] == [ids["claimed.csv"]]
+    assert [f["request_id"] for f in submitted["items"]] == [ids["confirmed.csv"]]
+    # RECEIVED: its own lane (skipped files), SCHEDULED's and SUBMITTED's, 16 shards each
+    assert calls.count("dynamodb.Query") == 3 * 16 + 16

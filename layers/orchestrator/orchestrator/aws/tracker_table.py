@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     # _update's arguments: request_id, expression, condition, names, values, action.
     type _UpdateArguments = tuple[str, str, str, dict[str, str], dict[str, Any], str]
 
-INFLIGHT_INDEX = deadlines.INDEX  # inflight (<STATUS>#<shard>) + deadline_at: only non-terminal items
+INFLIGHT_INDEX = deadlines.INDEX  # inflight (<LANE>#<shard>) + deadline_at: only non-terminal items
 BATCH_GET_MAX = tracker_reads.BATCH_GET_MAX  # keys per BatchGetItem call
 QUERY_PAGE_SIZE = 1000  # items per Query page
 _UNPROCESSED_ATTEMPTS = tracker_reads.UNPROCESSED_ATTEMPTS
@@ -112,12 +112,21 @@ class TrackerTable:
         return self._clock()
 
     def claim(
-        self, request_id: str, fields: dict[str, Any], claim_timeout_seconds: int, *, deadline_seconds: int = 0
+        self,
+        request_id: str,
+        fields: dict[str, Any],
+        claim_timeout_seconds: int,
+        *,
+        deadline_seconds: int = 0,
+        lane: Status = Status.RECEIVED,
     ) -> Claim:
         """Create the item in RECEIVED, or take over a claim that expired (a crash before confirm),
         or an item the sweeper closed as "not routed" (a redriven notification: a new attempt).
 
-        A takeover returns the item it replaced (``ReturnValues=ALL_OLD``: no extra call).
+        The item enters the in-flight index in ``lane``, the status the router will confirm, due
+        ``deadline_seconds`` from now (``DeadlineSettings.at_claim``): the confirmation then leaves the
+        entry's keys alone (core/deadlines.py). A takeover returns the item it replaced
+        (``ReturnValues=ALL_OLD``: no extra call).
         """
         moment = self._clock()
         stamp = timestamps.iso(moment)
@@ -129,7 +138,7 @@ class TrackerTable:
             "status_since": stamp,
             "created_at": stamp,
             "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds,
-            "inflight": deadlines.inflight_key(Status.RECEIVED, request_id),
+            "inflight": deadlines.inflight_key(lane, request_id),
             "deadline_at": timestamps.iso(moment + timedelta(seconds=deadline_seconds or claim_timeout_seconds)),
             "expires_at": int((moment + self._retention).timestamp()),
         }
@@ -238,16 +247,17 @@ class TrackerTable:
         A claim that expired *unreleased* is a scorer that died after its claim, possibly after the
         model call: it is taken over in a second conditional write (on that expiry), marked
         ``may_have_invoked`` so that the model is not called again. None: a duplicate delivery
-        (held, finished or unknown)."""
+        (held, finished or unknown).
+
+        The file keeps the deadline the router's claim gave it (its message's retention counts from
+        the hand-off), so the in-flight entry is rewritten in place; ``deadline_seconds`` from now is
+        only for a reopened verdict, which left the index."""
         moment = self._clock()
         names, values, expression = self._set_clause(
             request_id,
             Status.IN_PROGRESS,
-            {
-                **fields,
-                "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds,
-                "deadline_at": timestamps.iso(moment + timedelta(seconds=deadline_seconds)),
-            },
+            {**fields, "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds},
+            default_deadline=timestamps.iso(moment + timedelta(seconds=deadline_seconds)),
         )
         expression = expression.replace(
             "SET ", "SET scoring_attempts = if_not_exists(scoring_attempts, :zero) + :one, ", 1
@@ -322,31 +332,33 @@ class TrackerTable:
         self, status: Status, *, until: str, attributes: Sequence[str], page_size: int = QUERY_PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
         """Items in ``status`` (non-terminal) entered at or before ``until`` (ISO-8601), one page of at
-        most ``page_size`` items at a time from the in-flight index, shard after shard (eventually
-        consistent, like every GSI read). The page size bounds memory; DynamoDB caps a page at 1 MB."""
-        for value in deadlines.partitions(status.value):
-            yield from self._query_index(value, attributes, page_size=page_size, filter_since=until)
+        most ``page_size`` items at a time from the in-flight index, lane after lane and shard after
+        shard (eventually consistent, like every GSI read), filtered on the projected status: a lane
+        also holds claims not yet confirmed. The page size bounds memory; DynamoDB caps a page at 1 MB."""
+        for lane in deadlines.holding(status):
+            for value in deadlines.partitions(lane.value):
+                yield from self._query_index(
+                    value, attributes, page_size=page_size, filter_since=until, filter_status=status
+                )
 
     def overdue(
         self, state: str, *, now: str, attributes: Sequence[str], page_size: int = QUERY_PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
-        """In-flight items of ``state`` (a status or :data:`deadlines.ANNOUNCE`) whose deadline is at
-        or before ``now``, most overdue first within each shard."""
+        """In-flight items in lane ``state`` (a status or :data:`deadlines.ANNOUNCE`) whose deadline is
+        at or before ``now``, most overdue first within each shard, whatever their status."""
         for value in deadlines.partitions(state):
             yield from self._query_index(value, attributes, page_size=page_size, deadline_until=now)
 
-    def count_in_flight(self, state: str) -> int:
-        """How many items are in ``state`` now (Select COUNT over its shards)."""
-        total = 0
-        for value in deadlines.partitions(state):
-            params = tracker_reads.index_query(
-                self.table_name, INFLIGHT_INDEX, {"inflight = :p": value}, Select="COUNT"
-            )
-            try:
-                total += sum(int(page.get("Count", 0)) for page in tracker_reads.query_pages(self._client, params))
-            except ClientError as exc:
-                raise _translate(exc, "count", value) from exc
-        return total
+    def count_in_flight(self) -> dict[Status, int]:
+        """How many items are in each in-flight status now: every lane read once, projecting the status
+        (the read units of a COUNT: DynamoDB reads the same entries)."""
+        totals = dict.fromkeys(deadlines.IN_FLIGHT, 0)
+        for lane in deadlines.IN_FLIGHT:
+            for value in deadlines.partitions(lane.value):
+                for item in self._query_index(value, ("status",), page_size=QUERY_PAGE_SIZE):
+                    status = Status(item["status"])
+                    totals[status] = totals.get(status, 0) + 1
+        return totals
 
     def _query_index(
         self,
@@ -355,6 +367,7 @@ class TrackerTable:
         *,
         page_size: int,
         filter_since: str | None = None,
+        filter_status: Status | None = None,
         deadline_until: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         names = {f"#a{i}": name for i, name in enumerate(dict.fromkeys(["request_id", *attributes]))}
@@ -366,10 +379,17 @@ class TrackerTable:
             ProjectionExpression=", ".join(names),
             Limit=page_size,
         )
+        filters = []
         if filter_since is not None:
             names["#since"] = "status_since"
             params["ExpressionAttributeValues"][":since"] = {"S": filter_since}
-            params["FilterExpression"] = "#since <= :since"
+            filters.append("#since <= :since")
+        if filter_status is not None:
+            names["#status"] = "status"
+            params["ExpressionAttributeValues"][":status"] = {"S": filter_status.value}
+            filters.append("#status = :status")
+        if filters:
+            params["FilterExpression"] = " AND ".join(filters)
         pages = tracker_reads.query_pages(self._client, params)
         while True:
             try:
@@ -574,12 +594,14 @@ class TrackerTable:
         *,
         remove: Sequence[str] = (),
         outbox_at: str | None = None,
+        default_deadline: str | None = None,
     ) -> tuple[dict[str, str], dict[str, Any], str]:
         """``SET`` the status (its rank, its in-flight key) and ``fields``; ``REMOVE`` ``remove``.
 
         A terminal status takes the item out of the in-flight index (its key and deadline go), or,
         with ``outbox_at``, into the sweeper's outbox partition due at that time; a non-terminal one
-        moves it to that status's partition, with ``deadline_at`` when given.
+        keeps it in (or puts it into) that status's lane, with ``deadline_at`` when given (the entry
+        moves), else the deadline it has (``default_deadline`` if it has none: a reopened verdict).
 
         An unsuccessful outcome puts the item in the outcome index (``outcome``, sorted by this
         write's ``status_since``), also a sweeper verdict still in the outbox; every other status
@@ -609,7 +631,11 @@ class TrackerTable:
             removals.append("outcome")
         names = {f"#f{i}": name for i, name in enumerate(updates)}
         values = {f":v{i}": _serialize(value) for i, value in enumerate(updates.values())}
-        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(updates)))
+        assignments = [f"#f{i} = :v{i}" for i in range(len(updates))]
+        if default_deadline is not None and inflight is not None and "deadline_at" not in updates:
+            names["#dl"], values[":dl"] = "deadline_at", _serialize(default_deadline)
+            assignments.append("#dl = if_not_exists(#dl, :dl)")
+        expression = "SET " + ", ".join(assignments)
         removed = [f"#r{i}" for i in range(len(removals))]
         names.update(zip(removed, removals, strict=True))
         if removed:

@@ -1,20 +1,29 @@
 """Deadlines and the in-flight index (docs/architecture.md §5). Pure: numbers in, timestamps and keys out.
 
-Every non-terminal item carries ``deadline_at``, set in the same write that sets its status, by
-which it must be terminal; the sweeper resolves an overdue item from ground truth. The deadline a
-user can compute from the stack's parameters:
+Every non-terminal item carries ``deadline_at``, by which it must be terminal; the sweeper resolves
+an overdue item from ground truth. The deadline a user can compute from the stack's parameters:
 
 =================  ==========================================================================
-status             deadline
+status             due
 =================  ==========================================================================
 RECEIVED           claim + ``QueueRetentionSeconds`` + grace: the router's message may wait in
                    the queue or its DLQ (to be redriven) that long, never longer
-SUBMITTED (async)  submitted + ``RequestTTLSeconds`` + ``InvocationTimeoutSeconds`` + grace
-SUBMITTED (batch)  submitted + ``TransformMaxRuntimeSeconds`` + grace (moved while still running)
-SUBMITTED /        handed to the scorer (or claimed by it) + ``QueueRetentionSeconds`` + grace:
-IN_PROGRESS (sync) waiting in a queue is not being lost
-SCHEDULED          scheduled + ``NightlyIntervalSeconds`` + the schedule's retry window + grace
+SUBMITTED (async)  claim + C + ``RequestTTLSeconds`` + ``InvocationTimeoutSeconds`` + grace
+SUBMITTED (batch)  claim + C + ``TransformMaxRuntimeSeconds`` + grace (moved while still running)
+SUBMITTED /        claim + C + ``QueueRetentionSeconds`` + grace: waiting in the scorer's queue is
+IN_PROGRESS (sync) not being lost, and SQS counts its retention from the router's hand-off
+SCHEDULED          claim + C + ``NightlyIntervalSeconds`` + the schedule's retry window + grace
+SUBMITTED (night)  marked for the night's job + ``TransformMaxRuntimeSeconds`` + grace
 =================  ==========================================================================
+
+"Claim" is the router's claim and C its claim timeout (150 s): the router confirms within it (or a
+later attempt claims the file anew), so a status the router confirms is never due earlier than from
+its confirmation. So the claim writes the deadline of the status the file is headed for (the
+earliest it may have: :meth:`DeadlineSettings.at_claim`), and the router's confirmation and the
+scorer's claim leave it as it is. Where a file's RECEIVED deadline comes *later* (the usual case:
+the queues keep a message for days), the sweeper finds a RECEIVED item at the earlier deadline and
+moves it on to its own (:meth:`DeadlineSettings.due`): a crash between claim and confirmation is
+rare, a confirmation is every file's.
 
 Queued work is bounded by the queues' retention: SQS deletes a message that long after it was first
 sent, also from a dead-letter queue (a standard queue's DLQ keeps the original enqueue time), so at
@@ -22,10 +31,16 @@ the deadline the message can no longer arrive and the verdict is true. The queue
 long before that.
 
 The **in-flight index** (``InFlight``) holds only non-terminal items: its partition key
-``inflight`` is ``<STATUS>#<shard>`` and exists only while the item is in flight (terminal writes
-remove it), its sort key is ``deadline_at``. Writes of one status spread over :data:`SHARDS`
-partition values, so marking a 100,000-file night is not capped by one index partition (about
-1,000 writes/s each), and "what is overdue?" is one Query per (status, shard).
+``inflight`` is ``<LANE>#<shard>`` and exists only while the item is in flight (terminal writes
+remove it), its sort key is ``deadline_at``. The *lane* is the status the router confirms
+(:func:`lane_of`): a nightly file's SCHEDULED, every other file's SUBMITTED (the scorer's
+IN_PROGRESS stays in SUBMITTED); the claim already writes it. So the router's confirmation and the
+scorer's claim change neither key of the entry: DynamoDB rewrites it in place (1 write unit)
+instead of moving it (a delete and a put, 2). A lane holds its status and items still RECEIVED:
+readers of one status filter on ``status`` (projected), and :func:`holding` says which lanes to
+read. Writes of one lane spread over :data:`SHARDS` partition values, so marking a 100,000-file
+night is not capped by one index partition (about 1,000 writes/s each), and "what is overdue?" is
+one Query per (lane, shard).
 
 The **outcome index** (``ByOutcome``) holds only unsuccessful outcomes (:data:`UNSUCCESSFUL`): its
 partition key ``outcome`` is ``<STATUS>#<shard>`` (the same shards), its sort key ``status_since``
@@ -37,6 +52,7 @@ last hour?" is one Query per shard with the time in the key condition.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import overload
@@ -70,9 +86,34 @@ def partitions(state: str) -> list[str]:
     return [f"{state}#{n:02d}" for n in range(SHARDS)]
 
 
+def lane_of(status: Status) -> Status:
+    """The lane (in-flight partition) of an item written in ``status``: the scorer's IN_PROGRESS stays
+    in SUBMITTED, where the router put the file; every other in-flight status is its own lane."""
+    return Status.SUBMITTED if status is Status.IN_PROGRESS else status
+
+
+def lane_of_mode(mode: str | None) -> Status:
+    """The lane the router claims a file into: the status it will confirm in ``mode`` (None: skipped)."""
+    if mode is None:
+        return Status.RECEIVED
+    return Status.SCHEDULED if mode == "nightly" else Status.SUBMITTED
+
+
+def holding(status: Status) -> tuple[Status, ...]:
+    """The lanes that may hold an item in ``status``: its own lane, and for RECEIVED every lane (a
+    claim not yet confirmed). IN_PROGRESS also reads its own old partition, which items written
+    before lanes still occupy."""
+    if status is Status.RECEIVED:
+        return (Status.RECEIVED, Status.SCHEDULED, Status.SUBMITTED)
+    if status is Status.IN_PROGRESS:
+        return (Status.SUBMITTED, Status.IN_PROGRESS)
+    return (status,)
+
+
 def inflight_key(status: Status, request_id: str) -> str | None:
-    """The index partition of an item in ``status``; None once terminal (the item leaves the index)."""
-    return None if status in TERMINAL else partition(status.value, request_id)
+    """The index partition of an item written in ``status``: its lane's; None once terminal (the item
+    leaves the index)."""
+    return None if status in TERMINAL else partition(lane_of(status).value, request_id)
 
 
 def outcome_key(status: Status, request_id: str) -> str | None:
@@ -115,6 +156,9 @@ class DeadlineSettings:
     grace_seconds: int = 900
     # The router's and scorer's queues and their DLQs keep a message this long (template parameter).
     queue_retention_seconds: int = 345600
+    # The router confirms its claim within this, or a later attempt takes the claim over with a new one
+    # (its claim timeout, the template's Timing mapping): the lag of a confirmation behind its claim.
+    claim_timeout_seconds: int = 150
 
     # From the claim: as long as the router's message may still be delivered (or redriven).
     received = _Deadline("queue_retention_seconds")
@@ -128,6 +172,34 @@ class DeadlineSettings:
     submitted_batch = _Deadline("transform_max_runtime_seconds")
     # A file waiting for the night: until the next night's run and its retries are over.
     scheduled = _Deadline("nightly_interval_seconds", "nightly_retry_window_seconds")
+
+    def confirmed(self, mode: str) -> int:
+        """The deadline, counted from the claim, of the status the router confirms in ``mode``: that
+        status's own, which counts from the confirmation, plus the router's claim timeout, within which
+        the confirmation comes (so never earlier than the status's own, whatever the grace)."""
+        own = {
+            "async": self.submitted_async,
+            "batch": self.submitted_batch,
+            "nightly": self.scheduled,
+        }.get(mode, self.submitted_sync)  # realtime, serverless: handed to the scorer
+        return self.claim_timeout_seconds + own
+
+    def at_claim(self, modes: Iterable[str]) -> int:
+        """The deadline the claim writes: the earliest of RECEIVED's and those of the statuses the file
+        may be confirmed in (``modes``: the decision's, and a spill rule's other one), so that the
+        sweeper never looks later than any of them (:meth:`due` tells it when one is not yet due)."""
+        return min([self.received, *(self.confirmed(mode) for mode in modes)])
+
+    def due(self, status: Status, mode: str | None) -> int | None:
+        """When an item the router claimed is due in ``status``, in seconds from its claim; None for an
+        item whose deadline a later write set (a transform job's, the sweeper's outbox)."""
+        if status is Status.RECEIVED:
+            return self.received
+        if status is Status.SCHEDULED:
+            return self.confirmed("nightly")
+        if status in (Status.SUBMITTED, Status.IN_PROGRESS) and mode not in (None, "batch", "nightly"):
+            return self.confirmed(mode)
+        return None
 
     def after(self, moment: datetime, seconds: int) -> str:
         return timestamps.iso(moment + timedelta(seconds=seconds))

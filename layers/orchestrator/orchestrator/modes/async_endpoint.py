@@ -55,10 +55,7 @@ class AsyncMode(UsesAdapters):
             "output_location": submission.output_location,
             "failure_location": submission.failure_location,
         }
-        deadline = self.settings.deadlines.submitted_async
-        now = confirm_submitted(
-            self.tracker, file, deadline, fields, overtaken="result arrived before confirmation; keeping it"
-        )
+        now = confirm_submitted(self.tracker, file, fields, overtaken="result arrived before confirmation; keeping it")
         self.recorder.count("RequestsRouted", mode=Mode.ASYNC.value)
         self.recorder.timing("QueueTime", timestamps.millis_between(file.event.event_time, now), mode=Mode.ASYNC.value)
 
@@ -76,7 +73,6 @@ class AsyncMode(UsesAdapters):
                 "endpoint_name": self.settings.async_endpoint_name,
                 "submission_uncertain": True,
                 "last_error": reason,
-                "deadline_at": self.settings.deadlines.after(now, self.settings.deadlines.submitted_async),
             },
         )
         why = reason or "an earlier attempt may have invoked the endpoint"

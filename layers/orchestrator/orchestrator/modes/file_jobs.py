@@ -34,7 +34,6 @@ class FileJobs(UsesAdapters):
     _: KW_ONLY
     output_prefix: str
     jobs: TransformJobs
-    deadline_seconds: int  # submitted → the job's runtime allowance + grace
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event, decision = file.request_id, file.event, file.decision
@@ -67,7 +66,6 @@ class FileJobs(UsesAdapters):
         now = confirm_submitted(
             self.tracker,
             file,
-            self.deadline_seconds,
             {"job_name": name, "output_location": manifest.output_location(output_path, event.key)},
             overtaken="job state arrived before confirmation; keeping it",
             extra={"job": name},

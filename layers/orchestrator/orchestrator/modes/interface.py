@@ -10,7 +10,6 @@ configured mode: ``async_endpoint.AsyncMode``, ``file_jobs.FileJobs`` (batch), `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Protocol
 
 from orchestrator.aws.announce import Announcer
@@ -60,22 +59,17 @@ def close(announcer: Announcer, file: ClaimedFile, status: Status, reason: str) 
 def confirm_submitted(
     tracker: TrackerTable,
     file: ClaimedFile,
-    deadline_seconds: int,
     fields: dict[str, Any],
     *,
     overtaken: str,
     extra: dict[str, Any] | None = None,
 ) -> str:
-    """The claim confirmed SUBMITTED, due ``deadline_seconds`` from now, with the mode's own ``fields``.
-    A result that overtook the confirmation keeps its status (``overtaken`` is logged, with ``extra``).
-    Returns the submission time, which the router's QueueTime is measured to."""
-    moment = tracker.now()
-    now = timestamps.iso(moment)
-    fields = {
-        "submitted_at": now,
-        "deadline_at": timestamps.iso(moment + timedelta(seconds=deadline_seconds)),
-        **fields,
-    }
+    """The claim confirmed SUBMITTED with the mode's own ``fields``; it keeps the deadline the claim
+    wrote for it (core/deadlines.py). A result that overtook the confirmation keeps its status
+    (``overtaken`` is logged, with ``extra``). Returns the submission time, which the router's
+    QueueTime is measured to."""
+    now = timestamps.iso(tracker.now())
+    fields = {"submitted_at": now, **fields}
     if not tracker.confirm(file.request_id, Status.SUBMITTED, fields):
         logger.info(overtaken, extra=extra, stacklevel=2)
     return now

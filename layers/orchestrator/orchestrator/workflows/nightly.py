@@ -36,7 +36,6 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from itertools import batched
 from typing import TYPE_CHECKING, Any
 
@@ -86,15 +85,11 @@ class NightlyEnlister(UsesAdapters):
     """``Router.register(Mode.NIGHTLY, NightlyEnlister(...))``: the file waits for tonight's job."""
 
     adapters: Adapters
-    deadline_seconds: int  # the next night + its retry window + grace
 
     def __call__(self, file: ClaimedFile) -> None:
+        # Due by the next night + its retry window + grace, from the claim, which wrote that deadline.
         request_id, event = file.request_id, file.event
-        moment = self.tracker.now()
-        fields = {
-            "scheduled_at": timestamps.iso(moment),
-            "deadline_at": timestamps.iso(moment + timedelta(seconds=self.deadline_seconds)),
-        }
+        fields = {"scheduled_at": timestamps.iso(self.tracker.now())}
         confirmed = self.tracker.confirm(request_id, Status.SCHEDULED, fields)
         if not confirmed:  # pragma: no cover - only a concurrent takeover of the same claim gets here
             logger.info("already moved on before it was scheduled", extra={"key": event.key})

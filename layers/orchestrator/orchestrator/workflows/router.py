@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from orchestrator.aws.adapters import Adapters, UsesAdapters
 from orchestrator.aws.sagemaker_runtime import AsyncInvoker
 from orchestrator.aws.tracker_table import Claim
-from orchestrator.core import identity, routing, s3_events
+from orchestrator.core import deadlines, identity, routing, s3_events
 from orchestrator.core.routing import Backlog, Decision, FileFacts, Mode, RoutingPolicy
 from orchestrator.core.s3_events import ObjectCreated
 from orchestrator.core.status import Status
@@ -96,8 +96,15 @@ class Router(UsesAdapters):
             "route_reason": decision.reason,
             "s3_event_time": event.event_time or None,
         }
+        # The claim enters the file in the lane of the status its mode confirms, due by the earliest
+        # deadline it may have: the confirmation then rewrites the in-flight entry in place.
+        modes = [m.value for m in (decision.spill_modes or (decision.mode,)) if m is not None]
         claim = self.tracker.claim(
-            request_id, fields, self.settings.claim_timeout_seconds, deadline_seconds=self.settings.deadlines.received
+            request_id,
+            fields,
+            self.settings.claim_timeout_seconds,
+            deadline_seconds=self.settings.deadlines.at_claim(modes),
+            lane=deadlines.lane_of_mode(decision.mode.value if decision.mode else None),
         )
         if not claim:
             logger.info("duplicate delivery acknowledged", extra={"key": event.key})

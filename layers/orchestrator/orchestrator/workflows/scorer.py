@@ -88,7 +88,6 @@ class Handoff(UsesAdapters):
     sqs: Any
     queue_url: str
     endpoints: dict[str, str]
-    deadline_seconds: int
 
     def __call__(self, file: ClaimedFile) -> None:
         request_id, event, decision = file.request_id, file.event, file.decision
@@ -109,7 +108,6 @@ class Handoff(UsesAdapters):
         now = confirm_submitted(
             self.tracker,
             file,
-            self.deadline_seconds,
             {"endpoint_name": self.endpoints.get(decision.mode.value)},
             overtaken="the scorer started before confirmation; keeping its status",
         )

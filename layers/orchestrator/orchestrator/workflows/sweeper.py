@@ -1,7 +1,8 @@
 """The sweeper (docs/architecture.md §5): every file reaches a terminal status by its deadline, whatever AWS loses.
 
 On a schedule it pages through the in-flight index for items past their ``deadline_at`` and
-resolves each from ground truth, never from a guess:
+resolves each from ground truth, never from a guess (an item the claim gave an earlier deadline than
+its status's, a claim still RECEIVED, is moved on to its own first: core/deadlines.py):
 
 - the outbox first: verdicts recorded by an earlier run that crashed before announcing them;
 - RECEIVED (the router never confirmed it; its notification went to the router DLQ) → FAILED
@@ -72,6 +73,7 @@ _ATTRIBUTES = (
     "failure_reason",
     "last_error",
     "deadline_at",
+    "created_at",
     "submission_uncertain",
     "s3_event_time",
     "sagemaker_received_at",
@@ -88,6 +90,7 @@ class SweepTotals:
     overdue: int = 0
     resolved: dict[str, int] = field(default_factory=dict)
     moved: int = 0
+    not_yet_due: int = 0  # found at the claim's earlier deadline, moved on to their own (not overdue)
     announced_from_outbox: int = 0
     overtaken: int = 0  # a result arrived before the verdict: nothing published
     handed_off: int = 0  # finished nights handed to the batch-result function
@@ -124,22 +127,24 @@ class Sweeper(UsesAdapters):
         try:
             for item in self._due(deadlines.ANNOUNCE, now, totals, remaining_ms):
                 self._flush_safely(item, totals)
-            for status in deadlines.IN_FLIGHT:
-                for item in self._due(status.value, now, totals, remaining_ms):
+            for lane in deadlines.IN_FLIGHT:
+                for item in self._due(lane.value, now, totals, remaining_ms):
+                    if self._not_yet_due(item, moment, totals):
+                        continue
                     totals.overdue += 1
                     self._resolve_safely(item, moment, totals)
         finally:
             if totals.overdue:
                 self.recorder.count("OverdueItems", value=totals.overdue)
-        for status in deadlines.IN_FLIGHT:
-            if not self._time_left(remaining_ms):
-                break
-            self.recorder.level("InFlightItems", self.tracker.count_in_flight(status.value), status=status.value)
+        if self._time_left(remaining_ms):
+            for status, count in self.tracker.count_in_flight().items():
+                self.recorder.level("InFlightItems", count, status=status.value)
         summary = {
             "now": now,
             "overdue": totals.overdue,
             "resolved": totals.resolved,
             "deadlinesMoved": totals.moved,
+            "notYetDue": totals.not_yet_due,
             "announcedFromOutbox": totals.announced_from_outbox,
             "overtakenByResults": totals.overtaken,
             "handedOff": totals.handed_off,
@@ -156,7 +161,7 @@ class Sweeper(UsesAdapters):
         self, state: str, now: str, totals: SweepTotals, remaining_ms: RemainingMillis | None
     ) -> Iterator[dict[str, Any]]:
         for item in self.tracker.overdue(state, now=now, attributes=_ATTRIBUTES, page_size=100):
-            handled = totals.overdue + totals.announced_from_outbox + totals.outbox_failed
+            handled = totals.overdue + totals.announced_from_outbox + totals.outbox_failed + totals.not_yet_due
             if handled >= MAX_ITEMS_PER_RUN or not self._room_for_an_item(remaining_ms):
                 totals.stopped_early = True
                 logger.info("sweep stops here; the next run continues", extra={"handled": handled})
@@ -170,6 +175,27 @@ class Sweeper(UsesAdapters):
     @staticmethod
     def _room_for_an_item(remaining_ms: RemainingMillis | None) -> bool:
         return remaining_ms is None or remaining_ms() >= ITEM_BUDGET_MS
+
+    def _not_yet_due(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> bool:
+        """The claim wrote the earliest deadline the file could have (``DeadlineSettings.at_claim``): an
+        item whose status is due later (a claim still RECEIVED: its message may still be redriven) is
+        moved on to that deadline, not judged, and not counted overdue."""
+        seconds = self.settings.deadlines.due(Status(item["status"]), item.get("mode"))
+        if seconds is None or item.get("job_name") or not item.get("created_at"):
+            return False
+        due = timestamps.parse(str(item["created_at"])) + timedelta(seconds=seconds)
+        if due <= moment:
+            return False
+        logger.set_correlation_id(item["request_id"])
+        try:
+            if self.tracker.move_deadline(item["request_id"], Status(item["status"]), timestamps.iso(due)):
+                totals.not_yet_due += 1
+        except Exception as exc:  # noqa: BLE001 - one item's trouble must not stop the sweep; the next run retries
+            totals.errors += 1
+            _log_failure("could not move a deadline on", exc)
+        finally:
+            logger.set_correlation_id(None)
+        return True
 
     def _resolve_safely(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
         logger.set_correlation_id(item["request_id"])
