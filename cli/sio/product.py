@@ -34,6 +34,7 @@ def inflight_partitions(status: str) -> list[str]:
     """Every InFlight partition value that may hold an item in ``status``: the lanes it may sit in."""
     return [value for lane in deadlines.holding(Status(status)) for value in deadlines.partitions(lane.value)]
 
+
 # ---------------------------------------------------------------- identity
 REQUEST_ID_LENGTH = identity.REQUEST_ID_LENGTH
 looks_like_request_id = identity.looks_like_request_id

@@ -128,7 +128,7 @@ def test_a_sweeper_verdict_is_in_the_index_while_still_in_the_outbox_and_its_ann
     route, upload, item_for_key, sweep, clock, interceptor, writes
 ):
     routed = _routed(route, upload, item_for_key)
-    clock.advance(DeadlineSettings().submitted_async + 1)
+    clock.advance(DeadlineSettings().confirmed("async") + 1)
     interceptor.fail("sns.Publish", raises=SimulatedCrash(), times=1)
     with pytest.raises(SimulatedCrash):
         sweep({})
@@ -224,7 +224,7 @@ def test_a_not_scored_file_reopened_by_its_late_message_leaves_the_index(
     queue, _ = realtime
     records = _route_to_scorer(route, upload, sqs, queue, "incoming/late.csv")
     since = timestamps.iso(clock())
-    clock.advance(DeadlineSettings().submitted_sync + 1)
+    clock.advance(DeadlineSettings().confirmed("realtime") + 1)
     invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
     closed = item_for_key("incoming/late.csv")
     assert closed["not_scored"] is True

@@ -23,7 +23,7 @@ from tests.support.transform import batch_env
 from tests.support.wiring import reset_wiring
 
 KEY = "incoming/customers/a.csv"
-ASYNC_DEADLINE = DeadlineSettings().submitted_async
+ASYNC_DEADLINE = DeadlineSettings().confirmed("async")  # from the claim: + the router's claim timeout
 RECEIVED_DEADLINE = DeadlineSettings().received
 
 
@@ -343,7 +343,7 @@ def test_dead_lettered_completion_event_is_resolved_through_the_batch_result_pat
     route(load_event("s3-put-over-1gb"))
     request_id = "1c54b662b65b18b120a299c6bbf58f8e"
     transform.finish(f"sio-{request_id}", "Completed")
-    clock.advance(DeadlineSettings().submitted_batch + 1)
+    clock.advance(DeadlineSettings().confirmed("batch") + 1)
     calls.reset()
 
     sweep({})
@@ -358,7 +358,7 @@ def test_job_still_running_moves_the_deadline_on(transform, route, sweep, clock,
     route(load_event("s3-put-over-1gb"))
     request_id = "1c54b662b65b18b120a299c6bbf58f8e"
     before = item(request_id)["deadline_at"]
-    clock.advance(DeadlineSettings().submitted_batch + 1)
+    clock.advance(DeadlineSettings().confirmed("batch") + 1)
 
     summary = sweep({})
 
@@ -380,7 +380,7 @@ def test_scheduled_file_past_its_night_with_nights_disabled_is_failed(
     assert item_for_key("incoming/nightly/n.csv")["status"] == "SCHEDULED"
     monkeypatch.delenv("TRANSFORM_MODEL_NAME")
     reset_wiring()
-    clock.advance(DeadlineSettings().scheduled + 1)
+    clock.advance(DeadlineSettings().confirmed("nightly") + 1)
 
     sweep({})
 

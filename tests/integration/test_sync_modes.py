@@ -345,7 +345,7 @@ def test_the_sweeper_resolves_an_overdue_sync_file_from_its_result_object(
     done = item_for_key("incoming/done.csv")
     # The scorer wrote the result and died before announcing it
     aws.client("s3").put_object(Bucket=stack.bucket, Key=f"results/realtime/{done['request_id']}.out", Body=b"1\n")
-    clock.advance(DeadlineSettings().submitted_sync + 1)
+    clock.advance(DeadlineSettings().confirmed("realtime") + 1)
     invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
 
     assert item_for_key("incoming/done.csv")["status"] == "SUCCEEDED"
@@ -400,7 +400,7 @@ def test_the_scorers_claim_keeps_the_in_flight_entry_the_router_wrote_and_a_reop
     assert scoring["status"] == "IN_PROGRESS"
     assert (scoring["inflight"], scoring["deadline_at"]) == (handed["inflight"], handed["deadline_at"])
 
-    clock.advance(DeadlineSettings().submitted_sync)
+    clock.advance(DeadlineSettings().confirmed("realtime"))
     invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
     closed = item_for_key(key)
     assert closed["status"] == "FAILED" and "inflight" not in closed and "deadline_at" not in closed
@@ -422,7 +422,7 @@ def test_a_message_arriving_after_the_not_scored_verdict_is_scored_and_announced
     redrive reset its age), the file is scored as a redrive would, never acknowledged as a duplicate."""
     monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
     records = _route_one(route, upload, sqs, scorer_queue, "incoming/late.csv")
-    clock.advance(DeadlineSettings().submitted_sync + 1)
+    clock.advance(DeadlineSettings().confirmed("realtime") + 1)
     invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
     closed = item_for_key("incoming/late.csv")
     assert (closed["status"], closed["not_scored"]) == ("FAILED", True)
