@@ -16,6 +16,7 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import sys
 import time
 import traceback
@@ -37,6 +38,12 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self.deadline_ms - int(time.time() * 1000))
+
+
+def max_memory_used_mb() -> int:
+    """The process's peak resident memory so far, in MB, as Lambda's REPORT line gives it ("Max Memory
+    Used"): what a function's ``MemorySize`` must hold. Linux reports ``ru_maxrss`` in KiB."""
+    return -(-resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 def lambda_environment(spec: dict[str, Any], local_env: dict[str, str]) -> dict[str, str]:
@@ -113,8 +120,14 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             response = {"ok": False, "errorType": type(exc).__name__, "errorMessage": str(exc)}
         elapsed = (time.monotonic() - started) * 1000
+        used = max_memory_used_mb()
         print(f"END RequestId: {context.aws_request_id}", flush=True)
-        print(f"REPORT RequestId: {context.aws_request_id}\tDuration: {elapsed:.2f} ms", flush=True)
+        print(
+            f"REPORT RequestId: {context.aws_request_id}\tDuration: {elapsed:.2f} ms\t"
+            f"Memory Size: {spec['memory']} MB\tMax Memory Used: {used} MB",
+            flush=True,
+        )
+        response["maxMemoryUsedMB"] = used
         return response
 
     if args.event:

@@ -7,6 +7,8 @@ to the two endpoints its parameters configure.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.flow import Flow, csv_rows
@@ -52,3 +54,27 @@ def test_a_malformed_file_fails_with_the_models_reason(flow: Flow, mode: str) ->
     assert "/aws/sagemaker/Endpoints/" in item["failure_reason"]
     [received] = flow.messages(item["request_id"])
     assert (received.topic, received.message["failureReason"]) == ("ErrorTopic", item["failure_reason"])
+
+
+def test_the_scorer_scores_a_file_near_the_real_time_limit_within_its_memory_size(flow: Flow) -> None:
+    """The scorer holds the whole input and the model's answer (real-time takes up to 6 MB): its
+    execution environment's peak, as the REPORT line gives it (Max Memory Used, the process's peak
+    resident memory), must leave room within the function's MemorySize, which is chosen from it."""
+    # Given a CSV file of 5.5 MB under the real-time prefix
+    body = csv_rows(300_000)
+    assert 5_000_000 < len(body) < 6_000_000
+    key = flow.put("large.csv", body, under="realtime/")
+
+    # When it is scored
+    item = flow.wait_status(key, timeout=120)
+    assert item["status"] == "SUCCEEDED", item.get("failure_reason")
+    assert len(flow.object(item["output_location"]).splitlines()) == 300_000
+
+    # Then every scorer environment's peak left at least a third of its memory free
+    log = flow.stack.directory / "logs" / "ScorerFunction.log"
+    reports = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("REPORT ")]
+    sizes = {int(re.search(r"Memory Size: (\d+) MB", line).group(1)) for line in reports}  # type: ignore[union-attr]
+    peak = max(int(re.search(r"Max Memory Used: (\d+) MB", line).group(1)) for line in reports)  # type: ignore[union-attr]
+    [memory_size] = sizes
+    print(f"scorer peak {peak} MB of {memory_size} MB")
+    assert peak <= memory_size * 2 / 3

@@ -99,13 +99,13 @@ def _measured(path: str, invocations: float) -> float:
 #   0.25 x (2 + 60) + 0.25 x (2 + 15) = 0.01975 GB-s. B's serverless files: the router's part (SQS 1.2,
 #   0.1 invocations, 0.25 x (2 + 60) = 0.0155 GB-s), no tracker (the scorer's messages are filtered out
 #   of its queue: measured, 0 tracker messages), and the scorer (batch size 1): SQS +3, +1 invocation,
-#   0.5 GB x (20 + 60 + 3,000) ms; the real-time path's measured units.
+#   0.25 GB x (20 + 60 + 3,000) ms (256 MB: template.yaml); the real-time path's measured units.
 @pytest.mark.parametrize(
     ("workload", "mode", "per_file"),
     [
         (A, "async", 6 * 4e-7 + 2 * 2e-7 + 0.02875 * 1.33334e-5 + 5e-7 + _measured("async", 2)),
         (B, "async", 2.4 * 4e-7 + 0.2 * 2e-7 + 0.01975 * 1.33334e-5 + 5e-7 + _measured("async", 0.2)),
-        (B, "serverless", 4.2 * 4e-7 + 1.1 * 2e-7 + 1.5555 * 1.33334e-5 + 5e-7 + _measured("realtime", 1.1)),
+        (B, "serverless", 4.2 * 4e-7 + 1.1 * 2e-7 + 0.7855 * 1.33334e-5 + 5e-7 + _measured("realtime", 1.1)),
     ],
 )
 def test_orchestration_per_file_matches_the_hand_computation(workload: Workload, mode: str, per_file: float) -> None:
