@@ -11,16 +11,20 @@ from orchestrator.core.deadlines import DeadlineSettings, _Deadline
 from orchestrator.core.status import Status
 
 
+SETTINGS = DeadlineSettings(
+    request_ttl_seconds=60,
+    invocation_timeout_seconds=5,
+    transform_max_runtime_seconds=700,
+    nightly_interval_seconds=86400,
+    nightly_retry_window_seconds=3600,
+    grace_seconds=9,
+    queue_retention_seconds=1000,
+    claim_timeout_seconds=20,
+)
+
+
 def test_each_deadline_is_its_settings_sum_plus_grace() -> None:
-    s = DeadlineSettings(
-        request_ttl_seconds=60,
-        invocation_timeout_seconds=5,
-        transform_max_runtime_seconds=700,
-        nightly_interval_seconds=86400,
-        nightly_retry_window_seconds=3600,
-        grace_seconds=9,
-        queue_retention_seconds=1000,
-    )
+    s = SETTINGS
     assert s.received == s.submitted_sync == 1000 + 9
     assert s.submitted_async == 60 + 5 + 9
     assert s.submitted_batch == 700 + 9
@@ -44,17 +48,6 @@ def test_a_deadline_naming_no_field_fails_when_its_class_is_made() -> None:
 
 
 # ---------------------------------------------------------------- the claim's lane and deadline
-
-SETTINGS = DeadlineSettings(
-    request_ttl_seconds=60,
-    invocation_timeout_seconds=5,
-    transform_max_runtime_seconds=700,
-    nightly_interval_seconds=86400,
-    nightly_retry_window_seconds=3600,
-    grace_seconds=9,
-    queue_retention_seconds=1000,
-    claim_timeout_seconds=20,
-)
 
 
 @pytest.mark.parametrize(
