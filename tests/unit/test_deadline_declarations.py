@@ -10,7 +10,6 @@ from orchestrator.core import deadlines
 from orchestrator.core.deadlines import DeadlineSettings, _Deadline
 from orchestrator.core.status import Status
 
-
 SETTINGS = DeadlineSettings(
     request_ttl_seconds=60,
     invocation_timeout_seconds=5,
