@@ -7,6 +7,7 @@ an outcome (update only if it moves the status forward). Rank is stored so Dynam
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -350,15 +351,24 @@ class TrackerTable:
             yield from self._query_index(value, attributes, page_size=page_size, deadline_until=now)
 
     def count_in_flight(self) -> dict[Status, int]:
-        """How many items are in each in-flight status now: every lane read once, projecting the status
-        (the read units of a COUNT: DynamoDB reads the same entries)."""
-        totals = dict.fromkeys(deadlines.IN_FLIGHT, 0)
+        """How many items are in each in-flight status now: every lane read once, projecting only the
+        status, tallied from the raw pages (the read units of a COUNT: DynamoDB reads the same entries)."""
+        tally: Counter[str] = Counter()
         for lane in deadlines.IN_FLIGHT:
             for value in deadlines.partitions(lane.value):
-                for item in self._query_index(value, ("status",), page_size=QUERY_PAGE_SIZE):
-                    status = Status(item["status"])
-                    totals[status] = totals.get(status, 0) + 1
-        return totals
+                params = tracker_reads.index_query(
+                    self.table_name,
+                    INFLIGHT_INDEX,
+                    {"inflight = :p": value},
+                    ProjectionExpression="#s",
+                    ExpressionAttributeNames={"#s": "status"},
+                )
+                try:
+                    for page in tracker_reads.query_pages(self._client, params):
+                        tally.update(entry["status"]["S"] for entry in page.get("Items", []))
+                except ClientError as exc:
+                    raise _translate(exc, "count", value) from exc
+        return {status: tally[status.value] for status in deadlines.IN_FLIGHT}
 
     def _query_index(
         self,
