@@ -3,11 +3,13 @@
 Prints the seconds spent on the work only, wall clock (``time.perf_counter``) then CPU
 (``time.process_time``), so interpreter start-up is excluded from both variants alike:
 - ``function``: import ``functions/<fn>/app.py`` as Lambda does, then build its clients (wiring);
-- ``floor``: ``import boto3`` and create the same clients with the same settings' region.
+- ``floor``: ``import boto3`` and create the same clients with the same settings' region;
+- ``floor-paused``: the same with the cyclic collector paused meanwhile, as the package pauses it.
 Run as a script (not ``-m``) so nothing of the bench package is imported before the clock starts.
 ``BENCH_ABSENT`` names modules to treat as not installed (comma-separated), set before the clock.
 """
 
+import gc
 import os
 import sys
 import time
@@ -26,11 +28,16 @@ WIRING = {"router": "router", "tracker": "outcome_recorder", "scorer": "scorer"}
 def main() -> None:
     function, variant, path = sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else ""
     started, started_cpu = time.perf_counter(), time.process_time()
-    if variant == "floor":
+    if variant in ("floor", "floor-paused"):
+        if variant == "floor-paused":  # what the function's package does in Lambda (orchestrator/coldstart.py)
+            gc.disable()
         import boto3
 
         for service in FLOOR_SERVICES[function]:
             boto3.client(service)
+        if variant == "floor-paused":
+            gc.freeze()
+            gc.enable()
     else:
         import importlib.util
 

@@ -20,3 +20,8 @@ by ``make lint``; docs/architecture.md §9):
 ``errors`` (the exception hierarchy) and ``observability`` (Powertools logger and metrics) are used
 by every layer above the core.
 """
+
+from orchestrator import coldstart as _coldstart
+
+# First thing a function's import does: the cold start runs without cyclic collections (coldstart.py).
+_coldstart.pause()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from functools import cache
+from collections.abc import Callable
+from functools import cache, wraps
 from typing import TYPE_CHECKING, Any, Protocol
 
+from orchestrator import coldstart
 from orchestrator.aws import clients
 from orchestrator.aws.adapters import Adapters
 from orchestrator.aws.notifications import Publisher
@@ -23,12 +25,29 @@ from orchestrator.settings import (
 
 # Each builder imports its own workflow: a cold start loads what its function runs, not the others'.
 if TYPE_CHECKING:
+    from functools import _lru_cache_wrapper
+
     from orchestrator.workflows.batch_results import BatchResults
     from orchestrator.workflows.nightly import Nightly
     from orchestrator.workflows.router import Router
     from orchestrator.workflows.scorer import Scorer
     from orchestrator.workflows.sweeper import Sweeper
     from orchestrator.workflows.tracker import OutcomeRecorder
+
+
+def _root[T](build: Callable[[], T]) -> _lru_cache_wrapper[T]:
+    """A function's composition root: built once per container (``functools.cache``); building it ends
+    the cold start (``coldstart.resume``: the collector runs again before the first file is handled),
+    also when it fails (a configuration error is raised on every invocation, for as long as it lasts)."""
+
+    @wraps(build)
+    def built() -> T:
+        try:
+            return build()
+        finally:
+            coldstart.resume()
+
+    return cache(built)
 
 
 class _Published(Protocol):
@@ -55,7 +74,7 @@ def _adapters(settings: _Published, s3: Any) -> Adapters:
     )
 
 
-@cache
+@_root
 def router() -> Router:
     from orchestrator.aws.sagemaker_runtime import AsyncInvoker
     from orchestrator.workflows.router import Router
@@ -102,7 +121,7 @@ def _register_sync_modes(router: Router) -> None:
         router.register(Mode(mode), handoff)
 
 
-@cache
+@_root
 def scorer() -> Scorer:
     from orchestrator.aws.sagemaker_runtime import SyncInvoker
     from orchestrator.settings import ScorerSettings
@@ -147,7 +166,7 @@ def _register_batch_modes(router: Router) -> None:
     router.register(Mode.NIGHTLY, NightlyEnlister(router.adapters))
 
 
-@cache
+@_root
 def outcome_recorder() -> OutcomeRecorder:
     from orchestrator.workflows.tracker import OutcomeRecorder
 
@@ -160,7 +179,7 @@ def outcome_recorder() -> OutcomeRecorder:
     )
 
 
-@cache
+@_root
 def nightly() -> Nightly:
     from orchestrator.aws.transform_jobs import TransformJobs
     from orchestrator.workflows.nightly import Nightly
@@ -175,7 +194,7 @@ def nightly() -> Nightly:
     return Nightly(settings, adapters, jobs=TransformJobs(clients.client("sagemaker")))
 
 
-@cache
+@_root
 def sweeper() -> Sweeper:
     from orchestrator.aws.handoff import JobHandOff
     from orchestrator.aws.transform_jobs import TransformJobs
@@ -196,7 +215,7 @@ def sweeper() -> Sweeper:
     )
 
 
-@cache
+@_root
 def batch_results() -> BatchResults:
     from orchestrator.aws.handoff import JobHandOff
     from orchestrator.aws.transform_jobs import TransformJobs
