@@ -458,8 +458,10 @@ def job_started(outcome: Outcome) -> None:
 
 
 def overdue_requests(account: Account, _: dict[str, Any]) -> None:
-    """Two hours ago: the lost result SUBMITTED (deadline 65 s later), the unrouted file claimed."""
-    then = timestamps.iso(timestamps.now() - timedelta(hours=2))
+    """Five days ago: the lost result SUBMITTED (deadline 65 s later), the unrouted file claimed. Both
+    are past what their statuses allow from the claim (the sweeper would move an item that is not:
+    RECEIVED is due 4 days + 15 min after its claim, async SUBMITTED 6 h 32 min 30 s)."""
+    then = timestamps.iso(timestamps.now() - timedelta(days=5))
     adapter = received(account, LOST_RESULT, "async", then)
     fields = {
         "endpoint_name": declared_value("ASYNC_ENDPOINT_NAME"),
@@ -481,6 +483,7 @@ def swept(outcome: Outcome) -> None:
         "overdue": 2,
         "resolved": {"SUCCEEDED": 1, "FAILED": 1},
         "deadlinesMoved": 0,
+        "notYetDue": 0,
         "announcedFromOutbox": 0,
         "overtakenByResults": 0,
         "handedOff": 0,
