@@ -18,7 +18,8 @@ by ``make lint``; docs/architecture.md §9):
                   budgets, timestamps, message shapes, S3 event parsing, night names
 
 ``errors`` (the exception hierarchy) and ``observability`` (Powertools logger and metrics) are used
-by every layer above the core.
+by every layer above the core; ``coldstart`` pauses the cyclic garbage collector while a function
+loads, in a Lambda execution environment only, until ``wiring`` has built its workflow.
 """
 
 from orchestrator import coldstart as _coldstart
