@@ -23,7 +23,7 @@ from tests.support.transform import batch_env
 from tests.support.wiring import reset_wiring
 
 KEY = "incoming/customers/a.csv"
-ASYNC_DEADLINE = DeadlineSettings().confirmed("async")  # from the claim: + the router's claim timeout
+ASYNC_DEADLINE = DeadlineSettings().confirmed("async")  # from the claim (the grace covers the router's claim timeout)
 RECEIVED_DEADLINE = DeadlineSettings().received
 
 

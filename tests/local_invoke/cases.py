@@ -460,7 +460,7 @@ def job_started(outcome: Outcome) -> None:
 def overdue_requests(account: Account, _: dict[str, Any]) -> None:
     """Five days ago: the lost result SUBMITTED (deadline 65 s later), the unrouted file claimed. Both
     are past what their statuses allow from the claim (the sweeper would move an item that is not:
-    RECEIVED is due 4 days + 15 min after its claim, async SUBMITTED 6 h 32 min 30 s)."""
+    RECEIVED is due 4 days + 15 min after its claim, async SUBMITTED 6 h 30 min)."""
     then = timestamps.iso(timestamps.now() - timedelta(days=5))
     adapter = received(account, LOST_RESULT, "async", then)
     fields = {

@@ -52,12 +52,14 @@ def test_a_deadline_naming_no_field_fails_when_its_class_is_made() -> None:
 @pytest.mark.parametrize(
     ("modes", "seconds"),
     [
-        (["async"], 20 + 60 + 5 + 9),  # earlier than RECEIVED's 1009: async's own, from the confirmation
-        (["batch"], 20 + 709),
-        (["realtime"], 1009),  # RECEIVED's: the sweeper moves a stuck one on by the claim timeout
+        # The grace (9 s) is shorter than the claim timeout (20 s): the statuses the router confirms get
+        # the 11 s it lacks, so they are never due before their own time from the confirmation.
+        (["async"], 60 + 5 + 9 + 11),  # earlier than RECEIVED's 1009: async's own
+        (["batch"], 709 + 11),
+        (["realtime"], 1009),  # RECEIVED's: the sweeper moves a stuck one on by the 11 s
         (["nightly"], 1009),  # the night's is later: RECEIVED's, and the sweeper moves it on
         ([], 1009),  # skipped: RECEIVED's
-        (["realtime", "async"], 94),  # a spill rule: the earlier of the two
+        (["realtime", "async"], 85),  # a spill rule: the earlier of the two
     ],
 )
 def test_the_claim_writes_the_earliest_deadline_the_file_may_have(modes: list[str], seconds: int) -> None:
@@ -68,15 +70,22 @@ def test_the_claim_writes_the_earliest_deadline_the_file_may_have(modes: list[st
     ("status", "mode", "due"),
     [
         (Status.RECEIVED, "async", 1009),  # its notification was sent before the claim: no lag
-        (Status.SCHEDULED, "nightly", 20 + 86400 + 3600 + 9),
-        (Status.SUBMITTED, "async", 20 + 74),
-        (Status.IN_PROGRESS, "serverless", 20 + 1009),
+        (Status.SCHEDULED, "nightly", 86400 + 3600 + 9 + 11),
+        (Status.SUBMITTED, "async", 74 + 11),
+        (Status.IN_PROGRESS, "serverless", 1009 + 11),
         (Status.SUBMITTED, "batch", None),  # a transform job's: the sweeper asks the job
         (Status.SUBMITTED, "nightly", None),
     ],
 )
 def test_an_items_due_time_counts_from_its_claim_by_its_status(status: Status, mode: str, due: int | None) -> None:
     assert SETTINGS.due(status, mode) == due
+
+
+def test_with_the_default_grace_a_status_is_due_as_long_after_the_claim_as_before_after_its_confirmation() -> None:
+    # The default grace (900 s) covers the router's claim timeout (150 s): the numbers are the statuses' own.
+    defaults = DeadlineSettings()
+    assert defaults.confirmed("async") == defaults.submitted_async == 6 * 3600 + 30 * 60
+    assert defaults.confirmed("realtime") == defaults.received
 
 
 def test_a_file_is_claimed_into_the_lane_of_the_status_its_mode_confirms() -> None:

@@ -8,19 +8,20 @@ status             due
 =================  ==========================================================================
 RECEIVED           claim + ``QueueRetentionSeconds`` + grace: the router's message may wait in
                    the queue or its DLQ (to be redriven) that long, never longer
-SUBMITTED (async)  claim + C + ``RequestTTLSeconds`` + ``InvocationTimeoutSeconds`` + grace
-SUBMITTED (batch)  claim + C + ``TransformMaxRuntimeSeconds`` + grace (moved while still running)
-SUBMITTED /        claim + C + ``QueueRetentionSeconds`` + grace: waiting in the scorer's queue is
+SUBMITTED (async)  claim + ``RequestTTLSeconds`` + ``InvocationTimeoutSeconds`` + grace'
+SUBMITTED (batch)  claim + ``TransformMaxRuntimeSeconds`` + grace' (moved while still running)
+SUBMITTED /        claim + ``QueueRetentionSeconds`` + grace': waiting in the scorer's queue is
 IN_PROGRESS (sync) not being lost, and SQS counts its retention from the router's hand-off
-SCHEDULED          claim + C + ``NightlyIntervalSeconds`` + the schedule's retry window + grace
+SCHEDULED          claim + ``NightlyIntervalSeconds`` + the schedule's retry window + grace'
 SUBMITTED (night)  marked for the night's job + ``TransformMaxRuntimeSeconds`` + grace
 =================  ==========================================================================
 
-"Claim" is the router's claim and C its claim timeout (150 s): the router confirms within it (or a
-later attempt claims the file anew), so a status the router confirms is never due earlier than from
-its confirmation. So the claim writes the deadline of the status the file is headed for (the
-earliest it may have: :meth:`DeadlineSettings.at_claim`), and the router's confirmation and the
-scorer's claim leave it as it is. Where a file's RECEIVED deadline comes *later* (the usual case:
+"Claim" is the router's claim. The router confirms within its claim timeout C (150 s) or a later
+attempt claims the file anew, so a status the router confirms counts from the claim with the grace
+covering C: grace' is the grace, or C where the grace is shorter, and the verdict is never due before
+the status's own time has passed. So the claim writes the deadline of the status the file is headed
+for (the earliest it may have: :meth:`DeadlineSettings.at_claim`), and the router's confirmation and
+the scorer's claim leave it as it is. Where a file's RECEIVED deadline comes *later* (the usual case:
 the queues keep a message for days), the sweeper finds a RECEIVED item at the earlier deadline and
 moves it on to its own (:meth:`DeadlineSettings.due`): a crash between claim and confirmation is
 rare, a confirmation is every file's.
@@ -175,14 +176,15 @@ class DeadlineSettings:
 
     def confirmed(self, mode: str) -> int:
         """The deadline, counted from the claim, of the status the router confirms in ``mode``: that
-        status's own, which counts from the confirmation, plus the router's claim timeout, within which
-        the confirmation comes (so never earlier than the status's own, whatever the grace)."""
+        status's own, which counts from the confirmation. The confirmation comes within the router's
+        claim timeout, which the grace covers (150 s of 900 by default); what a shorter grace lacks is
+        added, so the verdict is never due before the status's own time has passed."""
         own = {
             "async": self.submitted_async,
             "batch": self.submitted_batch,
             "nightly": self.scheduled,
         }.get(mode, self.submitted_sync)  # realtime, serverless: handed to the scorer
-        return self.claim_timeout_seconds + own
+        return own + max(0, self.claim_timeout_seconds - self.grace_seconds)
 
     def at_claim(self, modes: Iterable[str]) -> int:
         """The deadline the claim writes: the earliest of RECEIVED's and those of the statuses the file
