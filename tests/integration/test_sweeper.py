@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.core.deadlines import DeadlineSettings
+from orchestrator.core.status import Status
 
 from tests.support import emf
 from tests.support.events import load_event, sagemaker_notification, sqs_event, tracker_record
@@ -244,6 +245,20 @@ def test_a_claim_found_at_its_modes_earlier_deadline_is_moved_on_to_its_own_not_
     assert sweep({})["overdue"] == 1
     assert item_for_key(KEY)["status"] == "FAILED" and item_for_key(KEY)["not_routed"] is True
     assert [m["invocationStatus"] for m in published("error")] == ["Failed"]
+
+
+def test_the_in_flight_counts_are_all_or_nothing_when_the_run_runs_out_of_time(dead_lettered, dynamodb, stack):
+    """The gauges read every lane's 16 shards; a run short of time skips them rather than report part."""
+    table = TrackerTable(stack.table, dynamodb)
+    assert table.count_in_flight()[Status.RECEIVED] == 1
+    partitions_read = 0
+
+    def until_the_tenth() -> bool:
+        nonlocal partitions_read
+        partitions_read += 1
+        return partitions_read <= 10
+
+    assert table.count_in_flight(until_the_tenth) is None
 
 
 def test_redriving_a_not_routed_record_scores_it_and_announces_again(

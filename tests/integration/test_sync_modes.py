@@ -415,6 +415,73 @@ def test_the_scorers_claim_keeps_the_in_flight_entry_the_router_wrote_and_a_reop
     )
 
 
+def test_no_verdict_while_a_scorer_holds_a_live_claim_on_the_file(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, stack, published, monkeypatch
+):
+    """A scorer that took the message at the last moment of the queue's retention may still be scoring
+    at the file's deadline (the deadline counts from the router's claim): the sweeper's verdict waits
+    for its claim to expire, then judges from ground truth."""
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
+    key = "incoming/last-moment.csv"
+    records = _route_one(route, upload, sqs, scorer_queue, key)
+
+    def crash() -> None:
+        endpoint.on_invoke = None
+        raise SimulatedCrash
+
+    clock.advance(DeadlineSettings().confirmed("realtime") - 60)
+    endpoint.on_invoke = crash
+    with pytest.raises(SimulatedCrash):
+        score(sqs_event(*records))  # claimed a minute before the deadline, then gone silent
+    clock.advance(120)
+
+    summary = invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
+    assert item_for_key(key)["status"] == "IN_PROGRESS"
+    assert summary["resolved"] == {} and published("error") == []
+
+    clock.advance(ScorerSettings.claim_timeout_seconds)  # the claim expired: the scorer is gone
+    invoker("sweeper")({"scheduledTime": "2026-12-03T10:05:00Z"})
+    closed = item_for_key(key)
+    assert (closed["status"], closed["not_scored"]) == ("FAILED", True)
+    assert [m["invocationStatus"] for m in published("error")] == ["Failed"]
+
+
+def test_a_verdict_still_in_the_sweepers_outbox_is_reopened_with_a_deadline_of_its_own(
+    scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, stack, interceptor, monkeypatch
+):
+    """The sweeper recorded "not scored" but its announcement failed (the item waits in its outbox,
+    due at the verdict's time). A redriven message reopens the file: it is due from that claim, so
+    the next run does not judge it while it is being scored."""
+    monkeypatch.setenv("INPUT_BUCKET", stack.bucket)
+    key = "incoming/outbox.csv"
+    records = _route_one(route, upload, sqs, scorer_queue, key)
+    clock.advance(DeadlineSettings().confirmed("realtime") + 1)
+    interceptor.fail("sns.Publish", status=500, code="InternalError", times=10)
+    invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
+    interceptor.clear_faults()
+    closed = item_for_key(key)
+    assert closed["status"] == "FAILED" and closed["inflight"].startswith("ANNOUNCE#")
+
+    def crash() -> None:
+        endpoint.on_invoke = None
+        raise SimulatedCrash
+
+    endpoint.on_invoke = crash
+    with pytest.raises(SimulatedCrash):
+        score(sqs_event(*records))
+    reopened = item_for_key(key)
+    assert (reopened["status"], reopened["inflight"]) == (
+        "IN_PROGRESS",
+        closed["inflight"].replace("ANNOUNCE", "SUBMITTED"),
+    )
+    assert reopened["deadline_at"] == timestamps.iso(
+        timestamps.parse(reopened["status_since"]) + timedelta(seconds=DeadlineSettings().submitted_sync)
+    )
+    clock.advance(ScorerSettings.claim_timeout_seconds + 1)
+    summary = invoker("sweeper")({"scheduledTime": "2026-12-03T10:10:00Z"})
+    assert (summary["overdue"], item_for_key(key)["status"]) == (0, "IN_PROGRESS")
+
+
 def test_a_message_arriving_after_the_not_scored_verdict_is_scored_and_announced_again(
     scorer_queue, route, score, upload, sqs, endpoint, item_for_key, clock, stack, published, monkeypatch
 ):

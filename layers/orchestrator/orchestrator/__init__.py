@@ -22,7 +22,11 @@ by every layer above the core; ``coldstart`` pauses the cyclic garbage collector
 loads, in a Lambda execution environment only, until ``wiring`` has built its workflow.
 """
 
-from orchestrator import coldstart as _coldstart
-
 # First thing a function's import does: the cold start runs without cyclic collections (coldstart.py).
-_coldstart.pause()
+# The sio wheel ships the pure core without it: whoever imports that core alone pauses nothing.
+try:
+    from orchestrator import coldstart as _coldstart
+except ImportError:
+    pass
+else:
+    _coldstart.pause()

@@ -42,7 +42,6 @@ def test_the_distribution_ships_sio_the_layers_pure_core_and_its_tracker_reads(t
     layer = {name for name in names if name.startswith("orchestrator/")}
     assert layer == {
         "orchestrator/__init__.py",
-        "orchestrator/coldstart.py",  # what the package's first import runs (nothing outside Lambda)
         "orchestrator/errors.py",
         "orchestrator/aws/__init__.py",
         "orchestrator/aws/tracker_reads.py",

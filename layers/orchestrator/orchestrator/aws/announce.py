@@ -113,7 +113,8 @@ class Announcer:
         record: Mapping[str, Any] | None = None,
     ) -> bool:
         """The sweeper's outcome: recorded only if the item is still ``expected`` and overdue, then
-        announced (with ``resolvedBy: sweeper``). False: a result overtook it, nothing published."""
+        announced (with ``resolvedBy: sweeper``). False: a result overtook it, or a function still
+        holds a live claim on it (a later run looks again); nothing published."""
         now = timestamps.iso(self.tracker.now())
         fields = {
             "failure_reason": reason,
@@ -124,7 +125,7 @@ class Announcer:
         }
         closed = self.tracker.close_overdue(str(item["request_id"]), expected, status, fields, now=now)
         if closed is None:
-            logger.info("a result arrived before the sweeper's verdict; nothing announced")
+            logger.info("a result arrived before the sweeper's verdict, or a claim on it is live; nothing announced")
             return False
         self.recorder.count(STATUS_METRIC[status], mode=str(closed.get("mode") or "none"))
         self.flush(closed)

@@ -241,46 +241,26 @@ class TrackerTable:
     def start_scoring(
         self, request_id: str, fields: dict[str, Any], claim_timeout_seconds: int, deadline_seconds: int
     ) -> ScoringClaim | None:
-        """The scorer's claim, in one conditional write: RECEIVED / SUBMITTED → IN_PROGRESS, a claim
-        its holder released (its call was refused: sending again is safe), or a file the sweeper
-        closed "not scored" whose message arrives after all (a redrive: scored, announced again).
+        """The scorer's claim, in one conditional write: RECEIVED / SUBMITTED → IN_PROGRESS, or a claim
+        its holder released (its call was refused: sending again is safe). The file keeps the deadline
+        and the in-flight entry the router's claim gave it (its message's retention counts from the
+        hand-off): the entry is rewritten in place.
 
-        A claim that expired *unreleased* is a scorer that died after its claim, possibly after the
-        model call: it is taken over in a second conditional write (on that expiry), marked
-        ``may_have_invoked`` so that the model is not called again. None: a duplicate delivery
-        (held, finished or unknown).
-
-        The file keeps the deadline the router's claim gave it (its message's retention counts from
-        the hand-off), so the in-flight entry is rewritten in place; ``deadline_seconds`` from now is
-        only for a reopened verdict, which left the index."""
+        When that write's condition fails, the item it returns says what else it may be (no read):
+        - a claim that expired *unreleased* is a scorer that died after its claim, possibly after the
+          model call: it is taken over in a second conditional write (on that expiry), marked
+          ``may_have_invoked`` so that the model is not called again;
+        - a file the sweeper closed "not scored" whose message arrives after all (a redrive) is
+          reopened: scored, announced again, due ``deadline_seconds`` from now (its verdict took it
+          out of the index, or left it in the sweeper's outbox with the verdict's time).
+        None: a duplicate delivery (held, finished or unknown)."""
         moment = self._clock()
-        names, values, expression = self._set_clause(
-            request_id,
-            Status.IN_PROGRESS,
-            {**fields, "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds},
-            default_deadline=timestamps.iso(moment + timedelta(seconds=deadline_seconds)),
-        )
-        expression = expression.replace(
-            "SET ", "SET scoring_attempts = if_not_exists(scoring_attempts, :zero) + :one, ", 1
-        )
-        # A reopened "not scored" verdict: its reason and flag go, so the new outcome stands alone.
-        expression += (" REMOVE " if " REMOVE " not in expression else ", ") + "not_scored, failure_reason, resolved_by"
-        names["#status"] = "status"
-        values.update(
-            {
-                ":received": {"S": Status.RECEIVED.value},
-                ":submitted": {"S": Status.SUBMITTED.value},
-                ":in_progress": {"S": Status.IN_PROGRESS.value},
-                ":failed": {"S": Status.FAILED.value},
-                ":true": {"BOOL": True},
-                ":zero": {"N": "0"},
-                ":one": {"N": "1"},
-            }
-        )
+        claim = {**fields, "claim_expires_at": int(moment.timestamp()) + claim_timeout_seconds}
+        names, values, expression = self._scoring_clause(request_id, claim)
+        values[":received"], values[":submitted"] = {"S": Status.RECEIVED.value}, {"S": Status.SUBMITTED.value}
         condition = (
             "attribute_exists(request_id) AND (#status IN (:received, :submitted)"
-            " OR (#status = :in_progress AND claim_expires_at = :zero)"
-            " OR (#status = :failed AND not_scored = :true))"
+            " OR (#status = :in_progress AND claim_expires_at = :zero))"
         )
         result = self._update(request_id, expression, condition, names, values, "start scoring")
         if result is None:
@@ -288,11 +268,25 @@ class TrackerTable:
         if result.applied:
             return ScoringClaim(result.item)
         current = result.item
+        if current.get("status") == Status.FAILED.value and current.get("not_scored"):
+            due = timestamps.iso(moment + timedelta(seconds=deadline_seconds))
+            names, values, expression = self._scoring_clause(request_id, {**claim, "deadline_at": due})
+            # The verdict's reason and flag go, so the new outcome stands alone.
+            expression += (
+                " REMOVE " if " REMOVE " not in expression else ", "
+            ) + "not_scored, failure_reason, resolved_by"
+            values[":failed"], values[":true"] = {"S": Status.FAILED.value}, {"BOOL": True}
+            del values[":in_progress"]
+            reopened = self._update(
+                request_id, expression, "#status = :failed AND not_scored = :true", names, values, "reopen scoring"
+            )
+            return ScoringClaim(reopened.item) if reopened and reopened.applied else None
         expired = int(current.get("claim_expires_at") or 0)
         if current.get("status") != Status.IN_PROGRESS.value or not 0 < expired < int(moment.timestamp()):
             return None  # held by a running scorer, or finished
-        values = {k: v for k, v in values.items() if k not in (":received", ":submitted", ":failed", ":true")}
         values[":expired"] = {"N": str(expired)}
+        for unused in (":received", ":submitted"):
+            values.pop(unused)
         takeover = self._update(
             request_id,
             expression,
@@ -302,6 +296,16 @@ class TrackerTable:
             "take over scoring",
         )
         return ScoringClaim(takeover.item, may_have_invoked=True) if takeover and takeover.applied else None
+
+    def _scoring_clause(self, request_id: str, fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], str]:
+        """The scorer's IN_PROGRESS write of ``fields``, counting its attempts."""
+        names, values, expression = self._set_clause(request_id, Status.IN_PROGRESS, fields)
+        expression = expression.replace(
+            "SET ", "SET scoring_attempts = if_not_exists(scoring_attempts, :zero) + :one, ", 1
+        )
+        names["#status"] = "status"
+        values.update({":in_progress": {"S": Status.IN_PROGRESS.value}, ":zero": {"N": "0"}, ":one": {"N": "1"}})
+        return names, values, expression
 
     def release_scoring(self, request_id: str, reason: str) -> bool:
         """The scorer's call failed and the record goes back to the queue: its redelivery may take
@@ -350,12 +354,15 @@ class TrackerTable:
         for value in deadlines.partitions(state):
             yield from self._query_index(value, attributes, page_size=page_size, deadline_until=now)
 
-    def count_in_flight(self) -> dict[Status, int]:
+    def count_in_flight(self, keep_going: Callable[[], bool] = lambda: True) -> dict[Status, int] | None:
         """How many items are in each in-flight status now: every lane read once, projecting only the
-        status, tallied from the raw pages (the read units of a COUNT: DynamoDB reads the same entries)."""
+        status, tallied from the raw pages (the read units of a COUNT: DynamoDB reads the same entries).
+        None when ``keep_going`` says stop before the last partition (a count of part would mislead)."""
         tally: Counter[str] = Counter()
         for lane in deadlines.IN_FLIGHT:
             for value in deadlines.partitions(lane.value):
+                if not keep_going():
+                    return None
                 params = tracker_reads.index_query(
                     self.table_name,
                     INFLIGHT_INDEX,
@@ -520,18 +527,22 @@ class TrackerTable:
     def close_overdue(
         self, request_id: str, expected: Status, status: Status, fields: dict[str, Any], *, now: str
     ) -> dict[str, Any] | None:
-        """The sweeper's verdict: ``expected`` → terminal ``status`` if the item is still ``expected``
-        and overdue. Recorded *before* it is announced, so a result that arrives at the same moment
-        wins or loses the race in this one conditional write, never both; the item stays in the
-        in-flight index under :data:`deadlines.ANNOUNCE` until :meth:`announced`, so a crash between
-        the write and the announcement is finished by the next run (an outbox). Returns the item
-        after the write, or None when something else moved it first."""
+        """The sweeper's verdict: ``expected`` → terminal ``status`` if the item is still ``expected``,
+        overdue, and no function holds a live claim on it. Recorded *before* it is announced, so a
+        result that arrives at the same moment wins or loses the race in this one conditional write,
+        never both; the item stays in the in-flight index under :data:`deadlines.ANNOUNCE` until
+        :meth:`announced`, so a crash between the write and the announcement is finished by the next
+        run (an outbox). Returns the item after the write, or None when something else moved it first
+        or still holds it (a later run looks again)."""
         names, values, expression = self._set_clause(
             request_id, status, fields, remove=("claim_expires_at",), outbox_at=now
         )
-        names["#status"], names["#deadline"] = "status", "deadline_at"
+        names["#status"], names["#deadline"], names["#held"] = "status", "deadline_at", "claim_expires_at"
         values[":expected"], values[":now"] = {"S": expected.value}, {"S": now}
-        condition = "#status = :expected AND #deadline <= :now"
+        values[":epoch"] = {"N": str(int(timestamps.parse(now).timestamp()))}
+        # Never while a claim on the file is live: a scorer that took its message at the last moment
+        # of the queue's retention may still be scoring it (its claim expires after its timeout).
+        condition = "#status = :expected AND #deadline <= :now AND (attribute_not_exists(#held) OR #held < :epoch)"
         result = self._update(request_id, expression, condition, names, values, "close overdue")
         return result.item if result is not None and result.applied else None
 
@@ -604,14 +615,13 @@ class TrackerTable:
         *,
         remove: Sequence[str] = (),
         outbox_at: str | None = None,
-        default_deadline: str | None = None,
     ) -> tuple[dict[str, str], dict[str, Any], str]:
         """``SET`` the status (its rank, its in-flight key) and ``fields``; ``REMOVE`` ``remove``.
 
         A terminal status takes the item out of the in-flight index (its key and deadline go), or,
         with ``outbox_at``, into the sweeper's outbox partition due at that time; a non-terminal one
         keeps it in (or puts it into) that status's lane, with ``deadline_at`` when given (the entry
-        moves), else the deadline it has (``default_deadline`` if it has none: a reopened verdict).
+        moves), else with the deadline it has.
 
         An unsuccessful outcome puts the item in the outcome index (``outcome``, sorted by this
         write's ``status_since``), also a sweeper verdict still in the outbox; every other status
@@ -641,11 +651,7 @@ class TrackerTable:
             removals.append("outcome")
         names = {f"#f{i}": name for i, name in enumerate(updates)}
         values = {f":v{i}": _serialize(value) for i, value in enumerate(updates.values())}
-        assignments = [f"#f{i} = :v{i}" for i in range(len(updates))]
-        if default_deadline is not None and inflight is not None and "deadline_at" not in updates:
-            names["#dl"], values[":dl"] = "deadline_at", _serialize(default_deadline)
-            assignments.append("#dl = if_not_exists(#dl, :dl)")
-        expression = "SET " + ", ".join(assignments)
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(updates)))
         removed = [f"#r{i}" for i in range(len(removals))]
         names.update(zip(removed, removals, strict=True))
         if removed:

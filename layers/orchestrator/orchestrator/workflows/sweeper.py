@@ -136,9 +136,11 @@ class Sweeper(UsesAdapters):
         finally:
             if totals.overdue:
                 self.recorder.count("OverdueItems", value=totals.overdue)
-        if self._time_left(remaining_ms):
-            for status, count in self.tracker.count_in_flight().items():
-                self.recorder.level("InFlightItems", count, status=status.value)
+        counts = self.tracker.count_in_flight(lambda: self._time_left(remaining_ms))
+        if counts is None:
+            logger.info("in-flight counts skipped: no time left in this run")
+        for status, count in (counts or {}).items():
+            self.recorder.level("InFlightItems", count, status=status.value)
         summary = {
             "now": now,
             "overdue": totals.overdue,
