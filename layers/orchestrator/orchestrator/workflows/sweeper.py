@@ -22,7 +22,8 @@ its status's, a claim still RECEIVED, is moved on to its own first: core/deadlin
 
 Verdicts are recorded before they are announced (:meth:`Announcer.verdict`): a result arriving at
 the same moment wins or loses in one conditional write, so a tie ends with one terminal status and
-one announcement. A run does a bounded amount of work and stops while time is left; the next run
+one announcement; the same write refuses while a function holds a live claim on the file (a scorer
+still scoring), and a later run looks again. A run does a bounded amount of work and stops while time is left; the next run
 continues. Every overdue item found is counted (``OverdueItems``): something AWS lost, alarmed.
 """
 
@@ -92,7 +93,7 @@ class SweepTotals:
     moved: int = 0
     not_yet_due: int = 0  # found at the claim's earlier deadline, moved on to their own (not overdue)
     announced_from_outbox: int = 0
-    overtaken: int = 0  # a result arrived before the verdict: nothing published
+    overtaken: int = 0  # a result arrived before the verdict, or a claim was live: nothing published
     handed_off: int = 0  # finished nights handed to the batch-result function
     errors: int = 0  # items that failed (counted, logged, left for the next run)
     outbox_failed: int = 0  # of which outbox verdicts whose announcement failed
