@@ -24,7 +24,8 @@ Verdicts are recorded before they are announced (:meth:`Announcer.verdict`): a r
 the same moment wins or loses in one conditional write, so a tie ends with one terminal status and
 one announcement; the same write refuses while a function holds a live claim on the file (a scorer
 still scoring), and a later run looks again. A run does a bounded amount of work and stops while
-time is left; the next run continues. Every overdue item found is counted (``OverdueItems``): something AWS lost, alarmed.
+time is left; the next run continues. Every overdue item found is counted (``OverdueItems``):
+something AWS lost, alarmed.
 """
 
 from __future__ import annotations
