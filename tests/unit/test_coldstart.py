@@ -36,9 +36,10 @@ def test_in_lambda_the_collector_waits_until_the_cold_start_is_over_then_runs_on
 
     assert gc.isenabled()
     assert gc.get_freeze_count() > 0  # what the cold start made is out of later collections
-    frozen = gc.get_freeze_count()
-    coldstart.resume()  # again: nothing more
-    assert gc.get_freeze_count() == frozen
+    frozen = gc.get_freeze_count()  # may fall a little as frozen objects are freed, never rise by itself
+    made_after = [[] for _ in range(10_000)]  # tracked objects of the invocations, not of the cold start
+    coldstart.resume()  # again: nothing is frozen now
+    assert gc.get_freeze_count() < frozen + len(made_after)
 
 
 def test_building_a_workflow_ends_the_cold_start() -> None:
