@@ -83,6 +83,18 @@ def _route_one(route, upload, sqs, url, key, body=b"age,income\n42,1000\n", **ex
     return _handed(sqs, url)
 
 
+def _scorer_dies_in_the_model_call(endpoint, score, records) -> None:
+    """One delivery of ``records`` whose scorer dies during the model call, after its claim (left held)."""
+
+    def crash() -> None:
+        endpoint.on_invoke = None
+        raise SimulatedCrash
+
+    endpoint.on_invoke = crash
+    with pytest.raises(SimulatedCrash):
+        score(sqs_event(*records))
+
+
 @pytest.fixture
 def score_one(scorer_queue, route, score, upload, sqs, calls, item_for_key):
     """Route ``incoming/a.csv`` to the scorer's queue and score it (nothing sent back): the scorer's
@@ -241,13 +253,7 @@ def test_a_crash_after_the_model_call_is_never_followed_by_a_second_call(
     model again (the answer died with the first scorer)."""
     records = _route_one(route, upload, sqs, scorer_queue, "incoming/a.csv")
 
-    def crash() -> None:
-        endpoint.on_invoke = None
-        raise SimulatedCrash
-
-    endpoint.on_invoke = crash
-    with pytest.raises(SimulatedCrash):
-        score(sqs_event(*records))
+    _scorer_dies_in_the_model_call(endpoint, score, records)
     score(sqs_event(*records))
     assert item_for_key("incoming/a.csv")["status"] == "IN_PROGRESS"
     clock.advance(ScorerSettings.claim_timeout_seconds + 1)
@@ -388,14 +394,8 @@ def test_the_scorers_claim_keeps_the_in_flight_entry_the_router_wrote_and_a_reop
         timestamps.parse(handed["created_at"]) + timedelta(seconds=DeadlineSettings().submitted_sync)
     )
 
-    def crash() -> None:
-        endpoint.on_invoke = None
-        raise SimulatedCrash
-
-    endpoint.on_invoke = crash
     clock.advance(60)
-    with pytest.raises(SimulatedCrash):
-        score(sqs_event(*records))
+    _scorer_dies_in_the_model_call(endpoint, score, records)
     scoring = item_for_key(key)
     assert scoring["status"] == "IN_PROGRESS"
     assert (scoring["inflight"], scoring["deadline_at"]) == (handed["inflight"], handed["deadline_at"])
@@ -405,9 +405,7 @@ def test_the_scorers_claim_keeps_the_in_flight_entry_the_router_wrote_and_a_reop
     closed = item_for_key(key)
     assert closed["status"] == "FAILED" and "inflight" not in closed and "deadline_at" not in closed
 
-    endpoint.on_invoke = crash
-    with pytest.raises(SimulatedCrash):
-        score(sqs_event(*records))  # a redriven message: the verdict is reopened
+    _scorer_dies_in_the_model_call(endpoint, score, records)  # a redriven message: the verdict is reopened
     reopened = item_for_key(key)
     assert (reopened["status"], reopened["inflight"]) == ("IN_PROGRESS", handed["inflight"])
     assert reopened["deadline_at"] == timestamps.iso(
@@ -425,14 +423,8 @@ def test_no_verdict_while_a_scorer_holds_a_live_claim_on_the_file(
     key = "incoming/last-moment.csv"
     records = _route_one(route, upload, sqs, scorer_queue, key)
 
-    def crash() -> None:
-        endpoint.on_invoke = None
-        raise SimulatedCrash
-
     clock.advance(DeadlineSettings().confirmed("realtime") - 60)
-    endpoint.on_invoke = crash
-    with pytest.raises(SimulatedCrash):
-        score(sqs_event(*records))  # claimed a minute before the deadline, then gone silent
+    _scorer_dies_in_the_model_call(endpoint, score, records)  # claimed a minute before the deadline, then gone silent
     clock.advance(120)
 
     summary = invoker("sweeper")({"scheduledTime": "2026-12-03T10:00:00Z"})
@@ -462,13 +454,7 @@ def test_a_verdict_still_in_the_sweepers_outbox_is_reopened_with_a_deadline_of_i
     closed = item_for_key(key)
     assert closed["status"] == "FAILED" and closed["inflight"].startswith("ANNOUNCE#")
 
-    def crash() -> None:
-        endpoint.on_invoke = None
-        raise SimulatedCrash
-
-    endpoint.on_invoke = crash
-    with pytest.raises(SimulatedCrash):
-        score(sqs_event(*records))
+    _scorer_dies_in_the_model_call(endpoint, score, records)
     reopened = item_for_key(key)
     assert (reopened["status"], reopened["inflight"]) == (
         "IN_PROGRESS",
