@@ -323,7 +323,7 @@ def test_a_failure_announced_then_lost_before_its_write_is_recorded_by_the_track
     assert (item["status"], item["failure_reason"]) == ("FAILED", announced["failureReason"])
 
     # The router's retry, once the claim expired, stops at the claim: the file stays as announced.
-    clock.advance(RouterSettings.claim_timeout_seconds + 1)
+    clock.advance(_claim_timeout() + 1)
     interceptor.clear_faults()
     assert failed_ids(route(sqs_event(record))) == []
     assert item_for_key(KEY) == item

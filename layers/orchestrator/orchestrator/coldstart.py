@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Mapping
 
 _paused = False
 
 
-def pause(environ: os._Environ[str] | dict[str, str] = os.environ) -> bool:
+def pause(environ: Mapping[str, str] = os.environ) -> bool:
     """Pause the collector for the cold start, in a Lambda execution environment only. True if paused."""
     global _paused
     if _paused or not environ.get("AWS_LAMBDA_FUNCTION_NAME") or not gc.isenabled():

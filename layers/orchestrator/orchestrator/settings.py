@@ -211,7 +211,6 @@ class RouterSettings(_FromEnv):
     async_max_bytes: int = field(
         default=ASYNC_MAX_BYTES, metadata=_env(_integer, "ASYNC_MAX_BYTES", ASYNC_MAX_BYTES, 1, ASYNC_MAX_BYTES)
     )
-    claim_timeout_seconds: int = field(default=150, metadata=_env(_integer, "CLAIM_TIMEOUT_SECONDS", 150, 1, 43200))
     # None: records of any bucket are accepted (tests, local invoke)
     input_bucket: str | None = field(default=None, metadata=_env(_optional, "INPUT_BUCKET"))
     # Time one record can need at worst (orchestrator/core/budgets.py); a record starts only if this is left.
@@ -252,6 +251,11 @@ class RouterSettings(_FromEnv):
     def sync_endpoints(self) -> dict[str, str]:
         """``{"realtime": <endpoint>, "serverless": <endpoint>}`` for the configured synchronous modes."""
         return sync_endpoints(self.realtime_endpoint_name, self.serverless_endpoint_name)
+
+    @property
+    def claim_timeout_seconds(self) -> int:
+        """The router's claim timeout (``CLAIM_TIMEOUT_SECONDS``), read once with the deadlines it is part of."""
+        return self.deadlines.claim_timeout_seconds
 
 
 def sync_endpoints(realtime: str | None, serverless: str | None) -> dict[str, str]:

@@ -59,6 +59,7 @@ from datetime import datetime, timedelta
 from typing import overload
 
 from orchestrator.core import timestamps
+from orchestrator.core.routing import Mode
 from orchestrator.core.status import TERMINAL, Status
 
 INDEX = "InFlight"
@@ -97,7 +98,7 @@ def lane_of_mode(mode: str | None) -> Status:
     """The lane the router claims a file into: the status it will confirm in ``mode`` (None: skipped)."""
     if mode is None:
         return Status.RECEIVED
-    return Status.SCHEDULED if mode == "nightly" else Status.SUBMITTED
+    return Status.SCHEDULED if mode == Mode.NIGHTLY else Status.SUBMITTED
 
 
 def holding(status: Status) -> tuple[Status, ...]:
@@ -180,10 +181,10 @@ class DeadlineSettings:
         claim timeout, which the grace covers (150 s of 900 by default); what a shorter grace lacks is
         added, so the verdict is never due before the status's own time has passed."""
         own = {
-            "async": self.submitted_async,
-            "batch": self.submitted_batch,
-            "nightly": self.scheduled,
-        }.get(mode, self.submitted_sync)  # realtime, serverless: handed to the scorer
+            Mode.ASYNC: self.submitted_async,
+            Mode.BATCH: self.submitted_batch,
+            Mode.NIGHTLY: self.scheduled,
+        }.get(Mode(mode), self.submitted_sync)  # realtime, serverless: handed to the scorer
         return own + max(0, self.claim_timeout_seconds - self.grace_seconds)
 
     def at_claim(self, modes: Iterable[str]) -> int:
@@ -198,8 +199,8 @@ class DeadlineSettings:
         if status is Status.RECEIVED:
             return self.received
         if status is Status.SCHEDULED:
-            return self.confirmed("nightly")
-        if status in (Status.SUBMITTED, Status.IN_PROGRESS) and mode not in (None, "batch", "nightly"):
+            return self.confirmed(Mode.NIGHTLY)
+        if status in (Status.SUBMITTED, Status.IN_PROGRESS) and mode not in (None, Mode.BATCH, Mode.NIGHTLY):
             return self.confirmed(mode)
         return None
 

@@ -131,9 +131,6 @@ class Sweeper(UsesAdapters):
                 self._flush_safely(item, totals)
             for lane in deadlines.IN_FLIGHT:
                 for item in self._due(lane.value, now, totals, remaining_ms):
-                    if self._not_yet_due(item, moment, totals):
-                        continue
-                    totals.overdue += 1
                     self._resolve_safely(item, moment, totals)
         finally:
             if totals.overdue:
@@ -180,26 +177,15 @@ class Sweeper(UsesAdapters):
     def _room_for_an_item(remaining_ms: RemainingMillis | None) -> bool:
         return remaining_ms is None or remaining_ms() >= ITEM_BUDGET_MS
 
-    def _not_yet_due(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> bool:
-        """The claim wrote the earliest deadline the file could have (``DeadlineSettings.at_claim``): an
-        item whose status is due later (a claim still RECEIVED: its message may still be redriven) is
-        moved on to that deadline, not judged, and not counted overdue."""
+    def _due_later(self, item: dict[str, Any], moment: datetime) -> datetime | None:
+        """The claim wrote the earliest deadline the file could have (``DeadlineSettings.at_claim``): when
+        the item's status is due later (a claim still RECEIVED: its message may still be redriven),
+        that later time; None when it is due now."""
         seconds = self.settings.deadlines.due(Status(item["status"]), item.get("mode"))
         if seconds is None or item.get("job_name") or not item.get("created_at"):
-            return False
+            return None
         due = timestamps.parse(str(item["created_at"])) + timedelta(seconds=seconds)
-        if due <= moment:
-            return False
-        logger.set_correlation_id(item["request_id"])
-        try:
-            if self.tracker.move_deadline(item["request_id"], Status(item["status"]), timestamps.iso(due)):
-                totals.not_yet_due += 1
-        except Exception as exc:  # noqa: BLE001 - one item's trouble must not stop the sweep; the next run retries
-            totals.errors += 1
-            _log_failure("could not move a deadline on", exc)
-        finally:
-            logger.set_correlation_id(None)
-        return True
+        return due if due > moment else None
 
     def _resolve_safely(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
         logger.set_correlation_id(item["request_id"])
@@ -228,6 +214,12 @@ class Sweeper(UsesAdapters):
 
     def _resolve(self, item: dict[str, Any], moment: datetime, totals: SweepTotals) -> None:
         status = Status(item["status"])
+        later = self._due_later(item, moment)
+        if later is not None:  # moved on to its own deadline: not judged, not counted overdue
+            if self.tracker.move_deadline(item["request_id"], status, timestamps.iso(later)):
+                totals.not_yet_due += 1
+            return
+        totals.overdue += 1
         logger.warning("overdue", extra={"status": status.value, "deadline_at": item.get("deadline_at")})
         if status is Status.RECEIVED:
             self._not_routed(item, totals)
