@@ -27,12 +27,24 @@ Found by replaying the DynamoDB requests of a 1,000-file drop in one process und
   neither overlap nor repeat, no node's do: the pass checks the root, and only if that fails runs
   moto's pass at every node, for moto's exact error.
 
+* Every conditional write lexes its condition expression two or three times (the request's check of
+  its names, the write's evaluation), a regular expression tried per token: a tenth of the local
+  DynamoDB's time under a drop. The tokens depend on the expression's text alone (placeholders keep
+  values out of it), so each text is lexed once and its tokens handed out again.
+* Every item a response carries (an update's ``ALL_NEW``, a ``Query`` page, ``GetItem``) goes through
+  moto's generic response serializer, which walks each attribute value against botocore's
+  ``AttributeValue`` shape, looking each of its ten members up through a chain of aliases: a fifth of
+  an update that returns the tracker's 22-attribute item. moto holds attribute values in their wire
+  form already, binary (``B``, ``BS``: bytes, base64 on the wire) excepted, so a value with no binary
+  inside is written as it is; one with binary goes through moto's serializer.
+
 Each replacement returns exactly what moto's own code returns (``tests/unit/local/test_local_moto_dynamodb_patches.py``
 compares patched and unpatched answers on the same data).
 """
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import functools
 import importlib
@@ -50,6 +62,8 @@ _PAGE_BYTES, _ITEM_BYTES = 1_000_000, 405_000
 # Update expressions parsed (the product sends a few shapes; placeholders keep values out of them).
 _parsed: dict[str, Any] = {}
 _PARSED_LIMIT = 512
+# Condition expressions lexed: their tokens (immutable tuples), by the expression's text.
+_lexed: dict[str, tuple[Any, ...]] = {}
 # Values compared as they are stored (cast_value is the value itself): a different one cannot match.
 _RAW_TYPES = ("S", "B")
 
@@ -78,6 +92,13 @@ def apply() -> None:
     if _originals:
         return
     Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCounts, OverlappingPaths = _patched_classes()
+    from moto.core.serialize import JSONSerializer
+
+    _originals["structure"] = JSONSerializer._serialize_type_structure
+    JSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
+    ConditionParser = _moto("comparisons").ConditionExpressionParser
+    _originals["lex"] = ConditionParser._lex_condition_expression
+    ConditionParser._lex_condition_expression = _lex_condition
 
     _originals["query"] = Table.query
     _originals["all_items"] = Table.all_items
@@ -100,7 +121,10 @@ def restore() -> None:
     if not _originals:
         return
     Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCounts, OverlappingPaths = _patched_classes()
+    from moto.core.serialize import JSONSerializer
 
+    JSONSerializer._serialize_type_structure = _originals.pop("structure")  # type: ignore[method-assign]
+    _moto("comparisons").ConditionExpressionParser._lex_condition_expression = _originals.pop("lex")
     Table.query = _originals.pop("query")
     Table.all_items = _originals.pop("all_items")
     DepthFirstTraverser.traverse = _originals.pop("traverse")
@@ -111,6 +135,7 @@ def restore() -> None:
     del Node.__deepcopy__  # moto's nodes have none: copy.deepcopy's generic copy
     _originals.clear()
     _parsed.clear()
+    _lexed.clear()
 
 
 def _query(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -213,8 +238,14 @@ def _traverse(self: Any, node: Any) -> Any:
 
 
 @functools.cache
+def _ast_nodes() -> Any:
+    """moto's expression nodes, looked up once (the passes below ask at every node)."""
+    return _moto("parsing.ast_nodes")
+
+
+@functools.cache
 def _is_node(kind: type) -> bool:
-    return issubclass(kind, _moto("parsing.ast_nodes").Node)
+    return issubclass(kind, _ast_nodes().Node)
 
 
 def _parse_update(cls: Any, expression: str) -> Any:
@@ -226,6 +257,18 @@ def _parse_update(cls: Any, expression: str) -> Any:
             _parsed.clear()
         tree = _parsed[expression] = _originals["make"].__func__(cls, expression)
     return tree
+
+
+def _lex_condition(self: Any) -> Any:
+    """moto's ``ConditionExpressionParser._lex_condition_expression``, each text lexed once: a fresh deque
+    of the same tokens (the parser's later steps build new nodes; none changes a token)."""
+    text = self.condition_expression
+    tokens = _lexed.get(text)
+    if tokens is None:
+        if len(_lexed) >= _PARSED_LIMIT:
+            _lexed.clear()
+        tokens = _lexed[text] = tuple(_originals["lex"](self))
+    return collections.deque(tokens)
 
 
 def _traverse_counting(self: Any, node: Any) -> Any:
@@ -243,7 +286,7 @@ def _verify_action_counts(self: Any, node: Any) -> Any:
     ``find_clauses`` walks the whole subtree again at every nested node (quadratic in the actions)."""
     from moto.dynamodb.exceptions import TooManyClauses
 
-    ast_nodes = _moto("parsing.ast_nodes")
+    ast_nodes = _ast_nodes()
     UpdateExpressionAddClause = ast_nodes.UpdateExpressionAddClause
     UpdateExpressionRemoveClause = ast_nodes.UpdateExpressionRemoveClause
     UpdateExpressionSetClause = ast_nodes.UpdateExpressionSetClause
@@ -267,7 +310,7 @@ def _check_paths_at_the_root(self: Any, node: Any) -> Any:
     stops at an action, and no action holds another), and a set without overlapping or repeated paths
     has no subset with any: the root's check passing answers for every node. Otherwise, or when the
     root is not an update expression, moto's pass at every node raises moto's own first error."""
-    if isinstance(node, _moto("parsing.ast_nodes").UpdateExpression):
+    if isinstance(node, _ast_nodes().UpdateExpression):
         try:
             self.check_for_overlapping_paths(node)
         except Exception:  # noqa: BLE001 - moto's own pass decides which error, as before
@@ -279,7 +322,7 @@ def _check_paths_at_the_root(self: Any, node: Any) -> Any:
 def _clause_count(node: Any, kind: type, counts: dict[tuple[int, type], tuple[int, Any]]) -> int:
     """``len(node.find_clauses([kind]))``: clauses of exactly that type, looked for below expressions
     and functions (not below a clause found), each node's count remembered."""
-    ast_nodes = _moto("parsing.ast_nodes")
+    ast_nodes = _ast_nodes()
     Expression, UpdateExpressionFunction = ast_nodes.Expression, ast_nodes.UpdateExpressionFunction
 
     held = counts.get((id(node), kind))
@@ -306,3 +349,20 @@ def _copy_node(self: Any, memo: dict[int, Any]) -> Any:
     for name, value in self.__dict__.items():
         copied[name] = copy.deepcopy(value, memo)
     return result
+
+
+def _serialize_structure(self: Any, serialized: dict[str, Any], value: Any, shape: Any, key: str) -> None:
+    """An attribute value with no binary inside, as moto holds it; anything else as moto serializes it."""
+    if key and shape.name == "AttributeValue" and isinstance(value, dict) and _textual(value):
+        serialized[key] = value
+        return
+    _originals["structure"](self, serialized, value, shape, key)
+
+
+def _textual(value: Any) -> bool:
+    """Whether an attribute value holds no binary (``B``, ``BS``), however deep in its maps and lists."""
+    if isinstance(value, dict):
+        return all(name not in ("B", "BS") and _textual(inner) for name, inner in value.items())
+    if isinstance(value, list):
+        return all(_textual(inner) for inner in value)
+    return True

@@ -480,3 +480,117 @@ def test_restore_gives_moto_back() -> None:
     restored = (Table.query, Table.all_items, DepthFirstTraverser.traverse, ActionCountValidator.verify_action_counts)
     assert restored == originals
     assert "__deepcopy__" not in vars(Node) and "traverse" not in vars(ActionCountValidator)
+
+
+# Every kind of attribute value, binary ones at the top and deep in a map and a list.
+EVERY_KIND = {
+    "request_id": {"S": "every-kind"},
+    "n": {"N": "1.50"},
+    "b": {"B": b"\x00\x01bin"},
+    "ss": {"SS": ["x", "y"]},
+    "ns": {"NS": ["1", "2"]},
+    "bs": {"BS": [b"a", b"\xff"]},
+    "m": {"M": {"x": {"S": "y"}, "deep": {"L": [{"N": "3"}, {"NULL": True}, {"B": b"\x02"}, {"M": {}}]}}},
+    "l": {"L": [{"BOOL": False}, {"M": {"s": {"S": ""}}}, {"L": []}]},
+    "null": {"NULL": True},
+    "bool": {"BOOL": True},
+}
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_items_are_written_as_moto_writes_them(dynamodb: Any, binary: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Byte for byte, every response that carries items, with and without binary values inside."""
+    item = EVERY_KIND if binary else {k: v for k, v in EVERY_KIND.items() if k not in ("b", "bs", "m")}
+    bodies: list[bytes] = []
+    dynamodb.meta.events.register(
+        "after-call.dynamodb", lambda http_response, **_: bodies.append(http_response.content)
+    )
+    key = {"request_id": item["request_id"]}
+
+    def requests(table: str) -> None:
+        dynamodb.put_item(TableName=table, Item=item)
+        dynamodb.get_item(TableName=table, Key=key)
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET x = :v",
+            ExpressionAttributeValues={":v": {"S": "q"}},
+            ReturnValues="ALL_NEW",
+        )
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="request_id = :r",
+            ExpressionAttributeValues={":r": key["request_id"]},
+        )
+        with pytest.raises(ClientError):  # the item returned with a failed condition
+            dynamodb.put_item(
+                TableName=table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(request_id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+
+    requests("a")
+    unpatched, bodies[:] = list(bodies), []
+    textual = count_calls(monkeypatch, moto_dynamodb_patches, "_textual")  # type: ignore[arg-type]
+    moto_dynamodb_patches.apply()
+    try:
+        requests("b")
+    finally:
+        moto_dynamodb_patches.restore()
+    twin = [body.replace(b'"TableName": "a"', b'"TableName": "b"') for body in unpatched]  # an update's capacity
+    assert len(bodies) == 5 and bodies == twin
+    assert textual.n > 0  # the patched serializer wrote them
+
+
+CONDITIONS = {
+    "the router's claim": "attribute_not_exists(request_id) OR (#s = :received AND claim_expires_at < :now) "
+    "OR (#s = :failed AND not_routed = :true)",
+    "functions, IN, BETWEEN, NOT": "begins_with(#s, :r) AND size(#s) > :one AND NOT (#s IN (:failed, :received)) "
+    "AND nbytes BETWEEN :one AND :now",
+    "no space around a comparator": "#s<>:failed",
+    "a value not given": "#s = :absent",
+}
+
+
+@pytest.mark.parametrize("name", list(CONDITIONS))
+def test_conditions_lexed_once_answer_as_moto_does(dynamodb: Any, name: str) -> None:
+    """The same condition twice (the second from the lexed tokens), each answer as moto's."""
+    condition = {
+        "ConditionExpression": CONDITIONS[name],
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {
+            k: v
+            for k, v in {
+                ":received": {"S": "RECEIVED"},
+                ":failed": {"S": "FAILED"},
+                ":true": {"BOOL": True},
+                ":now": {"N": "1796634812"},
+                ":r": {"S": "R"},
+                ":one": {"N": "1"},
+            }.items()
+            if k in CONDITIONS[name]
+        },
+    }
+    item = {"request_id": {"S": "r003"}, "status": {"S": "SUBMITTED"}}
+
+    def twice(table: str) -> list[Any]:
+        return [_outcome(lambda: dynamodb.put_item(TableName=table, Item=item, **condition)) for _ in range(2)]
+
+    unpatched = twice("a")
+    moto_dynamodb_patches.apply()
+    lexer, runs = moto_dynamodb_patches._originals["lex"], []
+
+    def counted(parser: Any) -> Any:
+        runs.append(parser.condition_expression)
+        return lexer(parser)
+
+    moto_dynamodb_patches._originals["lex"] = counted
+    try:
+        patched = twice("b")
+    finally:
+        moto_dynamodb_patches._originals["lex"] = lexer
+        moto_dynamodb_patches.restore()
+    assert patched == unpatched
+    # Two requests, each lexing it two or three times: moto's lexer ran once (a missing value is refused first).
+    assert runs == ([] if name == "a value not given" else [CONDITIONS[name]])
