@@ -13,6 +13,25 @@ import pytest
 from local.aws.resources import Overrides
 from local.stack import StackConfig
 
+FUNCTIONS = (
+    "RouterFunction",
+    "ScorerFunction",
+    "TrackerFunction",
+    "SweeperFunction",
+    "NightlyFunction",
+    "BatchResultFunction",
+)
+
+
+def claim_timeout(seconds: int, **extra: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The router's claim timeout for every function, as the template's Globals set it: the router counts
+    a claim's deadline with it and the sweeper each status's due time. Set on the router alone, the
+    sweeper's larger default (150 s) made a submitted file's own due time later than its index
+    deadline: the sweeper moved it on instead of resolving it (``extra``: more variables by function)."""
+    return {name: {"CLAIM_TIMEOUT_SECONDS": str(seconds), **extra.get(name, {})} for name in FUNCTIONS}
+
+
+E2E_ROUTER = {"ROUTER_RECORD_BUDGET_MS": "2000"}
 # Short, but with room for a loaded 2-core CI machine: an invocation that overruns its timeout is
 # retried, and a retried router call after its claim expired would invoke SageMaker a second time.
 E2E_OVERRIDES = Overrides(
@@ -23,7 +42,7 @@ E2E_OVERRIDES = Overrides(
         "TrackerQueue": {"VisibilityTimeout": 3},
     },
     # The router starts a record only with its worst case left (108 s): with a 5 s timeout, 2 s here.
-    environment={"RouterFunction": {"CLAIM_TIMEOUT_SECONDS": "6", "ROUTER_RECORD_BUDGET_MS": "2000"}},
+    environment=claim_timeout(6, RouterFunction=E2E_ROUTER),
 )
 E2E_PARAMETERS = {"RequestTTLSeconds": "60", "InvocationTimeoutSeconds": "5", "DeadlineGraceSeconds": "0"}
 # The sweeper's rate(5 minutes), compressed: how often it runs by itself on the e2e stack.
@@ -56,12 +75,7 @@ BURST_OVERRIDES = Overrides(
             "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["ScorerDLQ", "Arn"]}, "maxReceiveCount": 1},
         },
     },
-    environment={
-        **E2E_OVERRIDES.environment,
-        "ScorerFunction": {
-            "SCORER_CLAIM_TIMEOUT_SECONDS": "12",
-        },
-    },
+    environment=claim_timeout(6, RouterFunction=E2E_ROUTER, ScorerFunction={"SCORER_CLAIM_TIMEOUT_SECONDS": "12"}),
 )
 # Queued work is bounded by the retention, far longer than the burst takes to drain.
 BURST_PARAMETERS = {"DeadlineGraceSeconds": "0", "QueueRetentionSeconds": "1800"}

@@ -27,7 +27,7 @@ from orchestrator.core import timestamps
 from local.aws.resources import Overrides
 from local.observe import Subscriber, wait_for
 from local.stack import LocalStack
-from tests.e2e.config import BURST, BURST_OVERRIDES, BURST_PARAMETERS, E2E_OVERRIDES, WINDOW, e2e_config
+from tests.e2e.config import BURST, BURST_OVERRIDES, BURST_PARAMETERS, E2E_OVERRIDES, WINDOW, claim_timeout, e2e_config
 from tests.e2e.flow import Flow, all_terminal, csv_rows
 
 pytestmark = pytest.mark.slow
@@ -45,10 +45,7 @@ AMBIGUOUS_OVERRIDES = Overrides(
         "RouterFunction": {"Timeout": 30},
         "RouterQueue": {"VisibilityTimeout": 70},
     },
-    environment={
-        **E2E_OVERRIDES.environment,
-        "RouterFunction": {"CLAIM_TIMEOUT_SECONDS": "35", "ROUTER_RECORD_BUDGET_MS": "6000"},
-    },
+    environment=claim_timeout(35, RouterFunction={"ROUTER_RECORD_BUDGET_MS": "6000"}),
 )
 
 

@@ -1,12 +1,26 @@
-"""The local AWS keeps DynamoDB's atomic conditional writes: its DynamoDB requests run one at a time."""
+"""The local AWS keeps DynamoDB's atomic conditional writes (its DynamoDB requests run one at a time),
+keeps connections alive, answers what botocore sends, and stops at once."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import signal
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
+import pytest
+from botocore.config import Config
+
 from local.aws.moto_server import atomic_dynamodb
+from local.loopback import HOST, free_port, wait_for_http
+
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 class SlowApp:
@@ -78,3 +92,68 @@ def test_the_profile_counts_each_action_and_leaves_the_answers_alone(tmp_path: A
     counts = {line.rsplit(None, 4)[0]: int(line.rsplit(None, 4)[1]) for line in path.read_text().splitlines()[1:]}
     assert counts == {"DynamoDB_20120810.UpdateItem": 2, "Publish": 1, "s3 PUT": 1}
     assert not (tmp_path / "moto.profile.pstats").exists()  # cProfile only when asked for
+
+
+@pytest.fixture
+def moto_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``python -m local.aws`` on a free loopback port, as the local stack starts it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.aws", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://{HOST}:{port}"
+    try:
+        wait_for_http(f"{url}/moto-api/", 30, process)
+        yield url, process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _client(url: str, service: str) -> Any:
+    config = Config(read_timeout=5, retries={"total_max_attempts": 1})
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1", config=config, **CREDENTIALS)
+
+
+def test_the_server_keeps_connections_alive(moto_server: tuple[str, Any]) -> None:
+    """Given two requests on one connection, then the second goes over the first one's socket: moto's own
+    development server closed every connection, a TCP handshake and a server thread per AWS call."""
+    url, _ = moto_server
+    connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=5)
+    sockets = []
+    for _ in range(2):
+        connection.request("GET", "/moto-api/")
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200 and response.getheader("Connection", "").lower() != "close"
+        sockets.append(connection.sock)
+    assert sockets[0] is not None and sockets[0] is sockets[1]
+
+
+def test_an_empty_put_object_is_answered(moto_server: tuple[str, Any]) -> None:
+    """botocore sends an empty ``PutObject`` with ``Expect: 100-continue``: the server answers it (an
+    empty file is a product case, skipped and announced), and the object reads back empty."""
+    s3 = _client(moto_server[0], "s3")
+    s3.create_bucket(Bucket="local-aws-test")
+    s3.put_object(Bucket="local-aws-test", Key="empty.csv", Body=b"")
+    assert s3.get_object(Bucket="local-aws-test", Key="empty.csv")["Body"].read() == b""
+
+
+def test_the_server_stops_without_waiting_for_a_long_poll(moto_server: tuple[str, Any]) -> None:
+    """Given a 20 s long poll under way, then SIGTERM ends the server at once (the stack stops quickly)."""
+    url, process = moto_server
+    sqs = _client(url, "sqs")
+    queue = sqs.create_queue(QueueName="local-aws-test")["QueueUrl"]
+    threading.Thread(
+        target=lambda: _ignore(lambda: sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20)), daemon=True
+    ).start()
+    time.sleep(0.5)  # the receive is waiting in the server
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+
+
+def _ignore(call: Any) -> None:
+    with contextlib.suppress(Exception):
+        call()
