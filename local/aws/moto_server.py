@@ -1,14 +1,13 @@
 """moto in server mode on loopback: ``python -m local.aws --port 4566``, with its patches and
 DynamoDB's atomic conditional writes.
 
-moto's application is served by cheroot (CherryPy's WSGI server) rather than moto's own werkzeug
-development server, which answers every request with ``Connection: close``: each AWS call then cost a
-TCP connection on both sides and a new thread in the server, a fifth of a request's CPU under a drop
-of files. cheroot keeps the SDKs' connections alive and runs requests on a pool of threads. (waitress,
-tried first, never answers a request with ``Expect: 100-continue`` and no body, which botocore sends
-for an empty ``PutObject``.) One difference: werkzeug's server kept ``_`` in request header names
-for moto; under cheroot an S3 user metadata key ``my_key`` is stored as ``my-key`` (the product's key
-is ``inference-mode``)."""
+moto's application is served by waitress rather than moto's own werkzeug development server, which
+answers every request with ``Connection: close``: each AWS call then cost a TCP connection on both
+sides and a new thread in the server, a fifth of a request's CPU under a drop of files. waitress keeps
+the SDKs' connections alive and runs requests on a pool of threads (cheroot, tried too, cost a tenth
+more CPU a file). One difference: waitress drops request headers with ``_`` in their name (werkzeug's
+server kept them for moto), so S3 user metadata keys with ``_`` do not reach the local S3 (the
+product's key is ``inference-mode``)."""
 
 from __future__ import annotations
 
@@ -32,7 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_port_free(args.port, "LOCAL_AWS_PORT")
 
-    from cheroot import wsgi
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from local.aws import moto_patches
@@ -45,10 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         app = _logged(app)
     if profile is not None:
         app = profile.tally(app)
-    # Threads: each long poll (SQS ReceiveMessage waits up to 20 s) holds one for its wait.
-    server = wsgi.Server((HOST, args.port), app, numthreads=SERVER_THREADS)
-    server.prepare()  # bound and listening before the line below says so
-    threading.Thread(target=server.serve, name="moto", daemon=True).start()
+    server = _server(app, args.port)  # bound and listening before the line below says so
+    threading.Thread(target=server.run, name="moto", daemon=True).start()
     print(f"moto listening on http://{HOST}:{args.port}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -56,8 +52,35 @@ def main(argv: list[str] | None = None) -> int:
     stop.wait()
     if profile is not None:
         profile.dump()
-    # Not server.stop(): it waits for the requests under way, a long poll's 20 s. The process ends here.
+    # The requests under way (a long poll waits up to 20 s) are not waited for: the process ends here.
     os._exit(0)
+
+
+def _server(app: Any, port: int) -> Any:
+    """waitress serving ``app`` on loopback: a thread per request under way (a long poll holds one for
+    its wait), its warnings about queued requests off (under a drop of files, every request)."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+    from waitress.server import create_server
+
+    class Parser(HTTPRequestParser):  # type: ignore[misc]
+        """waitress 3.0.2 answers ``Expect: 100-continue`` with ``100 Continue`` and then waits for the
+        body, also when there is none (``Content-Length: 0``): it never answers. botocore sends every
+        ``PutObject`` so, an empty file's too. With no body to wait for, the final answer goes at once
+        (RFC 9110 §10.1.1 lets a server answer without the ``100``)."""
+
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            if self.expect_continue and not self.chunked and self.content_length == 0:
+                self.expect_continue = False
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        parser_class = Parser
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    server = create_server(app, host=HOST, port=port, threads=SERVER_THREADS, connection_limit=1000)
+    server.channel_class = Channel
+    return server
 
 
 class Profile:
