@@ -95,7 +95,7 @@ def apply() -> None:
     from moto.core.serialize import JSONSerializer
 
     _originals["structure"] = JSONSerializer._serialize_type_structure
-    JSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
+    JSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign, assignment]
     ConditionParser = _moto("comparisons").ConditionExpressionParser
     _originals["lex"] = ConditionParser._lex_condition_expression
     ConditionParser._lex_condition_expression = _lex_condition

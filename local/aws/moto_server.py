@@ -63,7 +63,7 @@ def _server(app: Any, port: int) -> Any:
     from waitress.parser import HTTPRequestParser
     from waitress.server import create_server
 
-    class Parser(HTTPRequestParser):  # type: ignore[misc]
+    class Parser(HTTPRequestParser):
         """waitress 3.0.2 answers ``Expect: 100-continue`` with ``100 Continue`` and then waits for the
         body, also when there is none (``Content-Length: 0``): it never answers. botocore sends every
         ``PutObject`` so, an empty file's too. With no body to wait for, the final answer goes at once
@@ -71,10 +71,10 @@ def _server(app: Any, port: int) -> Any:
 
         def parse_header(self, header_plus: bytes) -> None:
             super().parse_header(header_plus)
-            if self.expect_continue and not self.chunked and self.content_length == 0:
+            if self.expect_continue and not self.chunked and self.content_length == 0:  # type: ignore[has-type]
                 self.expect_continue = False
 
-    class Channel(HTTPChannel):  # type: ignore[misc]
+    class Channel(HTTPChannel):
         parser_class = Parser
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
