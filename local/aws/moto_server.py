@@ -21,7 +21,11 @@ from typing import Any
 
 from local.loopback import HOST, check_port_free
 
-SERVER_THREADS = 64
+# Requests served at once. A long poll (SQS ReceiveMessage, up to 20 s) holds a thread for its wait, and
+# the runner keeps one poll per execution environment and queue: 16 environments a function stay under.
+SERVER_THREADS = 128
+# Connections kept open (waitress's default is 100): every environment's clients, the runner's, the bench's.
+CONNECTIONS = 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _server(app: Any, port: int) -> Any:
-    """waitress serving ``app`` on loopback: a thread per request under way (a long poll holds one for
-    its wait), its warnings about queued requests off (under a drop of files, every request)."""
+    """waitress serving ``app`` on loopback, its warnings about queued requests off (under a drop of
+    files, every request waits behind others a moment)."""
     from waitress.channel import HTTPChannel
     from waitress.parser import HTTPRequestParser
     from waitress.server import create_server
@@ -78,7 +82,7 @@ def _server(app: Any, port: int) -> Any:
         parser_class = Parser
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = create_server(app, host=HOST, port=port, threads=SERVER_THREADS, connection_limit=1000)
+    server = create_server(app, host=HOST, port=port, threads=SERVER_THREADS, connection_limit=CONNECTIONS)
     server.channel_class = Channel
     return server
 
