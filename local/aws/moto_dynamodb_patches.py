@@ -95,6 +95,7 @@ def apply() -> None:
     from moto.core.serialize import JSONSerializer
 
     _originals["structure"] = JSONSerializer._serialize_type_structure
+    _originals["structure_own"] = "_serialize_type_structure" in vars(JSONSerializer)  # else inherited
     JSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign, assignment]
     ConditionParser = _moto("comparisons").ConditionExpressionParser
     _originals["lex"] = ConditionParser._lex_condition_expression
@@ -123,7 +124,11 @@ def restore() -> None:
     Table, DepthFirstTraverser, Node, UpdateExpressionParser, ActionCounts, OverlappingPaths = _patched_classes()
     from moto.core.serialize import JSONSerializer
 
-    JSONSerializer._serialize_type_structure = _originals.pop("structure")  # type: ignore[method-assign]
+    structure = _originals.pop("structure")
+    if _originals.pop("structure_own"):
+        JSONSerializer._serialize_type_structure = structure  # type: ignore[method-assign]
+    else:
+        del JSONSerializer._serialize_type_structure  # inherited again, as before apply
     _moto("comparisons").ConditionExpressionParser._lex_condition_expression = _originals.pop("lex")
     Table.query = _originals.pop("query")
     Table.all_items = _originals.pop("all_items")

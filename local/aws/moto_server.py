@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     moto_patches.apply()
     profile = Profile.from_env()
 
-    app = atomic_dynamodb(DomainDispatcherApplication(create_backend_app))
+    app = atomic_dynamodb(raw_uri(DomainDispatcherApplication(create_backend_app)))
     if args.verbose:
         app = _logged(app)
     if profile is not None:
@@ -69,20 +69,28 @@ def _server(app: Any, port: int) -> Any:
 
     class Parser(HTTPRequestParser):
         """waitress 3.0.2 answers ``Expect: 100-continue`` with ``100 Continue`` and then waits for the
-        body, also when there is none (``Content-Length: 0``): it never answers. botocore sends every
-        ``PutObject`` so, an empty file's too. With no body to wait for, the final answer goes at once
-        (RFC 9110 §10.1.1 lets a server answer without the ``100``)."""
+        body, also when the request is already complete (``Content-Length: 0``, or refused): it never
+        answers. botocore sends every ``PutObject`` so, an empty file's too. A complete request gets
+        its final answer at once (RFC 9110 §10.1.1 lets a server answer without the ``100``)."""
 
-        def parse_header(self, header_plus: bytes) -> None:
-            super().parse_header(header_plus)
-            if self.expect_continue and not self.chunked and self.content_length == 0:  # type: ignore[has-type]
+        def received(self, data: bytes) -> int:
+            consumed = int(super().received(data))
+            if self.completed:
                 self.expect_continue = False
+            return consumed
 
     class Channel(HTTPChannel):
         parser_class = Parser
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = create_server(app, host=HOST, port=port, threads=SERVER_THREADS, connection_limit=CONNECTIONS)
+    server = create_server(
+        app,
+        host=HOST,
+        port=port,
+        threads=SERVER_THREADS,
+        connection_limit=CONNECTIONS,
+        asyncore_use_poll=True,  # select() fails on a descriptor above 1023
+    )
     server.channel_class = Channel
     return server
 
@@ -128,9 +136,11 @@ class Profile:
         if self._profile is not None:
             self._profile.disable()
             self._profile.dump_stats(f"{self.path}.pstats")
-        total = sum(cpu for _, cpu in self.cpu.values()) or 1.0
+        with self._lock:  # the server still answers while the profile is written
+            tallied = {action: (entry[0], entry[1]) for action, entry in self.cpu.items()}
+        total = sum(cpu for _, cpu in tallied.values()) or 1.0
         lines = [f"{'action':44} {'calls':>7} {'cpu s':>8} {'ms each':>8} {'share':>6}"]
-        for action, (calls, cpu) in sorted(self.cpu.items(), key=lambda kv: -kv[1][1]):
+        for action, (calls, cpu) in sorted(tallied.items(), key=lambda kv: -kv[1][1]):
             lines.append(f"{action:44} {calls:7.0f} {cpu:8.2f} {cpu / calls * 1000:8.2f} {cpu / total:6.1%}")
         with open(self.path, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
@@ -148,6 +158,18 @@ def _action(environ: dict[str, Any]) -> str:
     auth = environ.get("HTTP_AUTHORIZATION", "")
     service = auth.split("/")[3] if auth.count("/") >= 3 else "?"
     return f"{service} {environ.get('REQUEST_METHOD')}"
+
+
+def raw_uri(app: Any) -> Any:
+    """The request's path as sent (``RAW_URI``, which werkzeug's server set and waitress does not):
+    without it moto takes the decoded path and S3 decodes it again, so a key ``100%25 off.csv`` would
+    be stored as ``100% off.csv`` and ``what%3F.csv`` as ``what``."""
+
+    def with_raw_uri(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.setdefault("RAW_URI", environ.get("REQUEST_URI", ""))
+        return app(environ, start_response)
+
+    return with_raw_uri
 
 
 def _logged(app: Any) -> Any:

@@ -28,6 +28,7 @@ def claim_timeout(seconds: int, **extra: dict[str, str]) -> dict[str, dict[str, 
     a claim's deadline with it and the sweeper each status's due time. Set on the router alone, the
     sweeper's larger default (150 s) made a submitted file's own due time later than its index
     deadline: the sweeper moved it on instead of resolving it (``extra``: more variables by function)."""
+    assert set(extra) <= set(FUNCTIONS), f"not a function of the template: {set(extra) - set(FUNCTIONS)}"
     return {name: {"CLAIM_TIMEOUT_SECONDS": str(seconds), **extra.get(name, {})} for name in FUNCTIONS}
 
 

@@ -141,6 +141,24 @@ def test_an_empty_put_object_is_answered(moto_server: tuple[str, Any]) -> None:
     assert s3.get_object(Bucket="local-aws-test", Key="empty.csv")["Body"].read() == b""
 
 
+# Keys whose path the server must not decode twice (the first is in tests/integration/test_router.py).
+KEYS = ["incoming/100%25 off.csv", "incoming/what?.csv", "incoming/d/e%2Ff.csv", "incoming/a+b c.csv", "incoming/ü.csv"]
+
+
+def test_object_keys_are_stored_as_sent(moto_server: tuple[str, Any]) -> None:
+    """Each key reads back under its own name, listed as it was put: moto reads the path as sent
+    (``RAW_URI``); from the decoded one, S3 would decode ``%25`` twice and cut the key at ``?``."""
+    s3 = _client(moto_server[0], "s3")
+    s3.create_bucket(Bucket="local-aws-keys")
+    for key in KEYS:
+        s3.put_object(Bucket="local-aws-keys", Key=key, Body=key.encode())
+    listed = [entry["Key"] for entry in s3.list_objects_v2(Bucket="local-aws-keys")["Contents"]]
+    assert sorted(listed) == sorted(KEYS)
+    assert [s3.get_object(Bucket="local-aws-keys", Key=key)["Body"].read() for key in KEYS] == [
+        k.encode() for k in KEYS
+    ]
+
+
 def test_the_server_stops_without_waiting_for_a_long_poll(moto_server: tuple[str, Any]) -> None:
     """Given a 20 s long poll under way, then SIGTERM ends the server at once (the stack stops quickly)."""
     url, process = moto_server

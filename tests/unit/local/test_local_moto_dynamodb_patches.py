@@ -469,8 +469,16 @@ def test_each_expression_is_parsed_once_and_left_as_parsed(dynamodb: Any) -> Non
 
 
 def test_restore_gives_moto_back() -> None:
+    from moto.core.serialize import JSONSerializer
+    from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
     from moto.dynamodb.parsing.validators import ActionCountValidator
+
+    lexer, own_serializer = ConditionExpressionParser._lex_condition_expression, dict(vars(JSONSerializer))
+    moto_dynamodb_patches.apply()
+    assert ConditionExpressionParser._lex_condition_expression is not lexer and vars(JSONSerializer) != own_serializer
+    moto_dynamodb_patches.restore()
+    assert ConditionExpressionParser._lex_condition_expression is lexer and dict(vars(JSONSerializer)) == own_serializer
 
     originals = (Table.query, Table.all_items, DepthFirstTraverser.traverse, ActionCountValidator.verify_action_counts)
     assert "__deepcopy__" not in vars(Node)  # what restore relies on: moto's nodes have no copy of their own
