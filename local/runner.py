@@ -35,6 +35,10 @@ from local.triggers.s3_notifications import NotificationCompleter
 from local.triggers.schedules import RATE_SCHEDULE_SECONDS, SchedulePlayer, run_schedule
 from local.triggers.sqs_pollers import POLL_WAIT_SECONDS, QueuePoller
 
+# How long the runner waits for its environments' inits before it starts anyway (an invocation waits
+# as long for its environment's).
+INIT_SECONDS = 60
+
 
 class Runner:
     def __init__(
@@ -63,28 +67,32 @@ class Runner:
             totals[1] += failed
 
     def start(self) -> None:
+        players: list[QueuePoller | RuleTargetPoller | SchedulePlayer] = []
         for mapping in self.state.event_source_mappings:
             if not mapping.enabled:
                 continue
             size = max(1, min(self.concurrency, mapping.maximum_concurrency or self.concurrency))
-            pool = self.pools.setdefault(
-                mapping.function, HostPool(self.state.functions[mapping.function], self.state, size)
-            )
-            self.threads += QueuePoller(self, mapping, pool, size).start()
+            players.append(QueuePoller(self, mapping, self._pool(mapping.function, size), size))
         for target in self.state.rule_targets:
-            pool = self.pools.setdefault(
-                target.function, HostPool(self.state.functions[target.function], self.state, 1)
-            )
-            self.threads += RuleTargetPoller(self, target, pool).start()
+            players.append(RuleTargetPoller(self, target, self._pool(target.function, 1)))
         for schedule in self.state.schedules.values():
             if schedule.is_rate and schedule.state == "ENABLED" and self.rate_period > 0:
-                pool = self.pools.setdefault(
-                    schedule.function, HostPool(self.state.functions[schedule.function], self.state, 1)
-                )
-                self.threads += SchedulePlayer(self, schedule, pool, self.rate_period).start()
+                players.append(SchedulePlayer(self, schedule, self._pool(schedule.function, 1), self.rate_period))
+        # Lambda runs an environment's init before it takes an event: the runner is ready once every
+        # environment has loaded its function, so the first files do not share the CPUs with the inits.
+        for pool in self.pools.values():
+            pool.wait_ready(INIT_SECONDS)
+        for player in players:
+            self.threads += player.start()
         plan = plan_of(self.state)
         if plan is not None:
             self.threads += ScalingPlayer(self.state, plan, self.stopping, self.log).start()
+
+    def _pool(self, function: str, size: int) -> HostPool:
+        """The function's execution environments (the first trigger that names it decides how many)."""
+        if function not in self.pools:
+            self.pools[function] = HostPool(self.state.functions[function], self.state, size)
+        return self.pools[function]
 
     def stop(self) -> None:
         self.stopping.set()

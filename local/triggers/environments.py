@@ -85,6 +85,22 @@ class FunctionHost:
         except queue.Empty:
             raise TimeoutError from None
 
+    def wait_ready(self, timeout: float) -> bool:
+        """Until the process has loaded its function (Lambda's init phase), at most ``timeout`` seconds.
+        An init that failed (the process exited) or outlasts that is left to the first invocation, which
+        reports it as before."""
+        if self.ready or self.process is None:
+            return self.ready
+        try:
+            line = self._next_line(timeout)
+        except TimeoutError:
+            return False
+        if line is None:
+            self.lines.put(None)  # the invocation finds the process gone, as it would have
+            return False
+        self.ready = True
+        return True
+
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         """Run the handler; a timeout or a crash ends this environment (the next call starts anew)."""
         if self.process is None or self.process.poll() is not None:
@@ -148,6 +164,12 @@ class HostPool:
         for host in self.all:
             host.start()
             self.hosts.put(host)
+
+    def wait_ready(self, timeout: float) -> int:
+        """Until every environment has loaded its function (their inits run at once, each in its process),
+        at most ``timeout`` seconds in all; how many did."""
+        deadline = time.monotonic() + timeout
+        return sum(host.wait_ready(max(0.0, deadline - time.monotonic())) for host in self.all)
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         host = self.hosts.get()
