@@ -29,15 +29,11 @@ from pathlib import Path
 from local.aws.clients import client_factory
 from local.aws.state import StackState
 from local.scaling.player import ScalingPlayer, plan_of
-from local.triggers.environments import HostPool
+from local.triggers.environments import INIT_SECONDS, HostPool
 from local.triggers.rules import RuleTargetPoller
 from local.triggers.s3_notifications import NotificationCompleter
 from local.triggers.schedules import RATE_SCHEDULE_SECONDS, SchedulePlayer, run_schedule
 from local.triggers.sqs_pollers import POLL_WAIT_SECONDS, QueuePoller
-
-# How long the runner waits for its environments' inits before it starts anyway (an invocation waits
-# as long for its environment's).
-INIT_SECONDS = 60
 
 
 class Runner:

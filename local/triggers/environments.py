@@ -22,6 +22,9 @@ from local.aws.clients import TEST_CREDENTIALS
 from local.aws.state import FunctionSpec, StackState
 from local.aws.template import REPO
 
+# How long an environment's init (its function's module loaded) may take before it is given up on.
+INIT_SECONDS = 60
+
 
 def local_environment(state: StackState) -> dict[str, str]:
     """What the local stack adds to every function's environment: endpoints, region, credentials."""
@@ -108,7 +111,7 @@ class FunctionHost:
         assert self.process is not None and self.process.stdin is not None
         try:
             if not self.ready:
-                line = self._next_line(60)
+                line = self._next_line(INIT_SECONDS)
                 if line is None:
                     raise RuntimeError("the function process exited during its init")
                 self.ready = True

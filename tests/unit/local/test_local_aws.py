@@ -13,14 +13,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
-from local.aws.moto_server import atomic_dynamodb
+from local.aws.clients import client_factory
+from local.aws.moto_server import _logged, atomic_dynamodb
 from local.loopback import HOST, free_port, wait_for_http
-
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 class SlowApp:
@@ -94,6 +91,17 @@ def test_the_profile_counts_each_action_and_leaves_the_answers_alone(tmp_path: A
     assert not (tmp_path / "moto.profile.pstats").exists()  # cProfile only when asked for
 
 
+def test_verbose_logs_each_request_s_action_and_status(caplog: pytest.LogCaptureFixture) -> None:
+    """``--verbose``: a line per request naming its action and status, the answer passed on unchanged."""
+    app = _logged(lambda environ, start_response: start_response("400 Bad Request", []) or [b"{}"])
+    with caplog.at_level("INFO", logger="local.aws"):
+        answer = app({"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"}, lambda *a: None)
+    assert answer == [b"{}"]
+    assert [r.getMessage() for r in caplog.records if r.name == "local.aws"] == [
+        "DynamoDB_20120810.PutItem 400 Bad Request"
+    ]
+
+
 @pytest.fixture
 def moto_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``python -m local.aws`` on a free loopback port, as the local stack starts it."""
@@ -113,8 +121,7 @@ def moto_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 
 
 def _client(url: str, service: str) -> Any:
-    config = Config(read_timeout=5, retries={"total_max_attempts": 1})
-    return boto3.client(service, endpoint_url=url, region_name="us-east-1", config=config, **CREDENTIALS)
+    return client_factory(url, "us-east-1")(service)
 
 
 def test_the_server_keeps_connections_alive(moto_server: tuple[str, Any]) -> None:
