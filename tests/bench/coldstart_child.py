@@ -18,7 +18,7 @@ for _name in filter(None, os.environ.get("BENCH_ABSENT", "").split(",")):
     sys.modules[_name] = None  # type: ignore[assignment]  # import raises ImportError, as if absent
 
 FLOOR_SERVICES = {
-    "router": ("dynamodb", "sns", "sagemaker-runtime"),
+    "router": ("dynamodb", "sagemaker-runtime"),  # SNS is made on first use (a file it cannot score)
     "tracker": ("dynamodb",),
     "scorer": ("sns", "dynamodb", "sagemaker-runtime", "s3"),
 }

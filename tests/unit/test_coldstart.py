@@ -68,3 +68,58 @@ def test_every_functions_composition_root_ends_the_cold_start() -> None:
     ends_the_cold_start = wiring._root(object).__wrapped__.__code__  # _root's wrapper, whatever it builds
     for name, builder in builders.items():
         assert builder.__wrapped__.__code__ is ends_the_cold_start, f"{name} is not built by wiring._root"
+
+
+# What the router's cold start must not load: the announcer and the result shape (the async happy
+# path never announces, SageMaker does), and the other functions' workflows and the batch modes.
+NOT_ON_THE_ASYNC_PATH = (
+    "orchestrator.aws.announce",
+    "orchestrator.core.messages",
+    "orchestrator.aws.transform_jobs",
+    "orchestrator.modes.file_jobs",
+    "orchestrator.workflows.scorer",
+    "orchestrator.workflows.tracker",
+    "orchestrator.workflows.nightly",
+    "orchestrator.workflows.batch_results",
+    "orchestrator.workflows.sweeper",
+)
+_COLD_START = """
+import importlib.util, json, sys
+import boto3
+
+made, real = [], boto3.client
+def client(service, *args, **kwargs):
+    made.append(service)
+    return real(service, *args, **kwargs)
+boto3.client = client
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+sys.modules["orchestrator.wiring"].router()
+print(json.dumps({"clients": made, "modules": sorted(m for m in sys.modules if m.startswith("orchestrator"))}))
+"""
+
+
+def test_the_routers_cold_start_loads_and_builds_only_what_the_async_happy_path_uses() -> None:
+    # A fresh interpreter, as Lambda's: the module, then the composition root, with the async mode alone.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.bench.common import LAYER, ROOT, function_env  # the cold-start bench's environment
+    from tests.support.lambda_runtime import FUNCTIONS_DIR
+
+    env = function_env(PYTHONPATH=os.pathsep.join([str(LAYER), str(ROOT)]))
+    done = subprocess.run(
+        [sys.executable, "-c", _COLD_START, str(FUNCTIONS_DIR / "router" / "app.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert sorted(loaded["clients"]) == ["dynamodb", "sagemaker-runtime"]  # SNS and S3 are made on first use
+    assert "orchestrator.workflows.router" in loaded["modules"]
+    assert [m for m in NOT_ON_THE_ASYNC_PATH if m in loaded["modules"]] == []

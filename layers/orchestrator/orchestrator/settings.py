@@ -130,6 +130,8 @@ class _FromEnv:
 
 @dataclass(frozen=True)
 class TrackerSettings(_FromEnv):
+    """The tracker table every function writes, and how long its records are kept."""
+
     table_name: str = field(metadata=_env(_required, "TRACKER_TABLE"))
     retention_days: int = field(default=90, metadata=_env(_integer, "RECORD_RETENTION_DAYS", 90, 1, 3650))
 
@@ -189,6 +191,8 @@ def _router_output_prefix(env: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class RouterSettings(_FromEnv):
+    """The router function: endpoints, routing rules, limits and deadlines."""
+
     tracker: TrackerSettings = field(metadata=_TRACKER)
     success_topic_arn: str = field(metadata=_SUCCESS_TOPIC)
     error_topic_arn: str = field(metadata=_ERROR_TOPIC)
@@ -483,6 +487,8 @@ def _schedule_timezone(env: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class NightlySettings(_FromEnv):
+    """The nightly function: the night's transform job, its input and output, its deadlines."""
+
     tracker: TrackerSettings = field(metadata=_TRACKER)
     transform: TransformSettings = field(metadata=_env(_required_transform, "nightly"))
     input_bucket: str = field(metadata=_env(_required, "INPUT_BUCKET"))
@@ -499,6 +505,8 @@ class NightlySettings(_FromEnv):
 
 @dataclass(frozen=True)
 class BatchResultSettings(_FromEnv):
+    """The batch-result function: where transform jobs' results are announced and recorded."""
+
     tracker: TrackerSettings = field(metadata=_TRACKER)
     success_topic_arn: str = field(metadata=_SUCCESS_TOPIC)
     error_topic_arn: str = field(metadata=_ERROR_TOPIC)
@@ -514,6 +522,8 @@ class BatchResultSettings(_FromEnv):
 
 @dataclass(frozen=True)
 class SweeperSettings(_FromEnv):
+    """The sweeper function: what it resolves, with the batch-result function's own settings."""
+
     # Table, topics and job prefix: the batch-result function's own.
     results: BatchResultSettings = field(metadata=_env(BatchResultSettings.from_env))
     async_endpoint_name: str = field(metadata=_env(_required, "ASYNC_ENDPOINT_NAME"))

@@ -61,17 +61,20 @@ class _Published(Protocol):
     def error_topic_arn(self) -> str: ...
 
 
-def _tracker(settings: TrackerSettings) -> TrackerTable:
-    return TrackerTable(settings.table_name, clients.client("dynamodb"), retention_days=settings.retention_days)
+def _tracker(settings: TrackerSettings, dynamodb: Any = None) -> TrackerTable:
+    dynamodb = clients.client("dynamodb") if dynamodb is None else dynamodb
+    return TrackerTable(settings.table_name, dynamodb, retention_days=settings.retention_days)
 
 
-def _adapters(settings: _Published, s3: Any) -> Adapters:
-    """The table, the topics and S3 a function's workflow shares with its modes, built once per container."""
-    sns = clients.client("sns")
+def _adapters(settings: _Published, s3: Any, sns: Any = None) -> Adapters:
+    """The table, the topics and S3 a function's workflow shares with its modes, built once per container.
+    ``sns``: an SNS client made on first use, for a function that rarely announces (default: made now)."""
+    dynamodb = clients.client("dynamodb")
+    sns = clients.client("sns") if sns is None else sns
     publisher = Publisher(sns, success_topic_arn=settings.success_topic_arn, error_topic_arn=settings.error_topic_arn)
-    return Adapters(
-        _tracker(settings.tracker), s3, publisher, region=sns.meta.region_name or os.environ.get("AWS_REGION", "")
-    )
+    # Every client has the session's region: the table's is read, so a lazy SNS client stays unmade.
+    region = dynamodb.meta.region_name or os.environ.get("AWS_REGION", "")
+    return Adapters(_tracker(settings.tracker, dynamodb), s3, publisher, region=region)
 
 
 @_root
@@ -87,6 +90,9 @@ def router() -> Router:
             # HeadObject costs a call per file: it is read only with the lookup on; batch files write
             # their manifest with it (made on first use: batch modes are rare).
             clients.client("s3") if settings.read_object_metadata else _LazyClient("s3"),
+            # SageMaker announces an async file's result itself: the router publishes only for a file
+            # it cannot score, so the async happy path never makes the SNS client.
+            _LazyClient("sns"),
         ),
         # One attempt per call: AsyncInvoker repeats only what SageMaker refused
         # (core/budgets.py, aws/sagemaker_runtime.py).

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from orchestrator.core.messages import EVENT_SOURCE, build_result, json_object, parse_result, unwrap_sns
+from orchestrator.core.messages import EVENT_SOURCE, build_result, parse_result, unwrap_sns
+from orchestrator.core.payloads import json_object
 from orchestrator.core.status import Status
 from orchestrator.errors import BadEventError
 

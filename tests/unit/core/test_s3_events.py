@@ -71,7 +71,7 @@ def test_missing_version_and_sequencer_are_none():
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        pytest.param("not json", "SQS body is not JSON", id="not-json"),  # core.messages.json_object
+        pytest.param("not json", "SQS body is not JSON", id="not-json"),  # core.payloads.json_object
         pytest.param("{}", "no S3 'Records' list", id="no-records"),
         pytest.param('{"Records": []}', "no S3 'Records' list", id="empty-records"),
         pytest.param('{"Records": ["x"]}', "malformed S3 record", id="record-not-object"),

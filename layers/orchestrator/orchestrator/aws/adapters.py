@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, overload
 
-from orchestrator.aws.announce import Announcer
 from orchestrator.aws.notifications import Publisher
 from orchestrator.aws.tracker_table import TrackerTable
 from orchestrator.observability import MetricsEmitter
@@ -15,9 +14,13 @@ from orchestrator.observability import MetricsEmitter
 if TYPE_CHECKING:
     from typing import Never, Self
 
+    from orchestrator.aws.announce import Announcer
+
 
 @dataclass(frozen=True)
 class Adapters:
+    """What a function's workflow and its modes share: the table, S3, the topics, the metrics."""
+
     tracker: TrackerTable
     s3: Any  # a boto3 S3 client, or one made on first use where most invocations never read S3
     publisher: Publisher
@@ -26,7 +29,10 @@ class Adapters:
 
     @cached_property
     def announcer(self) -> Announcer:
-        """Announce, then record (orchestrator.aws.announce), on these topics and this table."""
+        """Announce, then record (orchestrator.aws.announce), on these topics and this table. Imported on
+        first use: the async happy path never announces (SageMaker does), so its cold start skips it."""
+        from orchestrator.aws.announce import Announcer
+
         return Announcer(self.publisher, self.tracker, region=self.region, recorder=self.recorder)
 
 

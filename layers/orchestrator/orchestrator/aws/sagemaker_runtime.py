@@ -86,6 +86,8 @@ def send_once[T](
 
 @dataclass(frozen=True)
 class AsyncSubmission:
+    """Where SageMaker will write an accepted asynchronous request's result or failure."""
+
     output_location: str | None
     failure_location: str | None
 
@@ -195,6 +197,8 @@ ORIGINAL_MESSAGE_EXCERPT = 500
 
 @dataclass(frozen=True)
 class SyncResult:
+    """A synchronous endpoint's answer: the body, its type and the variant that gave it."""
+
     body: bytes
     content_type: str
     invoked_variant: str | None = None

@@ -47,6 +47,8 @@ def _conditional_failure(exc: ClientError) -> bool:
 
 @dataclass(frozen=True)
 class Claim:
+    """The router's claim on a request: taken, or refused because another delivery holds it."""
+
     acquired: bool  # False: a duplicate (another delivery holds or finished this request)
     previous: dict[str, Any] | None = None  # the item a takeover replaced (an earlier attempt's)
 
@@ -66,6 +68,8 @@ class Claim:
 
 @dataclass(frozen=True)
 class ScoringClaim:
+    """The scorer's claim on a handed-off request, and whether an earlier scorer may have invoked."""
+
     item: dict[str, Any]  # the item after the claim
     # The previous scorer died holding its claim: it may have called the model already (the answer
     # is lost with it), so this one must not call it again.
@@ -74,6 +78,8 @@ class ScoringClaim:
 
 @dataclass(frozen=True)
 class OutcomeApplied:
+    """Whether a result was written to its item, and the item after (or as it stood)."""
+
     applied: bool  # False: stale or duplicate, acknowledged and ignored
     item: dict[str, Any]  # the item after the write (applied) or as it stood (not applied)
 

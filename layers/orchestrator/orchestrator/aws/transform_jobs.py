@@ -114,6 +114,8 @@ def manifest_of(description: dict[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class JobStarted:
+    """A transform job after CreateTransformJob: created here, or the one already holding the name."""
+
     name: str
     created: bool  # False: the name was taken (ResourceInUse) and the existing job is returned
     status: str  # TransformJobStatus ("InProgress" for a job just created)

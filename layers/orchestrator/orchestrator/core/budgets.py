@@ -36,6 +36,8 @@ def backoff_seconds(retry: int) -> float:
 
 @dataclass(frozen=True)
 class CallBudget:
+    """One AWS call's timeouts and attempts, and the longest it can take in all."""
+
     connect_timeout: float
     read_timeout: float
     attempts: int  # total_max_attempts: the first try included

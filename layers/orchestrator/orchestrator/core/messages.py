@@ -6,10 +6,10 @@ real-time) in the same envelope with ``eventSource`` set to :data:`EVENT_SOURCE`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.core.payloads import json_object
 from orchestrator.core.status import Status
 from orchestrator.errors import BadEventError
 
@@ -29,6 +29,8 @@ _BY_STATUS = {status: name for name, status in INVOCATION_STATUS.items()}
 
 @dataclass(frozen=True)
 class ResultMessage:
+    """One result, in the shape every mode announces (docs/architecture.md §7.2)."""
+
     request_id: str
     status: Status
     event_time: str
@@ -49,17 +51,6 @@ class ResultMessage:
     @property
     def is_success(self) -> bool:
         return self.status is Status.SUCCEEDED
-
-
-def json_object(text: Any, what: str) -> dict[str, Any]:
-    """``text`` parsed as a JSON object; ``BadEventError`` naming ``what`` (an SQS body, a message) otherwise."""
-    try:
-        payload = json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise BadEventError(f"{what} is not JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise BadEventError(f"{what} is not a JSON object")
-    return payload
 
 
 def unwrap_sns(body: str) -> dict[str, Any]:

@@ -108,6 +108,8 @@ def retry_job(prefix: str, night: str, parent: str, request_ids: Iterable[str]) 
 
 @dataclass(frozen=True)
 class NightJob:
+    """What a night's job name means: the night, a re-run's number, a retry job."""
+
     night: str
     rerun: int | None = None  # re-run n
     retry: bool = False  # a retry job (part of a failed job's files)

@@ -86,6 +86,8 @@ MODE_PARAMETERS = {
 
 @dataclass(frozen=True)
 class Rule:
+    """One routing rule: which files it matches and the mode it sends them to."""
+
     mode: Mode | None = None  # None only with ``requested``: the mode the object asks for
     prefix: str = ""
     min_bytes: int | None = None
@@ -117,6 +119,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class RoutingPolicy:
+    """The routing rules and the limits they are decided against (the user's, then the defaults)."""
+
     content_types: dict[str, str]
     available_modes: frozenset[Mode] = frozenset({Mode.ASYNC})
     nightly_prefix: str = ""
@@ -156,6 +160,8 @@ class Backlog:
 
 @dataclass(frozen=True)
 class FileFacts:
+    """What routing knows of a file: its key and size, and what was read about it."""
+
     key: str
     size: int
     content_type: str | None = None  # the object's own Content-Type, when metadata is read
@@ -165,6 +171,8 @@ class FileFacts:
 
 @dataclass(frozen=True)
 class Decision:
+    """Routing's answer for one file: the mode (None: skipped), the content type and why."""
+
     mode: Mode | None  # None: the file is skipped
     content_type: str | None
     reason: str

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from orchestrator.core.messages import json_object
+from orchestrator.core.payloads import json_object
 from orchestrator.errors import BadEventError
 
 
 @dataclass(frozen=True)
 class ObjectCreated:
+    """One S3 ObjectCreated record, the parts the product reads."""
+
     bucket: str
     key: str  # decoded
     size: int

@@ -10,15 +10,17 @@ configured mode: ``async_endpoint.AsyncMode``, ``file_jobs.FileJobs`` (batch), `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from orchestrator.aws.announce import Announcer
 from orchestrator.aws.tracker_table import Claim, TrackerTable
 from orchestrator.core import timestamps
 from orchestrator.core.routing import Decision
 from orchestrator.core.s3_events import ObjectCreated
 from orchestrator.core.status import Status
 from orchestrator.observability import logger
+
+if TYPE_CHECKING:
+    from orchestrator.aws.announce import Announcer
 
 
 @dataclass(frozen=True)

@@ -69,12 +69,16 @@ def pending(item: Mapping[str, Any], job_name: str, seq: int) -> bool:
 
 @dataclass(frozen=True)
 class Launched:
+    """A night's job started (or taken over) and the files this call marked for it."""
+
     started: JobStarted  # created here, or the existing job taken over
     marked: int  # files marked SUBMITTED for it by this call
 
 
 @dataclass(eq=False)
 class NightJobs(UsesAdapters):
+    """Starts a night's transform jobs and marks their files."""
+
     adapters: Adapters
     _: KW_ONLY
     jobs: TransformJobs

@@ -42,6 +42,8 @@ _SYNC_MODES = frozenset(mode.value for mode in SYNC_MODES)
 
 @dataclass(frozen=True)
 class Check:
+    """What a result message must match in its item before it is recorded."""
+
     problem: str | None = None  # the message alone does not match any request: nothing is written
     must_hold: tuple[Holds, ...] = ()  # what it requires of its item, checked inside the write
 

@@ -99,6 +99,8 @@ class NightlyEnlister(UsesAdapters):
 
 @dataclass(frozen=True)
 class Night:
+    """The night a run is for: its name, its job and the files it takes."""
+
     date: str  # the night's name (orchestrator.core.nights): the scheduled time's local date, or the re-run's
     job_name: str
     until: str | None  # ISO-8601: files SCHEDULED up to here; None for a re-run
@@ -144,6 +146,8 @@ def _rerun(event: dict[str, Any], prefix: str) -> Night:
 
 @dataclass
 class _Collected:
+    """What a night's collection saw besides its files: content types, superseded, waiting."""
+
     content_types: set[str | None] = field(default_factory=set)
     superseded: int = 0
     waiting: list[str] = field(default_factory=list)  # why a re-run starts nothing yet

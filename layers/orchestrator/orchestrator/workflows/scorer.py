@@ -117,6 +117,8 @@ class Handoff(UsesAdapters):
 
 @dataclass(eq=False)
 class Scorer(UsesAdapters):
+    """The scorer's workflow for a handed-off file: claim, invoke the endpoint, announce and record."""
+
     settings: ScorerSettings
     adapters: Adapters
     _: KW_ONLY

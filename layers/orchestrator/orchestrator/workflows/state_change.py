@@ -24,6 +24,8 @@ Pair = tuple[dict[str, Any], int]  # a tracker item of a nightly job and its seq
 
 @dataclass(frozen=True)
 class StateChange:
+    """A transform job's state-change event, the parts the product reads."""
+
     job_name: str
     status: str  # TransformJobStatus: InProgress | Completed | Failed | Stopping | Stopped
     failure_reason: str | None

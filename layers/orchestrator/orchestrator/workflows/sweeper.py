@@ -89,6 +89,8 @@ RemainingMillis = Callable[[], int]
 
 @dataclass
 class SweepTotals:
+    """What one sweep did, counted for its log line and metrics."""
+
     overdue: int = 0
     resolved: dict[str, int] = field(default_factory=dict)
     moved: int = 0
