@@ -461,6 +461,22 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
     }
 
 
+def floor(mode: str, files: float, prices: Prices) -> dict[str, float]:
+    """The least ``files`` files of ``mode`` can cost while every promise holds: the messages the design
+    sends (S3 → the router's queue; the real-time hand-off to the scorer's queue; SNS → the tracker's
+    queue, measured; one result published a file), the table writes claim → act → confirm makes
+    (measured), and the in-flight entry the sweeper finds a late file by (a put at the claim, a delete at
+    the outcome). Nothing else: no receive or delete, no Lambda, no log line, no ``ByObject`` entry."""
+    path = measured(prices, mode)
+    sends = 1 + float(path["tracker_messages"]) + (1 if mode in ("realtime", "serverless") else 0)
+    return {
+        "sqs sends": files * sends * prices.number("sqs.request"),
+        "sns publish": files * prices.number("sns.publish"),
+        "table writes": files * path["table_writes"] * prices.number("dynamodb.write_request_unit"),
+        "in-flight entry": files * 2 * prices.number("dynamodb.write_request_unit"),
+    }
+
+
 # The fixed lines a template parameter removes ("false"): the model's assumption of the same name is 1
 # (the parameter's default) or 0.
 OPTIONAL_FIXED = {"dashboard": "CreateDashboard", "kms key (alarm topic)": "AlarmTopicEncryption"}

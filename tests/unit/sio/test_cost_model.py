@@ -23,6 +23,7 @@ from sio.costs import (
     compare,
     crossovers,
     fixed_monthly,
+    floor,
     load_prices,
     orchestration,
 )
@@ -111,6 +112,27 @@ def _measured(path: str, invocations: float) -> float:
 def test_orchestration_per_file_matches_the_hand_computation(workload: Workload, mode: str, per_file: float) -> None:
     lines = orchestration(mode, 1_000_000, workload, PRICES)
     assert sum(lines.values()) == pytest.approx(per_file * 1_000_000, rel=1e-4)
+
+
+# The promises' floor by hand, per file: async sends 2 (S3 -> router queue, SNS -> tracker queue:
+# SageMaker's notification), real-time 2 (S3 -> router queue, router -> scorer queue; its success is
+# filtered out of the tracker's queue), batch and nightly 1; one publish; the measured table writes and
+# the in-flight entry's put and delete at $0.625 per million write units.
+@pytest.mark.parametrize(
+    ("mode", "per_file"),
+    [
+        ("async", 2 * 4e-7 + 5e-7 + (3 + 2) * 6.25e-7),
+        ("realtime", 2 * 4e-7 + 5e-7 + (4 + 2) * 6.25e-7),
+        ("batch", 4e-7 + 5e-7 + (3 + 2) * 6.25e-7),
+        ("nightly", 4e-7 + 5e-7 + (4 + 2) * 6.25e-7),
+    ],
+)
+def test_the_promises_floor_matches_the_hand_computation_and_the_model_never_goes_below_it(
+    mode: str, per_file: float
+) -> None:
+    assert sum(floor(mode, 1_000_000, PRICES).values()) == pytest.approx(per_file * 1_000_000, rel=1e-9)
+    for workload in (A, B):  # one file an invocation, and full batches: still above the floor
+        assert sum(orchestration(mode, 1e6, workload, PRICES).values()) > per_file * 1_000_000
 
 
 def test_the_readme_night_figures_are_what_the_model_computes() -> None:
