@@ -441,6 +441,9 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
         gb_ms += a("nightly_memory_mb") / 1024 * a("nightly_ms_per_file")
         gb_ms += a("batch_result_memory_mb") / 1024 * a("batch_result_ms_per_file")
     logs = path["log_bytes"] + invocations * a("lambda_platform_log_bytes_per_invocation")
+    # A night's own lines (its job started, its run finished, its result recorded; measured), shared by
+    # the night's files: one night a day.
+    logs += path.get("night_log_bytes", 0) / max(1.0, workload.requests_per_day)
     return {
         "lambda requests": files * invocations * prices.number("lambda.request"),
         "lambda compute": files * gb_ms / 1000 * prices.lambda_gb_second,

@@ -37,6 +37,18 @@ def test_the_recorded_measurement_is_what_the_handlers_write_today(measurement, 
         for field in ("write_units", "write_units_total", "read_units", "table_writes", "calls"):
             assert then[field] == now[field], (path, field)
         assert then["log_bytes"] == pytest.approx(now["log_bytes"], rel=LOG_TOLERANCE), path
+        assert then.get("night_log_bytes", 0) == pytest.approx(now.get("night_log_bytes", 0), rel=LOG_TOLERANCE), path
+
+
+def test_a_nights_own_lines_are_shared_by_its_files(measurement):
+    # A night of one file and of two: the second file adds its router lines, the night's are once.
+    night = measurement["paths"]["nightly"]
+    assert 0 < night["log_bytes"] < night["night_log_bytes"]
+    prices, few, many = costs.load_prices(), costs.Workload(10, 100 * 1024, 0.2), costs.Workload(1e6, 100 * 1024, 0.2)
+    assert (
+        costs.orchestration("nightly", 1e6, few, prices)["logs"]
+        > costs.orchestration("nightly", 1e6, many, prices)["logs"]
+    )
 
 
 @pytest.mark.parametrize("mode", costs.MODES)

@@ -93,7 +93,8 @@ class NightlyEnlister(UsesAdapters):
         confirmed = self.tracker.confirm(request_id, Status.SCHEDULED, fields)
         if not confirmed:  # pragma: no cover - only a concurrent takeover of the same claim gets here
             logger.info("already moved on before it was scheduled", extra={"key": event.key})
-        logger.info("scheduled for the nightly batch", extra={"key": event.key})
+        else:  # DEBUG: the router's INFO line already says mode nightly (one line a file: nights are big)
+            logger.debug("scheduled for the nightly batch", extra={"key": event.key})
         self.recorder.count("RequestsRouted", mode=Mode.NIGHTLY.value)
 
 
