@@ -362,7 +362,8 @@ def _job_scenarios(setup: Any, stack: Any, _: Any, __: str, transform: Any) -> l
     def night(files: int, days_ahead: int) -> str:
         ids = []
         for n in range(files):
-            record, request_id = _upload(setup, stack, f"incoming/nightly/bench-{n}.csv", b"age,income\n42,1000\n")
+            key = f"incoming/nightly/night{days_ahead}-{n}.csv"  # a key of its own: no older version
+            record, request_id = _upload(setup, stack, key, b"age,income\n42,1000\n")
             route(sqs_event(record))
             ids.append(request_id)
         # Each night its own date: a second run of the same night would take over its job instead.
