@@ -39,11 +39,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sio.product import ASYNC_MAX_BYTES, ASYNC_MAX_SECONDS, REALTIME_MAX_BYTES, SERVERLESS_MAX_BYTES, SYNC_MAX_SECONDS
+from sio.product import (
+    ASYNC_MAX_BYTES,
+    ASYNC_MAX_SECONDS,
+    COUNT_EXACT_UP_TO,
+    REALTIME_MAX_BYTES,
+    SERVERLESS_MAX_BYTES,
+    SHARDS,
+    SYNC_MAX_SECONDS,
+)
 
 HOURS_PER_MONTH = 730.0
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 GIB = 1024**3
+READ_UNIT_BYTES = 4096  # a read unit: up to 4 KB read
+EVENTUALLY_CONSISTENT = 0.5  # read units per 4 KB for an eventually consistent read (every index Query)
 MODES = ("realtime", "serverless", "async", "batch", "nightly")
 # The modes that answer within minutes of an upload: the crossovers that matter are between these
 # (the batch modes are cheaper per request at volume, but answer in minutes per job or the next day).
@@ -406,6 +416,19 @@ def read_units(prices: Prices, mode: str) -> float:
     return float(sum(units for operation, units in reads.items() if operation != "Query"))
 
 
+def count_reads(mode: str, workload: Workload, prices: Prices) -> float:
+    """Read units a file costs the sweeper's in-flight gauges: every run (``sweeper_runs_per_month``)
+    Queries each lane, reading its shards until ``COUNT_EXACT_UP_TO`` entries, then scaling. A file is
+    read by the runs while it is in flight (the mode's typical latency: a nightly file waits for its
+    night), in a lane holding a day's share of files that long, at its measured entry size."""
+    in_flight = SAGEMAKER[mode](workload, prices)[3][0]  # seconds from upload to result, typically
+    runs = in_flight / (DAYS_PER_MONTH * 86400 / prices.assumption("sweeper_runs_per_month"))
+    per_shard = max(workload.requests_per_day * in_flight / 86400 / SHARDS, 1e-9)
+    fraction = min(1.0, math.ceil(COUNT_EXACT_UP_TO / per_shard) / SHARDS)  # of a lane's shards read
+    entry = measured(prices, mode).get("in_flight_entry_bytes", 0)
+    return runs * fraction * entry / READ_UNIT_BYTES * EVENTUALLY_CONSISTENT
+
+
 def records_per_batch(workload: Workload, batch_size: float, window_seconds: float = 0.0) -> float:
     """Records an SQS-triggered invocation gets: the arrivals at the peak within the mapping's batching
     window (a second's without one), 1 to the batch size."""
@@ -458,7 +481,8 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
         "dynamodb": files
         * (
             write_units(prices, mode) * prices.number("dynamodb.write_request_unit")
-            + read_units(prices, mode) * prices.number("dynamodb.read_request_unit")
+            + (read_units(prices, mode) + count_reads(mode, workload, prices))
+            * prices.number("dynamodb.read_request_unit")
         ),
         "logs": files * logs / GIB * prices.number("cloudwatch.logs_ingested_gb"),
     }

@@ -27,6 +27,7 @@ BY_OBJECT_INDEX = "ByObject"  # object_uri + created_at: every version of an S3 
 IN_FLIGHT_INDEX = deadlines.INDEX  # inflight (<LANE>#<shard>) + deadline_at: only non-terminal items
 OUTCOME_INDEX = deadlines.OUTCOME_INDEX  # outcome (<STATUS>#<shard>) + status_since: unsuccessful outcomes
 SHARDS = deadlines.SHARDS
+COUNT_EXACT_UP_TO = deadlines.COUNT_EXACT_UP_TO  # the sweeper's gauges: exact up to, then scaled
 outcome_partitions = deadlines.partitions  # every partition value of one status in ByOutcome
 
 

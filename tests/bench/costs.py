@@ -33,6 +33,7 @@ from typing import Any
 from tests.bench.common import REGION, ROOT, Row, function_env, patched_environ
 
 SECTION = "costs"
+IN_FLIGHT_INDEX = "InFlight"
 MEASURED = ROOT / "cli" / "sio" / "measured.json"
 # Paths the model prices, and the scenario each is measured with.
 PATHS = {
@@ -89,7 +90,7 @@ def measure() -> dict[str, Any]:
     from tests.support.aws import drain
     from tests.support.events import sqs_event, tracker_record
     from tests.support.hooks import Interceptor
-    from tests.support.index_units import WRITE_UNIT, WriteLog, indexes, item_size, write_units
+    from tests.support.index_units import ENTRY_OVERHEAD, WRITE_UNIT, WriteLog, indexes, item_size, write_units
     from tests.support.lambda_runtime import invoker
     from tests.support.sagemaker import async_endpoint, sync_endpoints, transform_jobs
     from tests.support.transform import batch_env
@@ -98,6 +99,7 @@ def measure() -> dict[str, Any]:
     track = invoker("tracker")
 
     declared = indexes(stack_support.tracker_table_properties())
+    [in_flight] = [index for index in declared if index.name == IN_FLIGHT_INDEX]
     measured: dict[str, Any] = {}
     wanted = {scenario: path for path, scenario in PATHS.items()} | {NIGHT_OF_TWO: "night_of_two"}
     with patched_environ(function_env()), mock_aws():
@@ -162,6 +164,14 @@ def measure() -> dict[str, Any]:
                                 "write_units": {**units, "failed conditions": refused},
                                 "write_units_total": sum(units.values()) + refused,
                                 "largest_item_bytes": max(item_size(w.new or w.old or {}) for w in writes),
+                                # What a Query of the in-flight index reads for this file (the sweeper's
+                                # gauges read every lane each run): its largest entry, with DynamoDB's
+                                # per-entry overhead.
+                                "in_flight_entry_bytes": max(
+                                    item_size(entry) + ENTRY_OVERHEAD
+                                    for w in writes
+                                    if (entry := in_flight.entry(w.new)) is not None
+                                ),
                                 "log_bytes": counter.bytes,
                                 "tracker_messages": len(handed),
                                 "success_message_bytes": sum(len(b.encode("utf-8")) for b in successes),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from orchestrator.aws.tracker_table import TrackerTable
+from orchestrator.core import deadlines, identity
 from orchestrator.core.deadlines import DeadlineSettings
 from orchestrator.core.status import Status
 
@@ -259,6 +260,37 @@ def test_the_in_flight_counts_are_all_or_nothing_when_the_run_runs_out_of_time(d
         return partitions_read <= 10
 
     assert table.count_in_flight(until_the_tenth) is None
+
+
+def test_a_big_lane_is_counted_from_its_first_shards_and_a_small_one_read_whole(dynamodb, stack):
+    """A night's backlog would cost every sweep all its entries' read units: past ``exact_up_to``
+    entries a lane's count is scaled from the shards read (the default, 2,000, scaled down here)."""
+    table = TrackerTable(stack.table, dynamodb)
+    ids = [identity.request_id(stack.bucket, f"incoming/nightly/{n}.csv", f"v{n}", None) for n in range(400)]
+    for request_id in ids:
+        dynamodb.put_item(
+            TableName=stack.table,
+            Item={
+                "request_id": {"S": request_id},
+                "status": {"S": "SCHEDULED"},
+                "inflight": {"S": deadlines.partition("SCHEDULED", request_id)},
+                "deadline_at": {"S": "2030-01-01T00:00:00Z"},
+            },
+        )
+    lanes_read: list[str] = []
+    dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.Query",
+        lambda params, **_: lanes_read.append(params["ExpressionAttributeValues"][":p"]["S"].split("#")[0]),
+    )
+
+    assert table.count_in_flight()[Status.SCHEDULED] == 400  # under the default: all 16 shards, exact
+    assert lanes_read.count("SCHEDULED") == 16
+    lanes_read.clear()
+
+    estimated = table.count_in_flight(exact_up_to=50)[Status.SCHEDULED]
+    assert 1 < lanes_read.count("SCHEDULED") < 16  # stopped once 50 entries were read
+    assert lanes_read.count("SUBMITTED") == 16  # an empty lane is read whole
+    assert estimated == pytest.approx(400, rel=0.35)  # 400 ids over 16 shards, two or three of them read
 
 
 def test_redriving_a_not_routed_record_scores_it_and_announces_again(

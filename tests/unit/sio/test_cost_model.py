@@ -23,6 +23,7 @@ from sio.costs import (
     compare,
     crossovers,
     fixed_monthly,
+    count_reads,
     floor,
     load_prices,
     orchestration,
@@ -133,6 +134,22 @@ def test_the_promises_floor_matches_the_hand_computation_and_the_model_never_goe
     assert sum(floor(mode, 1_000_000, PRICES).values()) == pytest.approx(per_file * 1_000_000, rel=1e-9)
     for workload in (A, B):  # one file an invocation, and full batches: still above the floor
         assert sum(orchestration(mode, 1e6, workload, PRICES).values()) > per_file * 1_000_000
+
+
+def test_the_sweepers_gauges_read_a_waiting_night_from_one_shard_and_a_small_lane_whole() -> None:
+    # A nightly file is in flight 12 h (the mean wait for its night) + its job's 5.64 h at 100,000 a day:
+    # 63,500 s, read by 211.7 runs (one every 300 s). Its lane then holds 100,000 x 63,500 / 86,400 =
+    # 73,495 entries, 4,593 a shard: past 2,000 the gauge reads one shard of 16. At 1,000 a day a shard
+    # holds 46 entries, so all 16 are read (2,000 needs 44 shards' worth).
+    entry = MEASURED["nightly"]["in_flight_entry_bytes"]
+    per_read = entry / 4096 * 0.5  # eventually consistent: half a unit per 4 KB
+    assert count_reads("nightly", Workload(100_000, 100 * 1024, 0.2), PRICES) == pytest.approx(
+        63_500 / 300 * (1 / 16) * per_read, rel=1e-3
+    )
+    few = Workload(1_000, 100 * 1024, 0.2)
+    in_flight = 43_200 + 300 + 1_000 * 0.2  # the mean wait, a job's start-up and its work
+    assert count_reads("nightly", few, PRICES) == pytest.approx(in_flight / 300 * per_read, rel=1e-3)
+    assert count_reads("async", Workload(100_000, 100 * 1024, 0.2), PRICES) < 1e-3  # in flight 0.2 s
 
 
 def test_the_readme_night_figures_are_what_the_model_computes() -> None:

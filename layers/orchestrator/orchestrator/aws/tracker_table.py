@@ -360,13 +360,18 @@ class TrackerTable:
         for value in deadlines.partitions(state):
             yield from self._query_index(value, attributes, page_size=page_size, deadline_until=now)
 
-    def count_in_flight(self, keep_going: Callable[[], bool] = lambda: True) -> dict[Status, int] | None:
-        """How many items are in each in-flight status now: every lane read once, projecting only the
-        status, tallied from the raw pages (the read units of a COUNT: DynamoDB reads the same entries).
-        None when ``keep_going`` says stop before the last partition (a count of part would mislead)."""
+    def count_in_flight(
+        self, keep_going: Callable[[], bool] = lambda: True, *, exact_up_to: int = deadlines.COUNT_EXACT_UP_TO
+    ) -> dict[Status, int] | None:
+        """How many items are in each in-flight status now: each lane's shards read in turn, projecting
+        only the status, tallied from the raw pages (the read units of a COUNT: DynamoDB reads the same
+        entries); exact up to ``exact_up_to`` entries a lane, estimated above it from the shards read.
+        None when ``keep_going`` says stop before the count is done (a count of part would mislead)."""
         tally: Counter[str] = Counter()
         for lane in deadlines.IN_FLIGHT:
-            for value in deadlines.partitions(lane.value):
+            lane_tally: Counter[str] = Counter()
+            shards = deadlines.partitions(lane.value)
+            for read, value in enumerate(shards, start=1):
                 if not keep_going():
                     return None
                 params = tracker_reads.index_query(
@@ -378,9 +383,13 @@ class TrackerTable:
                 )
                 try:
                     for page in tracker_reads.query_pages(self._client, params):
-                        tally.update(entry["status"]["S"] for entry in page.get("Items", []))
+                        lane_tally.update(entry["status"]["S"] for entry in page.get("Items", []))
                 except ClientError as exc:
                     raise _translate(exc, "count", value) from exc
+                if lane_tally.total() >= exact_up_to and read < len(shards):
+                    lane_tally = Counter({s: round(n * len(shards) / read) for s, n in lane_tally.items()})
+                    break
+            tally.update(lane_tally)
         return {status: tally[status.value] for status in deadlines.IN_FLIGHT}
 
     def _query_index(

@@ -64,6 +64,11 @@ from orchestrator.core.status import TERMINAL, Status
 
 INDEX = "InFlight"
 SHARDS = 16
+# The in-flight gauges (the sweeper's, each run) read a lane's shards in turn until this many entries,
+# then scale what they read by SHARDS / shards read: a lane's entries spread evenly over its shards (ids
+# are hashes), so the estimate is within about 1/sqrt(COUNT_EXACT_UP_TO), 2 %, while a night's backlog
+# of 500,000 files costs a run one shard's read units (a Query pays for the entries it reads), not all.
+COUNT_EXACT_UP_TO = 2_000
 # A pseudo-status partition: items the sweeper has closed but not yet announced (its outbox).
 ANNOUNCE = "ANNOUNCE"
 IN_FLIGHT = (Status.RECEIVED, Status.SCHEDULED, Status.SUBMITTED, Status.IN_PROGRESS)
