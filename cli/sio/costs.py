@@ -489,18 +489,20 @@ def orchestration(mode: str, files: float, workload: Workload, prices: Prices) -
 
 
 def floor(mode: str, files: float, prices: Prices) -> dict[str, float]:
-    """The least ``files`` files of ``mode`` can cost while every promise holds: the messages the design
-    sends (S3 → the router's queue; the real-time hand-off to the scorer's queue; SNS → the tracker's
-    queue, measured; one result published a file), the table writes claim → act → confirm makes
-    (measured), and the in-flight entry the sweeper finds a late file by (a put at the claim, a delete at
-    the outcome). Nothing else: no receive or delete, no Lambda, no log line, no ``ByObject`` entry."""
+    """The least ``files`` files of ``mode`` can cost in this design with every promise kept: the
+    messages it sends (S3 → the router's queue; the real-time hand-off to the scorer's queue; SNS → the
+    tracker's queue, measured; one result published a file), the table writes claim → act → confirm
+    makes (measured), and the in-flight entry the sweeper finds a late file by (a put at the claim, a
+    delete at the outcome; a night's marking moves it to its job's deadline: a delete and a put).
+    Nothing else: no receive or delete, no Lambda, no log line, no ``ByObject`` entry, no rewrite."""
     path = measured(prices, mode)
     sends = 1 + float(path["tracker_messages"]) + (1 if mode in ("realtime", "serverless") else 0)
+    entry_units = 2 + (2 if mode == "nightly" else 0)
     return {
         "sqs sends": files * sends * prices.number("sqs.request"),
         "sns publish": files * prices.number("sns.publish"),
         "table writes": files * path["table_writes"] * prices.number("dynamodb.write_request_unit"),
-        "in-flight entry": files * 2 * prices.number("dynamodb.write_request_unit"),
+        "in-flight entry": files * entry_units * prices.number("dynamodb.write_request_unit"),
     }
 
 

@@ -141,8 +141,8 @@ def scorer() -> Scorer:
 
 
 class _LazyClient:
-    """A boto3 client made on first use: the router's batch modes are rare, and loading a service
-    model (SageMaker's is large) would otherwise lengthen every cold start."""
+    """A boto3 client made on first use, for a client most invocations never call (the router's SNS and
+    S3, its batch modes' SageMaker): loading a service model would otherwise lengthen every cold start."""
 
     def __init__(self, service: str) -> None:
         self._service = service

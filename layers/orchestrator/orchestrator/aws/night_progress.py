@@ -39,7 +39,7 @@ _ABSENT = frozenset({"404", "NoSuchKey", "NotFound"})
 
 @dataclass(frozen=True)
 class Progress:
-    """How far a failed night's settling has got (its handoff file), so a retry resumes there."""
+    """How far a failed night's settling has got (its progress.json), so the next attempt resumes there."""
 
     position: int = 0  # roster entries settled or given to started retry jobs
     planned_end: int | None = None  # a written plan covers [position, planned_end), not yet carried out
@@ -55,7 +55,8 @@ class Progress:
 
 @dataclass
 class PlanHeader:
-    """The first line of a written plan: the retry job it starts and the roster range it covers."""
+    """The first line of a written plan: the failed job whose files it plans, the roster range it covers,
+    and how many files."""
 
     job: str
     start: int

@@ -47,7 +47,7 @@ def _conditional_failure(exc: ClientError) -> bool:
 
 @dataclass(frozen=True)
 class Claim:
-    """The router's claim on a request: taken, or refused because another delivery holds it."""
+    """The router's claim on a request: taken, or refused because another delivery holds or finished it."""
 
     acquired: bool  # False: a duplicate (another delivery holds or finished this request)
     previous: dict[str, Any] | None = None  # the item a takeover replaced (an earlier attempt's)
