@@ -33,7 +33,6 @@ from typing import Any
 from tests.bench.common import REGION, ROOT, Row, function_env, patched_environ
 
 SECTION = "costs"
-IN_FLIGHT_INDEX = "InFlight"
 MEASURED = ROOT / "cli" / "sio" / "measured.json"
 # Paths the model prices, and the scenario each is measured with.
 PATHS = {
@@ -84,6 +83,7 @@ def measure() -> dict[str, Any]:
     import pytest
     from moto import mock_aws
     from orchestrator.workflows.tracker import OutcomeRecorder
+    from sio import product
 
     from tests.bench.outcomes import _async_scenarios, _realtime_scenarios
     from tests.support import aws as stack_support
@@ -99,7 +99,7 @@ def measure() -> dict[str, Any]:
     track = invoker("tracker")
 
     declared = indexes(stack_support.tracker_table_properties())
-    [in_flight] = [index for index in declared if index.name == IN_FLIGHT_INDEX]
+    [in_flight] = [index for index in declared if index.name == product.IN_FLIGHT_INDEX]
     measured: dict[str, Any] = {}
     wanted = {scenario: path for path, scenario in PATHS.items()} | {NIGHT_OF_TWO: "night_of_two"}
     with patched_environ(function_env()), mock_aws():
@@ -253,16 +253,21 @@ class _Probe:
 def read_units(operation: str, parsed: dict[str, Any], consistent: dict[str, bool]) -> float:
     """A read's units by DynamoDB's rules: ⌈size / 4 KB⌉ per item (GetItem, BatchGetItem) or per page
     (Query: the items' total), half for an eventually consistent read."""
+    from sio.costs import EVENTUALLY_CONSISTENT, READ_UNIT_BYTES  # the model prices reads by the same rule
+
     from tests.support.index_units import item_size
 
-    factor = 1.0 if consistent.get(operation) else 0.5
+    def units(size: int) -> int:
+        return max(1, math.ceil(size / READ_UNIT_BYTES))
+
+    factor = 1.0 if consistent.get(operation) else EVENTUALLY_CONSISTENT
     if operation == "GetItem":
-        return factor * max(1, math.ceil(item_size(parsed.get("Item", {})) / 4096))
+        return factor * units(item_size(parsed.get("Item", {})))
     if operation == "BatchGetItem":
         items = [i for found in parsed.get("Responses", {}).values() for i in found]
-        return factor * sum(max(1, math.ceil(item_size(i) / 4096)) for i in items)
+        return factor * sum(units(item_size(i)) for i in items)
     if operation == "Query":
-        return factor * max(1, math.ceil(sum(item_size(i) for i in parsed.get("Items", [])) / 4096))
+        return factor * units(sum(item_size(i) for i in parsed.get("Items", [])))
     return 0.0
 
 
